@@ -1,0 +1,120 @@
+import datetime
+
+from freescaling.common.v1 import classification_pb2 as _classification_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RoutingMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROUTING_METHOD_UNSPECIFIED: _ClassVar[RoutingMethod]
+    ROUTING_METHOD_NAMED: _ClassVar[RoutingMethod]
+    ROUTING_METHOD_TIER: _ClassVar[RoutingMethod]
+    ROUTING_METHOD_PROFILE: _ClassVar[RoutingMethod]
+    ROUTING_METHOD_FALLBACK: _ClassVar[RoutingMethod]
+    ROUTING_METHOD_ELO: _ClassVar[RoutingMethod]
+ROUTING_METHOD_UNSPECIFIED: RoutingMethod
+ROUTING_METHOD_NAMED: RoutingMethod
+ROUTING_METHOD_TIER: RoutingMethod
+ROUTING_METHOD_PROFILE: RoutingMethod
+ROUTING_METHOD_FALLBACK: RoutingMethod
+ROUTING_METHOD_ELO: RoutingMethod
+
+class RouteCandidate(_message.Message):
+    __slots__ = ("model", "psi", "cost", "score", "n", "rank")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PSI_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    psi: float
+    cost: float
+    score: float
+    n: int
+    rank: int
+    def __init__(self, model: _Optional[str] = ..., psi: _Optional[float] = ..., cost: _Optional[float] = ..., score: _Optional[float] = ..., n: _Optional[int] = ..., rank: _Optional[int] = ...) -> None: ...
+
+class RoutingInfo(_message.Message):
+    __slots__ = ("method", "model", "reason", "classification", "candidates", "routing_latency_ms")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    method: RoutingMethod
+    model: str
+    reason: str
+    classification: _classification_pb2.Classification
+    candidates: _containers.RepeatedCompositeFieldContainer[RouteCandidate]
+    routing_latency_ms: float
+    def __init__(self, method: _Optional[_Union[RoutingMethod, str]] = ..., model: _Optional[str] = ..., reason: _Optional[str] = ..., classification: _Optional[_Union[_classification_pb2.Classification, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[RouteCandidate, _Mapping]]] = ..., routing_latency_ms: _Optional[float] = ..., **kwargs) -> None: ...
+
+class ClusterProfile(_message.Message):
+    __slots__ = ("cluster_id", "n", "errors", "psi")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    PSI_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    n: int
+    errors: int
+    psi: float
+    def __init__(self, cluster_id: _Optional[int] = ..., n: _Optional[int] = ..., errors: _Optional[int] = ..., psi: _Optional[float] = ...) -> None: ...
+
+class TaskTypeAccuracy(_message.Message):
+    __slots__ = ("task_type", "n", "correct", "accuracy")
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    task_type: str
+    n: int
+    correct: int
+    accuracy: float
+    def __init__(self, task_type: _Optional[str] = ..., n: _Optional[int] = ..., correct: _Optional[int] = ..., accuracy: _Optional[float] = ...) -> None: ...
+
+class ModelProfile(_message.Message):
+    __slots__ = ("model", "cluster_set_id", "clusters", "task_types", "n", "accuracy", "updated_at")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPES_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    cluster_set_id: str
+    clusters: _containers.RepeatedCompositeFieldContainer[ClusterProfile]
+    task_types: _containers.RepeatedCompositeFieldContainer[TaskTypeAccuracy]
+    n: int
+    accuracy: float
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, model: _Optional[str] = ..., cluster_set_id: _Optional[str] = ..., clusters: _Optional[_Iterable[_Union[ClusterProfile, _Mapping]]] = ..., task_types: _Optional[_Iterable[_Union[TaskTypeAccuracy, _Mapping]]] = ..., n: _Optional[int] = ..., accuracy: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClusterSet(_message.Message):
+    __slots__ = ("id", "k", "dim", "model_fingerprint", "seed", "sizes", "fitted_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SIZES_FIELD_NUMBER: _ClassVar[int]
+    FITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    k: int
+    dim: int
+    model_fingerprint: str
+    seed: int
+    sizes: _containers.RepeatedScalarFieldContainer[int]
+    fitted_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., k: _Optional[int] = ..., dim: _Optional[int] = ..., model_fingerprint: _Optional[str] = ..., seed: _Optional[int] = ..., sizes: _Optional[_Iterable[int]] = ..., fitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

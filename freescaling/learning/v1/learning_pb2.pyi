@@ -1,0 +1,150 @@
+from freescaling.common.v1 import info_pb2 as _info_pb2
+from freescaling.common.v1 import models_pb2 as _models_pb2
+from freescaling.common.v1 import ratings_pb2 as _ratings_pb2
+from freescaling.common.v1 import records_pb2 as _records_pb2
+from freescaling.common.v1 import routing_pb2 as _routing_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RecordCallRequest(_message.Message):
+    __slots__ = ("record", "register_models")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_MODELS_FIELD_NUMBER: _ClassVar[int]
+    record: _records_pb2.CallRecord
+    register_models: bool
+    def __init__(self, record: _Optional[_Union[_records_pb2.CallRecord, _Mapping]] = ..., register_models: _Optional[bool] = ...) -> None: ...
+
+class RecordCallResponse(_message.Message):
+    __slots__ = ("call_id", "duplicate", "changes")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    duplicate: bool
+    changes: _containers.RepeatedCompositeFieldContainer[_ratings_pb2.RatingChange]
+    def __init__(self, call_id: _Optional[str] = ..., duplicate: _Optional[bool] = ..., changes: _Optional[_Iterable[_Union[_ratings_pb2.RatingChange, _Mapping]]] = ...) -> None: ...
+
+class GetPanelRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListPanelChangesRequest(_message.Message):
+    __slots__ = ("panel", "limit")
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    panel: str
+    limit: int
+    def __init__(self, panel: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListPanelChangesResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[_ratings_pb2.PanelChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[_ratings_pb2.PanelChange, _Mapping]]] = ...) -> None: ...
+
+class GradedItem(_message.Message):
+    __slots__ = ("item_id", "cluster_id", "task_type", "correct", "trial")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    cluster_id: int
+    task_type: str
+    correct: bool
+    trial: int
+    def __init__(self, item_id: _Optional[str] = ..., cluster_id: _Optional[int] = ..., task_type: _Optional[str] = ..., correct: _Optional[bool] = ..., trial: _Optional[int] = ...) -> None: ...
+
+class RecordValidationRequest(_message.Message):
+    __slots__ = ("model", "cluster_set_id", "items", "routing_cost", "replace")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_COST_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    cluster_set_id: str
+    items: _containers.RepeatedCompositeFieldContainer[GradedItem]
+    routing_cost: float
+    replace: bool
+    def __init__(self, model: _Optional[str] = ..., cluster_set_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[GradedItem, _Mapping]]] = ..., routing_cost: _Optional[float] = ..., replace: _Optional[bool] = ...) -> None: ...
+
+class GetProfileRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class ListProfilesRequest(_message.Message):
+    __slots__ = ("cluster_set_id",)
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster_set_id: str
+    def __init__(self, cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class ListProfilesResponse(_message.Message):
+    __slots__ = ("profiles",)
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[_routing_pb2.ModelProfile]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[_routing_pb2.ModelProfile, _Mapping]]] = ...) -> None: ...
+
+class RouteRequest(_message.Message):
+    __slots__ = ("cluster_id", "candidates", "cluster_set_id", "costs")
+    class CostsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    COSTS_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    cluster_set_id: str
+    costs: _containers.ScalarMap[str, float]
+    def __init__(self, cluster_id: _Optional[int] = ..., candidates: _Optional[_Iterable[str]] = ..., cluster_set_id: _Optional[str] = ..., costs: _Optional[_Mapping[str, float]] = ..., **kwargs) -> None: ...
+
+class RouteResponse(_message.Message):
+    __slots__ = ("candidates", "cluster_set_id")
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedCompositeFieldContainer[_routing_pb2.RouteCandidate]
+    cluster_set_id: str
+    def __init__(self, candidates: _Optional[_Iterable[_Union[_routing_pb2.RouteCandidate, _Mapping]]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class ErrorCorrelationRequest(_message.Message):
+    __slots__ = ("model_a", "model_b", "cluster_set_id")
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    model_a: str
+    model_b: str
+    cluster_set_id: str
+    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class ErrorCorrelationResponse(_message.Message):
+    __slots__ = ("correlation", "shared_items", "both_wrong")
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BOTH_WRONG_FIELD_NUMBER: _ClassVar[int]
+    correlation: float
+    shared_items: int
+    both_wrong: int
+    def __init__(self, correlation: _Optional[float] = ..., shared_items: _Optional[int] = ..., both_wrong: _Optional[int] = ...) -> None: ...
+
+class GetCallRequest(_message.Message):
+    __slots__ = ("call_id",)
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    def __init__(self, call_id: _Optional[str] = ...) -> None: ...
