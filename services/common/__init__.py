@@ -1,0 +1,1 @@
+"""What every Free Scaling service shares: settings, logging, request ids, the server bootstrap."""

@@ -1,0 +1,153 @@
+"""Server interceptor applied to every RPC of every service: binds the request id, returns it
+to the caller, logs one access line with the status code and duration, and turns an unexpected
+exception into INTERNAL with the request id instead of leaking its text to the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from services.common.request_context import (
+    REQUEST_ID_HEADER,
+    bind_request_id,
+    request_id_from_metadata,
+    unbind_request_id,
+)
+
+logger = logging.getLogger(__name__)
+
+# Probes call these every few seconds; their access lines go to DEBUG to keep logs readable.
+_QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def _code_of(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    # Before the handler sets anything, code() is None (or a raw int from cygrpc).
+    for status in grpc.StatusCode:
+        if status.value[0] == code:
+            return status
+    return grpc.StatusCode.OK
+
+
+class RequestContextInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method
+        request_id = request_id_from_metadata(details.invocation_metadata)
+        quiet = method.startswith(_QUIET_PREFIXES)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap_unary(handler.unary_unary, method, request_id, quiet),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(handler.unary_stream, method, request_id, quiet),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap_unary(handler.stream_unary, method, request_id, quiet),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            _wrap_stream(handler.stream_stream, method, request_id, quiet),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class _Call:
+    """Book-keeping of one RPC: binds its request id and logs its outcome."""
+
+    def __init__(self, method: str, request_id: str, quiet: bool, context: Any) -> None:
+        self.method, self.request_id, self.quiet, self.context = method, request_id, quiet, context
+        self.started = time.perf_counter()
+        self.token = bind_request_id(request_id)
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+
+    async def fail_internally(self, exc: BaseException) -> None:
+        logger.error("unexpected error in %s", self.method, exc_info=exc)
+        await self.context.abort(
+            grpc.StatusCode.INTERNAL,
+            f"internal error while serving {self.method}; the service's log has the details "
+            f"under request id {self.request_id}",
+        )
+
+    def finish(self, cancelled: bool = False) -> None:
+        code = grpc.StatusCode.CANCELLED if cancelled else _code_of(self.context)
+        level = logging.DEBUG if self.quiet else logging.INFO
+        if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+            level = logging.ERROR
+        logger.log(
+            level,
+            "%s %s",
+            self.method,
+            code.name,
+            extra={
+                "rpc": self.method,
+                "code": code.name,
+                "duration_ms": round((time.perf_counter() - self.started) * 1000, 3),
+            },
+        )
+        unbind_request_id(self.token)
+
+
+def _wrap_unary(behavior: Callable, method: str, request_id: str, quiet: bool) -> Callable:
+    async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        call = _Call(method, request_id, quiet, context)
+        cancelled = False
+        try:
+            return await behavior(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        except Exception as exc:
+            await call.fail_internally(exc)
+        finally:
+            call.finish(cancelled)
+
+    return wrapper
+
+
+def _wrap_stream(behavior: Callable, method: str, request_id: str, quiet: bool) -> Callable:
+    if inspect.isasyncgenfunction(behavior):
+
+        async def generator_wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            call = _Call(method, request_id, quiet, context)
+            cancelled = False
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                raise
+            except (asyncio.CancelledError, GeneratorExit):
+                cancelled = True
+                raise
+            except Exception as exc:
+                await call.fail_internally(exc)
+            finally:
+                call.finish(cancelled)
+
+        return generator_wrapper
+    return _wrap_unary(behavior, method, request_id, quiet)
+

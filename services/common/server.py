@@ -1,0 +1,171 @@
+"""The one server bootstrap every service uses: a grpc.aio server with size and concurrency
+limits, library health (a status per exposed name) and reflection, the request-context
+interceptor, and a SIGTERM/SIGINT path that turns health NOT_SERVING, drains in-flight RPCs
+within the grace period, releases resources and exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common.interceptor import RequestContextInterceptor
+from services.common.logs import configure_logging
+from services.common.server_settings import ServerSettings
+from services.common.settings import SettingsError, load
+
+logger = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=ServerSettings)
+
+# Exit code when the process cannot start (bad setting, port taken): distinct from a crash.
+EXIT_CANNOT_START = 2
+
+# The liveness name: SERVING from start until shutdown begins. Readiness is the service's own
+# fully qualified name, which a service turns NOT_SERVING while it cannot do its work.
+LIVENESS = ""
+
+
+class Health:
+    """The service's health statuses, over the library's asyncio HealthServicer."""
+
+    def __init__(self, readiness_name: str) -> None:
+        self.servicer = health.aio.HealthServicer()
+        self.readiness_name = readiness_name
+        self.ready = False
+
+    async def set_ready(self, ready: bool) -> None:
+        if ready != self.ready:
+            logger.info("readiness %s: %s", self.readiness_name, "SERVING" if ready else "NOT_SERVING")
+        self.ready = ready
+        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self.servicer.set(self.readiness_name, status)
+
+
+@dataclass
+class Service:
+    """What a service plugs into the bootstrap."""
+
+    name: str
+    grpc_service: str
+    port: int
+    # Adds the service's servicer(s) to the server.
+    add_to_server: Callable[[grpc.aio.Server], None]
+    # Runs after the port is bound, before readiness; may start background work.
+    on_start: Callable[[Health], Awaitable[None]] | None = None
+    # Runs after in-flight RPCs drained: close channels, databases, models.
+    on_stop: Callable[[], Awaitable[None]] | None = None
+    # True: readiness goes SERVING as soon as serving starts; False: on_start decides.
+    ready_on_start: bool = True
+    extra_reflection_names: Sequence[str] = field(default_factory=tuple)
+
+
+class StartupError(RuntimeError):
+    """The service cannot start (port taken, invalid configuration file...); the message says why."""
+
+
+class PortInUse(StartupError):
+    pass
+
+
+def _server_options(settings: ServerSettings) -> list[tuple[str, int]]:
+    max_bytes = int(settings.max_message_mb * 1024 * 1024)
+    return [
+        # Over this a request or response is refused with RESOURCE_EXHAUSTED (both directions).
+        ("grpc.max_receive_message_length", max_bytes),
+        ("grpc.max_send_message_length", max_bytes),
+        # gRPC sets SO_REUSEPORT by default, which lets a second server bind a taken port
+        # silently and split traffic with the first; a taken port must be an error instead.
+        ("grpc.so_reuseport", 0),
+        # Let idle clients keep connections open with pings every 20 s (load balancers drop
+        # silent TCP connections), without being treated as abusive.
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+
+
+async def serve(service: Service, settings: ServerSettings, state: Health) -> int:
+    """Serve until SIGTERM or SIGINT, then drain and return the exit code."""
+    server = grpc.aio.server(
+        interceptors=[RequestContextInterceptor()],
+        options=_server_options(settings),
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(state.servicer, server)
+    service.add_to_server(server)
+    reflection.enable_server_reflection(
+        (service.grpc_service, *service.extra_reflection_names, health.SERVICE_NAME, reflection.SERVICE_NAME),
+        server,
+    )
+    address = f"{settings.host}:{service.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise PortInUse(
+            f"{service.name} cannot listen on {address}: the port is in use or the address is "
+            f"not available ({exc}); stop what holds it or choose another port "
+            f"(FREESCALING_{service.name.upper()}_PORT or --port)"
+        ) from None
+    if port == 0:
+        raise PortInUse(f"{service.name} cannot listen on {address}: the port is in use")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await server.start()
+    await state.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+    await state.set_ready(False)
+    if service.on_start:
+        await service.on_start(state)
+    if service.ready_on_start:
+        await state.set_ready(True)
+    if settings.port_file:
+        Path(settings.port_file).write_text(str(port))
+    logger.info("%s serving on %s:%d", service.name, settings.host, port, extra={"port": port})
+
+    await stop.wait()
+    logger.info("shutting down: NOT_SERVING, draining in-flight RPCs for up to %.1f s", settings.grace_s)
+    await state.servicer.enter_graceful_shutdown()
+    await server.stop(settings.grace_s)
+    if service.on_stop:
+        await service.on_stop()
+    logger.info("%s stopped", service.name)
+    return 0
+
+
+async def _build_and_serve(build: Callable[[S, Health], Service], settings: S, readiness: str) -> int:
+    state = Health(readiness)
+    return await serve(build(settings, state), settings, state)
+
+
+def main(
+    name: str,
+    grpc_service: str,
+    settings_cls: type[S],
+    build: Callable[[S, Health], Service],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Process entry point: settings, logging, serve; a clear message and exit 2 if it cannot start."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        settings = load(settings_cls, argv, prog=f"python -m services.{name}")
+    except SettingsError as exc:
+        print(f"{name}: bad setting: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    configure_logging(name, settings.log_level, settings.log_format)
+    try:
+        return asyncio.run(_build_and_serve(build, settings, grpc_service))
+    except StartupError as exc:
+        logger.error("%s", exc)
+        return EXIT_CANNOT_START

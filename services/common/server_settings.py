@@ -1,0 +1,45 @@
+"""Settings every service process has: where it listens, how it logs, how it shuts down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.settings import non_negative, one_of, positive, setting
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Settings shared by every service; each service's own settings extend these."""
+
+    # Bind all interfaces: in a pod the kubelet's probes and other pods reach the container's IP.
+    host: str = setting("0.0.0.0", "FREESCALING_HOST", "Address to listen on")
+    grace_s: float = setting(
+        10.0,
+        "FREESCALING_GRACE_S",
+        "Seconds in-flight RPCs get to finish after SIGTERM/SIGINT (keep below the pod's "
+        "terminationGracePeriodSeconds)",
+        check=non_negative,
+    )
+    max_message_mb: float = setting(
+        16.0,
+        "FREESCALING_MAX_MESSAGE_MB",
+        "Largest request or response in MiB; larger ones get RESOURCE_EXHAUSTED",
+        check=positive,
+    )
+    max_concurrent_rpcs: int = setting(
+        1000,
+        "FREESCALING_MAX_CONCURRENT_RPCS",
+        "RPCs served at once by this process; more get RESOURCE_EXHAUSTED",
+        check=positive,
+    )
+    log_level: str = setting(
+        "INFO", "FREESCALING_LOG_LEVEL", "Log level", check=one_of("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    log_format: str = setting(
+        "json", "FREESCALING_LOG_FORMAT", "json (one object per line) or text", check=one_of("json", "text")
+    )
+    port_file: str = setting(
+        "",
+        "FREESCALING_PORT_FILE",
+        "Write the bound port to this file once serving (for port 0, used by tests)",
+    )

@@ -1,0 +1,1 @@
+"""The ensemble service: model registry, provider calls, voting, best-of-k, health probes."""

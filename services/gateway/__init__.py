@@ -1,0 +1,1 @@
+"""The gateway: the public API, composing the classifier, the ensemble and learning."""

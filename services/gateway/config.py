@@ -1,0 +1,56 @@
+"""Settings of the gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.server_settings import ServerSettings
+from services.common.settings import port_number, positive, setting
+
+DOWNSTREAM_NAMES = ("classifier", "ensemble", "learning")
+
+
+def known_downstreams(names: list[str]) -> str | None:
+    unknown = [n for n in names if n not in DOWNSTREAM_NAMES]
+    return f"unknown service(s) {unknown}; choose from {', '.join(DOWNSTREAM_NAMES)}" if unknown else None
+
+
+@dataclass(frozen=True)
+class GatewaySettings(ServerSettings):
+    """Settings of the gateway."""
+
+    port: int = setting(50051, "FREESCALING_GATEWAY_PORT", "Port the gateway listens on", check=port_number)
+    classifier_addr: str = setting(
+        "127.0.0.1:50052", "FREESCALING_CLASSIFIER_ADDR", "host:port of the classifier service"
+    )
+    ensemble_addr: str = setting("127.0.0.1:50053", "FREESCALING_ENSEMBLE_ADDR", "host:port of the ensemble service")
+    learning_addr: str = setting("127.0.0.1:50054", "FREESCALING_LEARNING_ADDR", "host:port of the learning service")
+    required: list[str] = setting(
+        ["ensemble"],
+        "FREESCALING_GATEWAY_REQUIRED",
+        "Downstreams without which the gateway is not ready (the classifier has a routing "
+        "fallback and learning an outbox, so only the ensemble is required by default)",
+        check=known_downstreams,
+    )
+    downstream_timeout_s: float = setting(
+        30.0,
+        "FREESCALING_GATEWAY_DOWNSTREAM_TIMEOUT_S",
+        "Longest a unary downstream call may take; the caller's remaining deadline caps it further",
+        check=positive,
+    )
+    stream_timeout_s: float = setting(
+        600.0,
+        "FREESCALING_GATEWAY_STREAM_TIMEOUT_S",
+        "Longest a streamed downstream call (batches, chat, onboarding) may take; capped by the "
+        "caller's deadline",
+        check=positive,
+    )
+    health_interval_s: float = setting(
+        2.0,
+        "FREESCALING_GATEWAY_HEALTH_INTERVAL_S",
+        "Seconds between checks of each downstream's health (readiness follows them)",
+        check=positive,
+    )
+    health_timeout_s: float = setting(
+        1.0, "FREESCALING_GATEWAY_HEALTH_TIMEOUT_S", "Timeout of one downstream health check", check=positive
+    )

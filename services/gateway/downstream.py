@@ -1,0 +1,249 @@
+"""The gateway's connections to the classifier, the ensemble and learning: channels with retry
+policies for idempotent calls, a deadline on every call (never longer than the caller has left),
+downstream failures turned into errors that name the service, and a health monitor that keeps
+the gateway's readiness in step with its required downstreams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from freescaling.common.v1 import info_pb2
+from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
+from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
+from services.common.request_context import outgoing_metadata
+from services.common.server import Health
+from services.gateway.config import GatewaySettings
+
+logger = logging.getLogger(__name__)
+
+# Calls that may be retried on UNAVAILABLE: reads, and writes that are idempotent by key
+# (RecordCall by call_id, SubmitFeedback by feedback). Never Scale, Generate or Complete:
+# a retry there would pay a provider twice.
+_IDEMPOTENT = {
+    "classifier": ["Classify", "ClassifyBatch", "Embed", "GetClusters", "GetInfo"],
+    "ensemble": ["Health", "ListModels", "ListPanels", "GetInfo"],
+    "learning": [
+        "RecordCall", "SubmitFeedback", "GetRankings", "GetPanel", "ListPanelChanges",
+        "RecordClusterSet", "GetProfile", "ListProfiles", "Route", "ErrorCorrelation",
+        "GetStats", "ListCalls", "GetCall", "GetInfo",
+    ],
+}  # fmt: skip
+
+_SERVICES = {
+    "classifier": (classifier_pb2, "Classifier", classifier_pb2_grpc.ClassifierStub),
+    "ensemble": (ensemble_pb2, "Ensemble", ensemble_pb2_grpc.EnsembleStub),
+    "learning": (learning_pb2, "Learning", learning_pb2_grpc.LearningStub),
+}
+
+
+def _service_config(grpc_service: str, idempotent: Sequence[str]) -> str:
+    return json.dumps(
+        {
+            "methodConfig": [
+                {
+                    "name": [{"service": grpc_service, "method": m} for m in idempotent],
+                    # Three tries spaced 0.1 s then 0.2 s: rides over a pod restart's brief
+                    # refusal without eating much of the caller's deadline.
+                    "retryPolicy": {
+                        "maxAttempts": 3,
+                        "initialBackoff": "0.1s",
+                        "maxBackoff": "1s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ]
+        }
+    )
+
+
+@dataclass
+class Downstream:
+    """One internal service: its channel, stub and last known health."""
+
+    name: str
+    target: str
+    grpc_service: str
+    required: bool
+    channel: grpc.aio.Channel
+    stub: object
+    health_stub: health_pb2_grpc.HealthStub
+    serving: bool = False
+    detail: str = "not checked yet"
+    checked_at: float = 0.0
+
+    def describe(self) -> info_pb2.Downstream:
+        checked = Timestamp()
+        if self.checked_at:
+            checked.FromNanoseconds(int(self.checked_at * 1e9))
+        return info_pb2.Downstream(
+            name=self.name,
+            target=self.target,
+            required=self.required,
+            serving=self.serving,
+            detail=self.detail,
+            checked_at=checked if self.checked_at else None,
+        )
+
+    async def check(self, timeout_s: float) -> bool:
+        """Ask the downstream's readiness name; remember and return whether it is SERVING."""
+        try:
+            reply = await self.health_stub.Check(
+                health_pb2.HealthCheckRequest(service=self.grpc_service), timeout=timeout_s
+            )
+            serving = reply.status == health_pb2.HealthCheckResponse.SERVING
+            detail = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+        except grpc.aio.AioRpcError as exc:
+            serving, detail = False, f"{exc.code().name}: {exc.details()}"
+        if serving != self.serving:
+            logger.log(
+                logging.INFO if serving else logging.WARNING,
+                "downstream %s (%s) is %s: %s",
+                self.name,
+                self.target,
+                "serving" if serving else "not serving",
+                detail,
+            )
+        self.serving, self.detail, self.checked_at = serving, detail, time.time()
+        return serving
+
+
+class DownstreamError(Exception):
+    """A downstream call failed; `code` and `message` are what the gateway's caller gets."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class Downstreams:
+    """The three internal services, and the calls the gateway makes to them."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        max_bytes = int(settings.max_message_mb * 1024 * 1024)
+        self.services: dict[str, Downstream] = {}
+        targets = {
+            "classifier": settings.classifier_addr,
+            "ensemble": settings.ensemble_addr,
+            "learning": settings.learning_addr,
+        }
+        for name, (module, short, stub_cls) in _SERVICES.items():
+            grpc_service = module.DESCRIPTOR.services_by_name[short].full_name
+            channel = grpc.aio.insecure_channel(
+                targets[name],
+                options=[
+                    ("grpc.max_receive_message_length", max_bytes),
+                    ("grpc.max_send_message_length", max_bytes),
+                    ("grpc.enable_retries", 1),
+                    ("grpc.service_config", _service_config(grpc_service, _IDEMPOTENT[name])),
+                    # Ping an idle connection every 20 s so a dead peer is noticed before the
+                    # next user request finds it (servers permit pings every 10 s).
+                    ("grpc.keepalive_time_ms", 20_000),
+                    ("grpc.keepalive_timeout_ms", 10_000),
+                    # Reconnect quickly after a downstream restarts (default backoff caps at 120 s).
+                    ("grpc.max_reconnect_backoff_ms", 2_000),
+                ],
+            )
+            self.services[name] = Downstream(
+                name=name,
+                target=targets[name],
+                grpc_service=grpc_service,
+                required=name in settings.required,
+                channel=channel,
+                stub=stub_cls(channel),
+                health_stub=health_pb2_grpc.HealthStub(channel),
+            )
+        self._monitor: asyncio.Task | None = None
+
+    # --- health -----------------------------------------------------------------------------
+
+    async def check_all(self) -> bool:
+        """Check every downstream now; True when every required one is serving."""
+        await asyncio.gather(*(d.check(self.settings.health_timeout_s) for d in self.services.values()))
+        return all(d.serving for d in self.services.values() if d.required)
+
+    async def start(self, health: Health) -> None:
+        await health.set_ready(await self.check_all())
+        self._monitor = asyncio.create_task(self._watch(health), name="downstream-health")
+
+    async def _watch(self, health: Health) -> None:
+        while True:
+            await asyncio.sleep(self.settings.health_interval_s)
+            try:
+                await health.set_ready(await self.check_all())
+            except Exception:
+                logger.exception("downstream health check failed")
+
+    async def close(self) -> None:
+        if self._monitor:
+            self._monitor.cancel()
+            await asyncio.gather(self._monitor, return_exceptions=True)
+        await asyncio.gather(*(d.channel.close() for d in self.services.values()))
+
+    def describe(self) -> list[info_pb2.Downstream]:
+        return [d.describe() for d in self.services.values()]
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def _timeout(self, name: str, context: grpc.aio.ServicerContext, cap: float) -> tuple[float, str]:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining < cap:
+            if remaining <= 0:
+                raise DownstreamError(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"the deadline passed before the gateway could call the {name} service",
+                )
+            return remaining, "the caller's deadline"
+        return cap, "the gateway's downstream timeout"
+
+    def _error(self, name: str, exc: grpc.aio.AioRpcError, timeout: float, why: str) -> DownstreamError:
+        target = self.services[name].target
+        code = exc.code()
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+            return DownstreamError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"the {name} service ({target}) is unavailable: {exc.details()}",
+            )
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return DownstreamError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the {name} service ({target}) did not answer within {timeout:.2f} s ({why})",
+            )
+        # The downstream's own verdict on the request (INVALID_ARGUMENT, NOT_FOUND,
+        # UNIMPLEMENTED...) is the caller's answer, unchanged.
+        return DownstreamError(code, exc.details() or code.name)
+
+    async def call(self, name: str, method: str, request, context: grpc.aio.ServicerContext):
+        """A unary call to `name`.`method`, bounded by the caller's deadline."""
+        timeout, why = self._timeout(name, context, self.settings.downstream_timeout_s)
+        rpc: Callable = getattr(self.services[name].stub, method)
+        try:
+            return await rpc(request, timeout=timeout, metadata=outgoing_metadata())
+        except grpc.aio.AioRpcError as exc:
+            raise self._error(name, exc, timeout, why) from None
+
+    async def stream(
+        self, name: str, method: str, request, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator:
+        """A server-streaming call to `name`.`method`, bounded by the caller's deadline."""
+        timeout, why = self._timeout(name, context, self.settings.stream_timeout_s)
+        rpc: Callable = getattr(self.services[name].stub, method)
+        call = rpc(request, timeout=timeout, metadata=outgoing_metadata())
+        try:
+            async for item in call:
+                yield item
+        except grpc.aio.AioRpcError as exc:
+            raise self._error(name, exc, timeout, why) from None
+        finally:
+            call.cancel()

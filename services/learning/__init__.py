@@ -1,0 +1,1 @@
+"""The learning service: call records, ELO, feedback, panel evolution and model profiles."""
