@@ -12,4 +12,6 @@ from services.common.settings import port_number, setting
 class ClassifierSettings(ServerSettings):
     """Settings of the classifier service."""
 
-    port: int = setting(50052, "FREESCALING_CLASSIFIER_PORT", "Port the classifier listens on", check=port_number)
+    port: int = setting(
+        50052, "FREESCALING_CLASSIFIER_PORT", "Port the classifier listens on", check=port_number
+    )

@@ -16,7 +16,9 @@ def build(settings: ClassifierSettings, health: server.Health) -> server.Service
         name="classifier",
         grpc_service=SERVICE.full_name,
         port=settings.port,
-        add_to_server=lambda srv: classifier_pb2_grpc.add_ClassifierServicer_to_server(servicer, srv),
+        add_to_server=lambda srv: classifier_pb2_grpc.add_ClassifierServicer_to_server(
+            servicer, srv
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from freescaling.common.v1 import info_pb2
 
 
 def _unbuilt(full_method: str, note: str):
-    async def answer(self, request, context: grpc.aio.ServicerContext):  # noqa: ARG001
+    async def answer(self, request, context: grpc.aio.ServicerContext):
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED,
             f"{full_method} is not built yet: {note}. See the README's status table.",
@@ -39,7 +39,9 @@ def with_capabilities(service: ServiceDescriptor, not_built: Mapping[str, str]):
             if all(name not in vars(klass) for klass in cls.__mro__[:-1] if not _generated(klass))
         ]
         if missing:
-            raise TypeError(f"{cls.__name__} neither implements nor declares unbuilt: {sorted(missing)}")
+            raise TypeError(
+                f"{cls.__name__} neither implements nor declares unbuilt: {sorted(missing)}"
+            )
         cls.NOT_BUILT = dict(not_built)
         cls.SERVICE = service
         return cls
@@ -51,7 +53,9 @@ def _generated(klass: type) -> bool:
     return klass.__module__.endswith("_pb2_grpc")
 
 
-def capability_list(service: ServiceDescriptor, not_built: Mapping[str, str]) -> list[info_pb2.Capability]:
+def capability_list(
+    service: ServiceDescriptor, not_built: Mapping[str, str]
+) -> list[info_pb2.Capability]:
     return [
         info_pb2.Capability(
             method=f"{service.full_name}/{m.name}",

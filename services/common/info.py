@@ -1,4 +1,5 @@
-"""The GetInfo answer every service gives: version, start time, readiness, capabilities, settings."""
+"""The GetInfo answer every service gives: version, start time, readiness, capabilities and
+settings."""
 
 from __future__ import annotations
 

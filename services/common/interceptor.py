@@ -150,4 +150,3 @@ def _wrap_stream(behavior: Callable, method: str, request_id: str, quiet: bool) 
 
         return generator_wrapper
     return _wrap_unary(behavior, method, request_id, quiet)
-

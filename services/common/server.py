@@ -45,9 +45,15 @@ class Health:
 
     async def set_ready(self, ready: bool) -> None:
         if ready != self.ready:
-            logger.info("readiness %s: %s", self.readiness_name, "SERVING" if ready else "NOT_SERVING")
+            logger.info(
+                "readiness %s: %s", self.readiness_name, "SERVING" if ready else "NOT_SERVING"
+            )
         self.ready = ready
-        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         await self.servicer.set(self.readiness_name, status)
 
 
@@ -70,7 +76,7 @@ class Service:
 
 
 class StartupError(RuntimeError):
-    """The service cannot start (port taken, invalid configuration file...); the message says why."""
+    """The service cannot start (port taken, invalid configuration...); the message says why."""
 
 
 class PortInUse(StartupError):
@@ -103,7 +109,12 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     health_pb2_grpc.add_HealthServicer_to_server(state.servicer, server)
     service.add_to_server(server)
     reflection.enable_server_reflection(
-        (service.grpc_service, *service.extra_reflection_names, health.SERVICE_NAME, reflection.SERVICE_NAME),
+        (
+            service.grpc_service,
+            *service.extra_reflection_names,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     address = f"{settings.host}:{service.port}"
@@ -135,7 +146,9 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     logger.info("%s serving on %s:%d", service.name, settings.host, port, extra={"port": port})
 
     await stop.wait()
-    logger.info("shutting down: NOT_SERVING, draining in-flight RPCs for up to %.1f s", settings.grace_s)
+    logger.info(
+        "shutting down: NOT_SERVING, draining in-flight RPCs for up to %.1f s", settings.grace_s
+    )
     await state.servicer.enter_graceful_shutdown()
     await server.stop(settings.grace_s)
     if service.on_stop:
@@ -144,7 +157,9 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     return 0
 
 
-async def _build_and_serve(build: Callable[[S, Health], Service], settings: S, readiness: str) -> int:
+async def _build_and_serve(
+    build: Callable[[S, Health], Service], settings: S, readiness: str
+) -> int:
     state = Health(readiness)
     return await serve(build(settings, state), settings, state)
 
@@ -156,7 +171,7 @@ def main(
     build: Callable[[S, Health], Service],
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Process entry point: settings, logging, serve; a clear message and exit 2 if it cannot start."""
+    """Process entry point: settings, logging, serve; exit 2 with a message if it cannot start."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         settings = load(settings_cls, argv, prog=f"python -m services.{name}")

@@ -33,10 +33,16 @@ class ServerSettings:
         check=positive,
     )
     log_level: str = setting(
-        "INFO", "FREESCALING_LOG_LEVEL", "Log level", check=one_of("DEBUG", "INFO", "WARNING", "ERROR")
+        "INFO",
+        "FREESCALING_LOG_LEVEL",
+        "Log level",
+        check=one_of("DEBUG", "INFO", "WARNING", "ERROR"),
     )
     log_format: str = setting(
-        "json", "FREESCALING_LOG_FORMAT", "json (one object per line) or text", check=one_of("json", "text")
+        "json",
+        "FREESCALING_LOG_FORMAT",
+        "json (one object per line) or text",
+        check=one_of("json", "text"),
     )
     port_file: str = setting(
         "",

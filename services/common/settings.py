@@ -127,7 +127,9 @@ def load(
     parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
     for f in fields:
         meta: SettingMeta = f.metadata["setting"]
-        parser.add_argument(_flag(f.name), dest=f.name, metavar="VALUE", help=f"{meta.help} [{meta.env}]")
+        parser.add_argument(
+            _flag(f.name), dest=f.name, metavar="VALUE", help=f"{meta.help} [{meta.env}]"
+        )
     parsed = vars(parser.parse_args(list(argv or [])))
     values: dict[str, Any] = {}
     for f in fields:
@@ -149,7 +151,9 @@ def load(
         meta = f.metadata["setting"]
         problem = meta.check(getattr(settings, f.name)) if meta.check else None
         if problem:
-            raise SettingsError(f"{meta.env} (flag {_flag(f.name)}): {problem}; got {getattr(settings, f.name)!r}")
+            raise SettingsError(
+                f"{meta.env} (flag {_flag(f.name)}): {problem}; got {getattr(settings, f.name)!r}"
+            )
     return settings
 
 

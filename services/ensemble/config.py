@@ -12,4 +12,6 @@ from services.common.settings import port_number, setting
 class EnsembleSettings(ServerSettings):
     """Settings of the ensemble service."""
 
-    port: int = setting(50053, "FREESCALING_ENSEMBLE_PORT", "Port the ensemble listens on", check=port_number)
+    port: int = setting(
+        50053, "FREESCALING_ENSEMBLE_PORT", "Port the ensemble listens on", check=port_number
+    )

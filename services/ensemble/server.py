@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from freescaling.ensemble.v1 import ensemble_pb2_grpc
+from services.common import server
 from services.ensemble.config import EnsembleSettings
 from services.ensemble.servicer import SERVICE, EnsembleServicer
-from services.common import server
 
 
 def build(settings: EnsembleSettings, health: server.Health) -> server.Service:

@@ -12,19 +12,29 @@ DOWNSTREAM_NAMES = ("classifier", "ensemble", "learning")
 
 def known_downstreams(names: list[str]) -> str | None:
     unknown = [n for n in names if n not in DOWNSTREAM_NAMES]
-    return f"unknown service(s) {unknown}; choose from {', '.join(DOWNSTREAM_NAMES)}" if unknown else None
+    return (
+        f"unknown service(s) {unknown}; choose from {', '.join(DOWNSTREAM_NAMES)}"
+        if unknown
+        else None
+    )
 
 
 @dataclass(frozen=True)
 class GatewaySettings(ServerSettings):
     """Settings of the gateway."""
 
-    port: int = setting(50051, "FREESCALING_GATEWAY_PORT", "Port the gateway listens on", check=port_number)
+    port: int = setting(
+        50051, "FREESCALING_GATEWAY_PORT", "Port the gateway listens on", check=port_number
+    )
     classifier_addr: str = setting(
         "127.0.0.1:50052", "FREESCALING_CLASSIFIER_ADDR", "host:port of the classifier service"
     )
-    ensemble_addr: str = setting("127.0.0.1:50053", "FREESCALING_ENSEMBLE_ADDR", "host:port of the ensemble service")
-    learning_addr: str = setting("127.0.0.1:50054", "FREESCALING_LEARNING_ADDR", "host:port of the learning service")
+    ensemble_addr: str = setting(
+        "127.0.0.1:50053", "FREESCALING_ENSEMBLE_ADDR", "host:port of the ensemble service"
+    )
+    learning_addr: str = setting(
+        "127.0.0.1:50054", "FREESCALING_LEARNING_ADDR", "host:port of the learning service"
+    )
     required: list[str] = setting(
         ["ensemble"],
         "FREESCALING_GATEWAY_REQUIRED",
@@ -52,5 +62,8 @@ class GatewaySettings(ServerSettings):
         check=positive,
     )
     health_timeout_s: float = setting(
-        1.0, "FREESCALING_GATEWAY_HEALTH_TIMEOUT_S", "Timeout of one downstream health check", check=positive
+        1.0,
+        "FREESCALING_GATEWAY_HEALTH_TIMEOUT_S",
+        "Timeout of one downstream health check",
+        check=positive,
     )

@@ -170,7 +170,9 @@ class Downstreams:
 
     async def check_all(self) -> bool:
         """Check every downstream now; True when every required one is serving."""
-        await asyncio.gather(*(d.check(self.settings.health_timeout_s) for d in self.services.values()))
+        await asyncio.gather(
+            *(d.check(self.settings.health_timeout_s) for d in self.services.values())
+        )
         return all(d.serving for d in self.services.values() if d.required)
 
     async def start(self, health: Health) -> None:
@@ -196,7 +198,9 @@ class Downstreams:
 
     # --- calls ------------------------------------------------------------------------------
 
-    def _timeout(self, name: str, context: grpc.aio.ServicerContext, cap: float) -> tuple[float, str]:
+    def _timeout(
+        self, name: str, context: grpc.aio.ServicerContext, cap: float
+    ) -> tuple[float, str]:
         remaining = context.time_remaining()
         if remaining is not None and remaining < cap:
             if remaining <= 0:
@@ -207,7 +211,9 @@ class Downstreams:
             return remaining, "the caller's deadline"
         return cap, "the gateway's downstream timeout"
 
-    def _error(self, name: str, exc: grpc.aio.AioRpcError, timeout: float, why: str) -> DownstreamError:
+    def _error(
+        self, name: str, exc: grpc.aio.AioRpcError, timeout: float, why: str
+    ) -> DownstreamError:
         target = self.services[name].target
         code = exc.code()
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):

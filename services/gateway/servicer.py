@@ -17,7 +17,7 @@ from services.gateway.downstream import DownstreamError, Downstreams
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
 _ISSUE = "gateway issue"
 NOT_BUILT = {
-    "Scale": f"voting with k=1/3/5 and the k=auto cascade over classifier, ensemble and learning ({_ISSUE})",
+    "Scale": f"voting with k=1/3/5 and the k=auto cascade ({_ISSUE})",
     "Generate": f"best-of-k generation with the champion panel ({_ISSUE})",
     "ScaleBatch": f"streamed batch voting ({_ISSUE})",
     "GenerateBatch": f"streamed batch generation ({_ISSUE})",

@@ -12,4 +12,9 @@ from services.common.settings import port_number, setting
 class LearningSettings(ServerSettings):
     """Settings of the learning service."""
 
-    port: int = setting(50054, "FREESCALING_LEARNING_PORT", "Port the learning service listens on", check=port_number)
+    port: int = setting(
+        50054,
+        "FREESCALING_LEARNING_PORT",
+        "Port the learning service listens on",
+        check=port_number,
+    )

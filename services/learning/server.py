@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from freescaling.learning.v1 import learning_pb2_grpc
+from services.common import server
 from services.learning.config import LearningSettings
 from services.learning.servicer import SERVICE, LearningServicer
-from services.common import server
 
 
 def build(settings: LearningSettings, health: server.Health) -> server.Service:

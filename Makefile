@@ -1,0 +1,55 @@
+# Free Scaling: `make run` brings the four services up, `make test` runs the suite.
+# Both install what they need into ./.venv first.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The classifier's torch. Here `torch==2.13.0` resolves to the machine's local CPU wheel;
+# elsewhere set TORCH_SPEC (e.g. to a CUDA build) or leave it to pip.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+BENCH_ARGS ?= --quick
+
+.PHONY: install protos protos-check run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --editable ".[all,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Regenerate the committed Python code for protos/ (messages, stubs, .pyi).
+protos: $(STAMP)
+	$(PY) tools/gen_protos.py
+
+# Fail when the committed generated code does not match protos/.
+protos-check: $(STAMP)
+	$(PY) tools/gen_protos.py --check
+
+# All four services, SQLite under ./data, logs prefixed by service; Ctrl-C stops them all.
+run: $(STAMP)
+	$(PY) -m services.stack --data-dir data
+
+test: $(STAMP) protos-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# Every benchmark under bench/, quick mode by default (BENCH_ARGS= for the full runs).
+bench: $(STAMP)
+	@set -e; found=0; for b in bench/*.py; do \
+		[ -f "$$b" ] || continue; found=1; echo "== $$b"; $(PY) "$$b" $(BENCH_ARGS); \
+	done; [ $$found = 1 ] || echo "no benchmarks under bench/ yet"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
