@@ -8,9 +8,10 @@ from freescaling.classifier.v1 import classifier_pb2_grpc
 from services.classifier.config import ClassifierSettings
 from services.classifier.servicer import SERVICE, ClassifierServicer
 from services.common import server
+from services.common.health import Health
 
 
-def build(settings: ClassifierSettings, health: server.Health) -> server.Service:
+def build(settings: ClassifierSettings, health: Health) -> server.Service:
     servicer = ClassifierServicer(settings, health)
     return server.Service(
         name="classifier",

@@ -6,8 +6,8 @@ from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from freescaling.common.v1 import info_pb2
 from services.classifier.config import ClassifierSettings
 from services.common.capabilities import with_capabilities
+from services.common.health import Health
 from services.common.info import service_info
-from services.common.server import Health
 
 SERVICE = classifier_pb2.DESCRIPTOR.services_by_name["Classifier"]
 _MODEL = "the DeBERTa prompt classifier (classifier service issue)"

@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from freescaling.common.v1 import info_pb2
 from services.common.capabilities import capability_list
-from services.common.server import Health
+from services.common.health import Health
 from services.common.settings import public_values
 
 STARTED_AT = time.time()

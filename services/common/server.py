@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.health import Health
 from services.common.interceptor import RequestContextInterceptor
 from services.common.logs import configure_logging
 from services.common.server_settings import ServerSettings
@@ -29,32 +30,6 @@ S = TypeVar("S", bound=ServerSettings)
 
 # Exit code when the process cannot start (bad setting, port taken): distinct from a crash.
 EXIT_CANNOT_START = 2
-
-# The liveness name: SERVING from start until shutdown begins. Readiness is the service's own
-# fully qualified name, which a service turns NOT_SERVING while it cannot do its work.
-LIVENESS = ""
-
-
-class Health:
-    """The service's health statuses, over the library's asyncio HealthServicer."""
-
-    def __init__(self, readiness_name: str) -> None:
-        self.servicer = health.aio.HealthServicer()
-        self.readiness_name = readiness_name
-        self.ready = False
-
-    async def set_ready(self, ready: bool) -> None:
-        if ready != self.ready:
-            logger.info(
-                "readiness %s: %s", self.readiness_name, "SERVING" if ready else "NOT_SERVING"
-            )
-        self.ready = ready
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if ready
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        await self.servicer.set(self.readiness_name, status)
 
 
 @dataclass
@@ -135,8 +110,7 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
         loop.add_signal_handler(sig, stop.set)
 
     await server.start()
-    await state.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
-    await state.set_ready(False)
+    await state.start()
     if service.on_start:
         await service.on_start(state)
     if service.ready_on_start:
@@ -149,7 +123,7 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     logger.info(
         "shutting down: NOT_SERVING, draining in-flight RPCs for up to %.1f s", settings.grace_s
     )
-    await state.servicer.enter_graceful_shutdown()
+    await state.shut_down()
     await server.stop(settings.grace_s)
     if service.on_stop:
         await service.on_stop()

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from freescaling.ensemble.v1 import ensemble_pb2_grpc
 from services.common import server
+from services.common.health import Health
 from services.ensemble.config import EnsembleSettings
 from services.ensemble.servicer import SERVICE, EnsembleServicer
 
 
-def build(settings: EnsembleSettings, health: server.Health) -> server.Service:
+def build(settings: EnsembleSettings, health: Health) -> server.Service:
     servicer = EnsembleServicer(settings, health)
     return server.Service(
         name="ensemble",

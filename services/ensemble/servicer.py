@@ -5,8 +5,8 @@ from __future__ import annotations
 from freescaling.common.v1 import info_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from services.common.capabilities import with_capabilities
+from services.common.health import Health
 from services.common.info import service_info
-from services.common.server import Health
 from services.ensemble.config import EnsembleSettings
 
 SERVICE = ensemble_pb2.DESCRIPTOR.services_by_name["Ensemble"]

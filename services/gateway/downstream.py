@@ -20,8 +20,8 @@ from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from freescaling.common.v1 import info_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
+from services.common.health import Health
 from services.common.request_context import outgoing_metadata
-from services.common.server import Health
 from services.gateway.config import GatewaySettings
 
 logger = logging.getLogger(__name__)

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from freescaling.gateway.v1 import gateway_pb2_grpc
 from services.common import server
+from services.common.health import Health
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import Downstreams
 from services.gateway.servicer import SERVICE, GatewayServicer
 
 
-def build(settings: GatewaySettings, health: server.Health) -> server.Service:
+def build(settings: GatewaySettings, health: Health) -> server.Service:
     downstreams = Downstreams(settings)
     servicer = GatewayServicer(settings, health, downstreams)
     return server.Service(

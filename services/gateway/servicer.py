@@ -9,8 +9,8 @@ import grpc
 from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.capabilities import with_capabilities
+from services.common.health import Health
 from services.common.info import service_info
-from services.common.server import Health
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
 

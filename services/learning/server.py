@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from freescaling.learning.v1 import learning_pb2_grpc
 from services.common import server
+from services.common.health import Health
 from services.learning.config import LearningSettings
 from services.learning.servicer import SERVICE, LearningServicer
 
 
-def build(settings: LearningSettings, health: server.Health) -> server.Service:
+def build(settings: LearningSettings, health: Health) -> server.Service:
     servicer = LearningServicer(settings, health)
     return server.Service(
         name="learning",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from freescaling.common.v1 import info_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.capabilities import with_capabilities
+from services.common.health import Health
 from services.common.info import service_info
-from services.common.server import Health
 from services.learning.config import LearningSettings
 
 SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"]

@@ -1,0 +1,200 @@
+"""Real service processes for tests: `python -m services.<name>` on an ephemeral loopback port,
+its log captured to a file, stopped by the signals Kubernetes and people use."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+GRPC_NAMES = {
+    "gateway": "freescaling.gateway.v1.Gateway",
+    "classifier": "freescaling.classifier.v1.Classifier",
+    "ensemble": "freescaling.ensemble.v1.Ensemble",
+    "learning": "freescaling.learning.v1.Learning",
+}
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (for a service that must be down, or start later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class ServiceProcess:
+    """One service process. `start()` returns at once; `wait_serving()` blocks until it listens."""
+
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.name = name
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port_file = workdir / f"{name}.port"
+        self.log_file = workdir / f"{name}.log"
+        self.env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "FREESCALING_LOG_FORMAT": "json",
+            **(env or {}),
+        }
+        self.args = ["--host", "127.0.0.1", "--port", str(port), "--port-file", str(self.port_file)]
+        self.args += args or []
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self._channel: grpc.Channel | None = None
+
+    @property
+    def grpc_name(self) -> str:
+        return GRPC_NAMES[self.name]
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        self.port_file.unlink(missing_ok=True)
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}", *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def wait_serving(self, timeout: float = 30.0) -> ServiceProcess:
+        def bound() -> int:
+            if self.process and self.process.poll() is not None:
+                raise AssertionError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_text()}"
+                )
+            text = self.port_file.read_text() if self.port_file.exists() else ""
+            return int(text) if text.strip().isdigit() else 0
+
+        self.port = wait_for(bound, timeout, what=f"{self.name} to listen")
+        return self
+
+    def channel(self) -> grpc.Channel:
+        if self._channel is None:
+            self._channel = grpc.insecure_channel(self.address)
+        return self._channel
+
+    def health(self, service: str = "") -> str:
+        """The health status name for `service` ("" is liveness), or the error code's name."""
+        stub = health_pb2_grpc.HealthStub(self.channel())
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+        except grpc.RpcError as exc:
+            return exc.code().name
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+    def wait_ready(self, timeout: float = 15.0) -> ServiceProcess:
+        wait_for(
+            lambda: self.health(self.grpc_name) == "SERVING",
+            timeout,
+            what=f"{self.name} readiness",
+        )
+        return self
+
+    def send(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM and wait; a process that will not stop is killed and the test fails."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"{self.name} ignored SIGTERM for {timeout} s") from None
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def log_records(self) -> list[dict]:
+        records = []
+        for line in self.log_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+
+class Stack:
+    """The four services wired together, as `make run` wires them."""
+
+    def __init__(self, workdir: Path, gateway_env: dict[str, str] | None = None) -> None:
+        self.learning = ServiceProcess("learning", workdir)
+        self.ensemble = ServiceProcess("ensemble", workdir)
+        self.classifier = ServiceProcess("classifier", workdir)
+        self.internal = [self.learning, self.ensemble, self.classifier]
+        self.workdir = workdir
+        self.gateway_env = gateway_env or {}
+        self.gateway: ServiceProcess | None = None
+
+    def start(self) -> Stack:
+        for service in self.internal:
+            service.start()
+        for service in self.internal:
+            service.wait_serving()
+        self.gateway = ServiceProcess(
+            "gateway",
+            self.workdir,
+            env={
+                "FREESCALING_CLASSIFIER_ADDR": self.classifier.address,
+                "FREESCALING_ENSEMBLE_ADDR": self.ensemble.address,
+                "FREESCALING_LEARNING_ADDR": self.learning.address,
+                "FREESCALING_GATEWAY_HEALTH_INTERVAL_S": "0.5",
+                **self.gateway_env,
+            },
+        )
+        self.gateway.start().wait_serving().wait_ready()
+        return self
+
+    @property
+    def all(self) -> list[ServiceProcess]:
+        return [*self.internal, *([self.gateway] if self.gateway else [])]
+
+    def stop(self) -> dict[str, int]:
+        return {s.name: s.stop() for s in reversed(self.all)}
