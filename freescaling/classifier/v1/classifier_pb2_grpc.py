@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class ClassifierStub:
-    """Missing associated documentation comment in .proto file."""
+    """The classifier: classification, embeddings and clusters for routing. Internal.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -68,7 +69,8 @@ class ClassifierStub:
 
 
 class ClassifierServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The classifier: classification, embeddings and clusters for routing. Internal.
+    """
 
     def Classify(self, request, context):
         """Classify one prompt. Empty text is INVALID_ARGUMENT; a full batching queue RESOURCE_EXHAUSTED;
@@ -157,7 +159,8 @@ def add_ClassifierServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Classifier:
-    """Missing associated documentation comment in .proto file."""
+    """The classifier: classification, embeddings and clusters for routing. Internal.
+    """
 
     @staticmethod
     def Classify(request,

@@ -29,7 +29,8 @@ if _version_not_supported:
 
 
 class EnsembleStub:
-    """Missing associated documentation comment in .proto file."""
+    """The ensemble: registry, voting, best-of-k, model health and completions. Internal.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -90,7 +91,8 @@ class EnsembleStub:
 
 
 class EnsembleServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The ensemble: registry, voting, best-of-k, model health and completions. Internal.
+    """
 
     def Scale(self, request, context):
         """Ask k models (or the explicit `models`) the question and return the majority answer.
@@ -228,7 +230,8 @@ def add_EnsembleServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Ensemble:
-    """Missing associated documentation comment in .proto file."""
+    """The ensemble: registry, voting, best-of-k, model health and completions. Internal.
+    """
 
     @staticmethod
     def Scale(request,

@@ -30,7 +30,8 @@ if _version_not_supported:
 
 
 class GatewayStub:
-    """Missing associated documentation comment in .proto file."""
+    """The public API: everything a client does goes through here.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -121,7 +122,8 @@ class GatewayStub:
 
 
 class GatewayServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The public API: everything a client does goes through here.
+    """
 
     def Scale(self, request, context):
         """Ask k models (1, 3, 5) or the smart cascade (k=auto) and return the majority answer.
@@ -328,7 +330,8 @@ def add_GatewayServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Gateway:
-    """Missing associated documentation comment in .proto file."""
+    """The public API: everything a client does goes through here.
+    """
 
     @staticmethod
     def Scale(request,

@@ -31,7 +31,8 @@ if _version_not_supported:
 
 
 class LearningStub:
-    """Missing associated documentation comment in .proto file."""
+    """Learning: records, ELO, feedback, evolution, profiles, routing from profiles. Internal.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -122,7 +123,8 @@ class LearningStub:
 
 
 class LearningServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Learning: records, ELO, feedback, evolution, profiles, routing from profiles. Internal.
+    """
 
     def RecordCall(self, request, context):
         """Store one call with its votes, shadow and usage, and apply the consensus ELO update (K=16).
@@ -330,7 +332,8 @@ def add_LearningServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Learning:
-    """Missing associated documentation comment in .proto file."""
+    """Learning: records, ELO, feedback, evolution, profiles, routing from profiles. Internal.
+    """
 
     @staticmethod
     def RecordCall(request,

@@ -1,0 +1,95 @@
+"""`make run`'s launcher: four processes up and SERVING, logs prefixed by service, Ctrl-C stops
+them all cleanly, and a taken port is a clear message and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.processes import GRPC_NAMES, ROOT, free_port, wait_for
+
+NAMES = ("gateway", "classifier", "ensemble", "learning")
+
+
+def _launch(
+    tmp_path, ports: dict[str, int]
+) -> tuple[subprocess.Popen, list[str], threading.Thread]:
+    env = {**os.environ, "FREESCALING_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    env.update({f"FREESCALING_{n.upper()}_PORT": str(p) for n, p in ports.items()})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.stack", "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        lines.extend(process.stdout)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return process, lines, reader
+
+
+def _status(port: int, service: str) -> str:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=2
+            )
+        except grpc.RpcError as exc:
+            return exc.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path):
+    ports = {n: free_port() for n in NAMES}
+    process, lines, reader = _launch(tmp_path, ports)
+    try:
+        wait_for(
+            lambda: any("all four services are up" in line for line in lines),
+            timeout=90,
+            what="the launcher to report the services up",
+        )
+        for name in NAMES:
+            assert _status(ports[name], "") == "SERVING"
+            assert _status(ports[name], GRPC_NAMES[name]) == "SERVING"
+        assert (tmp_path / "data").is_dir()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(10)
+    output = "".join(lines)
+    assert "all services stopped cleanly" in output
+    for name in NAMES:
+        assert any(line.startswith(f"{name:<10} | ") for line in lines), name
+        assert f"{name} stopped" in output
+        assert _status(ports[name], "") == "UNAVAILABLE"
+
+
+def test_run_refuses_a_taken_port_with_a_clear_message(tmp_path):
+    ports = {n: free_port() for n in NAMES}
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports["classifier"]))
+        holder.listen()
+        process, lines, reader = _launch(tmp_path, ports)
+        assert process.wait(timeout=30) == 1
+    reader.join(10)
+    output = "".join(lines)
+    assert f"port {ports['classifier']} (classifier) on 127.0.0.1 is already in use" in output
+    assert "FREESCALING_CLASSIFIER_PORT" in output
+    # Nothing was started.
+    assert _status(ports["gateway"], "") == "UNAVAILABLE"
