@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?= --quick
 
-.PHONY: install protos protos-check run test lint format bench clean
+.PHONY: install protos protos-check docs run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ protos: $(STAMP)
 # Fail when the committed generated code does not match protos/.
 protos-check: $(STAMP)
 	$(PY) tools/gen_protos.py --check
+
+# Regenerate the README's configuration table from the settings classes.
+docs: $(STAMP)
+	$(PY) tools/config_table.py --write
 
 # All four services, SQLite under ./data, logs prefixed by service; Ctrl-C stops them all.
 run: $(STAMP)

@@ -48,13 +48,6 @@ class GatewaySettings(ServerSettings):
         "Longest a unary downstream call may take; the caller's remaining deadline caps it further",
         check=positive,
     )
-    stream_timeout_s: float = setting(
-        600.0,
-        "FREESCALING_GATEWAY_STREAM_TIMEOUT_S",
-        "Longest a streamed downstream call (batches, chat, onboarding) may take; capped by the "
-        "caller's deadline",
-        check=positive,
-    )
     health_interval_s: float = setting(
         2.0,
         "FREESCALING_GATEWAY_HEALTH_INTERVAL_S",
