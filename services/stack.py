@@ -76,13 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         Child(name, int(os.environ.get(f"FREESCALING_{name.upper()}_PORT", default)))
         for name, default in SERVICES
     ]
-    taken = [c for c in children if not _port_free(host, c.port)]
+    wanted = [(c.name, c.port, f"FREESCALING_{c.name.upper()}_PORT") for c in children]
+    if "FREESCALING_METRICS_PORT" not in os.environ:
+        # Each service serves /metrics on its gRPC port + 1000 by default.
+        wanted += [(c.name, c.port + 1000, "FREESCALING_METRICS=false") for c in children]
+    taken = [(name, port, remedy) for name, port, remedy in wanted if not _port_free(host, port)]
     if taken:
-        for c in taken:
+        for name, port, remedy in taken:
             print(
-                f"make run: port {c.port} ({c.name}) on {host} is already in use; stop what "
-                f"holds it (`ss -ltnp 'sport = :{c.port}'` shows it) or set "
-                f"FREESCALING_{c.name.upper()}_PORT to another port",
+                f"make run: port {port} ({name}) on {host} is already in use; stop what "
+                f"holds it (`ss -ltnp 'sport = :{port}'` shows it) or set {remedy}"
+                + (" to another port" if remedy.endswith("_PORT") else ""),
                 file=sys.stderr,
             )
         return 1

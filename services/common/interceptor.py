@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from services.common.metrics import RPC_IN_FLIGHT, observe_rpc
 from services.common.request_context import (
     REQUEST_ID_HEADER,
     bind_request_id,
@@ -81,6 +82,7 @@ class _Call:
         self.method, self.request_id, self.quiet, self.context = method, request_id, quiet, context
         self.started = time.perf_counter()
         self.token = bind_request_id(request_id)
+        RPC_IN_FLIGHT.inc()
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
 
     async def fail_internally(self, exc: BaseException) -> None:
@@ -93,6 +95,9 @@ class _Call:
 
     def finish(self, cancelled: bool = False) -> None:
         code = grpc.StatusCode.CANCELLED if cancelled else _code_of(self.context)
+        elapsed = time.perf_counter() - self.started
+        RPC_IN_FLIGHT.dec()
+        observe_rpc(self.method, code.name, elapsed)
         level = logging.DEBUG if self.quiet else logging.INFO
         if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
             level = logging.ERROR
@@ -104,7 +109,7 @@ class _Call:
             extra={
                 "rpc": self.method,
                 "code": code.name,
-                "duration_ms": round((time.perf_counter() - self.started) * 1000, 3),
+                "duration_ms": round(elapsed * 1000, 3),
             },
         )
         unbind_request_id(self.token)

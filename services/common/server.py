@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from services.common.health import Health
 from services.common.interceptor import RequestContextInterceptor
 from services.common.logs import configure_logging
+from services.common.metrics import start_metrics_server
 from services.common.server_settings import ServerSettings
 from services.common.settings import SettingsError, load
 
@@ -104,6 +105,21 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     if port == 0:
         raise PortInUse(f"{service.name} cannot listen on {address}: the port is in use")
 
+    metrics = None
+    if settings.metrics:
+        wanted = settings.metrics_port if settings.metrics_port >= 0 else port + 1000
+        if service.port == 0 and settings.metrics_port < 0:
+            wanted = 0  # an ephemeral gRPC port gets an ephemeral metrics port
+        try:
+            metrics = start_metrics_server(settings.host, wanted)
+        except OSError as exc:
+            await server.stop(None)
+            raise PortInUse(
+                f"{service.name} cannot serve metrics on {settings.host}:{wanted}: {exc.strerror}; "
+                "choose another with FREESCALING_METRICS_PORT or turn metrics off with "
+                "FREESCALING_METRICS=false"
+            ) from None
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -117,7 +133,15 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
         await state.set_ready(True)
     if settings.port_file:
         Path(settings.port_file).write_text(str(port))
-    logger.info("%s serving on %s:%d", service.name, settings.host, port, extra={"port": port})
+    metrics_port = metrics.server_port if metrics else None
+    logger.info(
+        "%s serving on %s:%d (metrics: %s)",
+        service.name,
+        settings.host,
+        port,
+        f"http://{settings.host}:{metrics_port}/metrics" if metrics else "off",
+        extra={"port": port, "metrics_port": metrics_port},
+    )
 
     await stop.wait()
     logger.info(
@@ -127,6 +151,9 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     await server.stop(settings.grace_s)
     if service.on_stop:
         await service.on_stop()
+    if metrics:
+        metrics.shutdown()
+        metrics.server_close()
     logger.info("%s stopped", service.name)
     return 0
 

@@ -44,6 +44,16 @@ class ServerSettings:
         "json (one object per line) or text",
         check=one_of("json", "text"),
     )
+    metrics: bool = setting(
+        True, "FREESCALING_METRICS", "Serve Prometheus metrics over HTTP at /metrics"
+    )
+    metrics_port: int = setting(
+        -1,
+        "FREESCALING_METRICS_PORT",
+        "Port of /metrics; -1 means the gRPC port + 1000 (51051 for the gateway ... 51054 for "
+        "learning), 0 any free port",
+        check=lambda p: None if -1 <= p <= 65535 else "must be -1, 0 or a port number",
+    )
     port_file: str = setting(
         "",
         "FREESCALING_PORT_FILE",

@@ -152,7 +152,11 @@ def test_ports_and_env_match_the_settings(name):
     truth = SERVICES[name]
     default_port = int(truth.envs[port_env(name)])
     for container in containers(DEPLOYMENTS[name]):
-        assert container_ports(container) == [default_port]
+        named = {p["name"]: p["containerPort"] for p in container["ports"]}
+        # FREESCALING_METRICS_PORT's default is the gRPC port + 1000.
+        assert named == {"grpc": default_port, "metrics": default_port + 1000}
+        annotations = DEPLOYMENTS[name]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(default_port + 1000)
         env = env_of(container)
         assert env.get(port_env(name)) == str(default_port)
         unknown = {k for k in env if k.startswith("FREESCALING_")} - set(truth.envs)
