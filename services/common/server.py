@@ -49,6 +49,8 @@ class Service:
     # True: readiness goes SERVING as soon as serving starts; False: on_start decides.
     ready_on_start: bool = True
     extra_reflection_names: Sequence[str] = field(default_factory=tuple)
+    # Interceptors after the request-context one (which binds request ids, logs and counts).
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = field(default_factory=tuple)
 
 
 class StartupError(RuntimeError):
@@ -75,10 +77,20 @@ def _server_options(settings: ServerSettings) -> list[tuple[str, int]]:
     ]
 
 
+def _tls_credentials(settings: ServerSettings) -> grpc.ServerCredentials:
+    try:
+        key, cert = Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes()
+    except OSError as exc:
+        raise StartupError(
+            f"cannot read the TLS files (FREESCALING_TLS_CERT / FREESCALING_TLS_KEY): {exc}"
+        ) from None
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
 async def serve(service: Service, settings: ServerSettings, state: Health) -> int:
     """Serve until SIGTERM or SIGINT, then drain and return the exit code."""
     server = grpc.aio.server(
-        interceptors=[RequestContextInterceptor()],
+        interceptors=[RequestContextInterceptor(), *service.interceptors],
         options=_server_options(settings),
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
@@ -95,7 +107,10 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     )
     address = f"{settings.host}:{service.port}"
     try:
-        port = server.add_insecure_port(address)
+        if settings.tls_cert:
+            port = server.add_secure_port(address, _tls_credentials(settings))
+        else:
+            port = server.add_insecure_port(address)
     except RuntimeError as exc:
         raise PortInUse(
             f"{service.name} cannot listen on {address}: the port is in use or the address is "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.settings import non_negative, one_of, positive, setting
+from services.common.settings import SettingsError, non_negative, one_of, positive, setting
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,21 @@ class ServerSettings:
         "learning), 0 any free port",
         check=lambda p: None if -1 <= p <= 65535 else "must be -1, 0 or a port number",
     )
+    tls_cert: str = setting(
+        "",
+        "FREESCALING_TLS_CERT",
+        "PEM certificate chain; with FREESCALING_TLS_KEY the port serves TLS",
+    )
+    tls_key: str = setting("", "FREESCALING_TLS_KEY", "PEM private key for FREESCALING_TLS_CERT")
     port_file: str = setting(
         "",
         "FREESCALING_PORT_FILE",
         "Write the bound port to this file once serving (for port 0, used by tests)",
     )
+
+    def __post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError(
+                "FREESCALING_TLS_CERT and FREESCALING_TLS_KEY go together: set both for TLS, "
+                "or neither for plaintext"
+            )

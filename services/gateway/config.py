@@ -48,6 +48,23 @@ class GatewaySettings(ServerSettings):
         "Longest a unary downstream call may take; the caller's remaining deadline caps it further",
         check=positive,
     )
+    api_keys: list[str] = setting(
+        [],
+        "FREESCALING_GATEWAY_API_KEYS",
+        "Accepted API keys, comma-separated; with none here or in the file, no key is needed",
+        secret=True,
+    )
+    api_keys_file: str = setting(
+        "",
+        "FREESCALING_GATEWAY_API_KEYS_FILE",
+        "File of accepted keys, one per line as 'name:key' or 'key' (# comments)",
+    )
+    key_concurrency: int = setting(
+        0,
+        "FREESCALING_GATEWAY_KEY_CONCURRENCY",
+        "Calls one API key may have in flight; more get RESOURCE_EXHAUSTED (0: no limit)",
+        check=lambda n: None if n >= 0 else "must be 0 (no limit) or more",
+    )
     health_interval_s: float = setting(
         2.0,
         "FREESCALING_GATEWAY_HEALTH_INTERVAL_S",

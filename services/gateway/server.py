@@ -7,12 +7,17 @@ from collections.abc import Sequence
 from freescaling.gateway.v1 import gateway_pb2_grpc
 from services.common import server
 from services.common.health import Health
+from services.gateway.access import AccessInterceptor, ApiKeys, KeyFileError
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import Downstreams
 from services.gateway.servicer import SERVICE, GatewayServicer
 
 
 def build(settings: GatewaySettings, health: Health) -> server.Service:
+    try:
+        keys = ApiKeys.from_settings(settings.api_keys, settings.api_keys_file)
+    except KeyFileError as exc:
+        raise server.StartupError(str(exc)) from None
     downstreams = Downstreams(settings)
     servicer = GatewayServicer(settings, health, downstreams)
     return server.Service(
@@ -24,6 +29,7 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
         on_start=downstreams.start,
         on_stop=downstreams.close,
         ready_on_start=False,
+        interceptors=[AccessInterceptor(keys, settings.key_concurrency)],
     )
 
 
