@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.common.server_settings import ServerSettings
-from services.common.settings import port_number, positive, setting
+from services.common.settings import non_negative, port_number, positive, setting
 
 DOWNSTREAM_NAMES = ("classifier", "ensemble", "learning")
 
@@ -64,6 +64,24 @@ class GatewaySettings(ServerSettings):
         "FREESCALING_GATEWAY_KEY_CONCURRENCY",
         "Calls one API key may have in flight; more get RESOURCE_EXHAUSTED (0: no limit)",
         check=lambda n: None if n >= 0 else "must be 0 (no limit) or more",
+    )
+    outbox_capacity: int = setting(
+        10_000,
+        "FREESCALING_GATEWAY_OUTBOX_CAPACITY",
+        "Call records waiting for learning at most; more are dropped (counted and logged)",
+        check=positive,
+    )
+    outbox_spool_dir: str = setting(
+        "",
+        "FREESCALING_GATEWAY_OUTBOX_SPOOL_DIR",
+        "Keep undelivered call records in this directory so a restart loses none "
+        "(empty: memory only)",
+    )
+    outbox_flush_s: float = setting(
+        5.0,
+        "FREESCALING_GATEWAY_OUTBOX_FLUSH_S",
+        "Seconds shutdown spends delivering waiting records (within the pod's grace period)",
+        check=non_negative,
     )
     health_interval_s: float = setting(
         2.0,

@@ -230,6 +230,15 @@ class Downstreams:
         # UNIMPLEMENTED...) is the caller's answer, unchanged.
         return DownstreamError(code, exc.details() or code.name)
 
+    async def send(self, name: str, method: str, request, timeout: float, request_id: str = ""):
+        """A unary call made on the gateway's own behalf (no caller waiting), e.g. the outbox."""
+        rpc: Callable = getattr(self.services[name].stub, method)
+        metadata = (("x-request-id", request_id),) if request_id else outgoing_metadata()
+        try:
+            return await rpc(request, timeout=timeout, metadata=metadata)
+        except grpc.aio.AioRpcError as exc:
+            raise self._error(name, exc, timeout, "the gateway's downstream timeout") from None
+
     async def call(self, name: str, method: str, request, context: grpc.aio.ServicerContext):
         """A unary call to `name`.`method`, bounded by the caller's deadline."""
         timeout, why = self._timeout(name, context, self.settings.downstream_timeout_s)

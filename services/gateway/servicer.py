@@ -13,6 +13,7 @@ from services.common.health import Health
 from services.common.info import service_info
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.outbox import Outbox
 
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
 _ISSUE = "gateway issue"
@@ -29,8 +30,12 @@ NOT_BUILT = {
 
 @with_capabilities(SERVICE, NOT_BUILT)
 class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
-    def __init__(self, settings: GatewaySettings, health: Health, downstreams: Downstreams) -> None:
+    def __init__(
+        self, settings: GatewaySettings, health: Health, downstreams: Downstreams, outbox: Outbox
+    ) -> None:
         self.settings, self.health, self.downstreams = settings, health, downstreams
+        # Every scale/generate/chat outcome goes to learning through here (gateway issue).
+        self.outbox = outbox
 
     async def _call(self, context: grpc.aio.ServicerContext, service: str, method: str, request):
         try:
