@@ -1,0 +1,56 @@
+"""The Free Scaling Python client: `Client` (blocking) and `AsyncClient` (asyncio) for the
+gateway's public API, plain result objects, and typed errors."""
+
+from freescaling.client.aio import AsyncClient
+from freescaling.client.errors import (
+    DeadlineExceeded,
+    FreeScalingError,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+)
+from freescaling.client.results import (
+    BatchItem,
+    ChatEvent,
+    EvolveResult,
+    FeedbackResult,
+    GenerateResult,
+    ModelHealth,
+    ModelInfo,
+    ModelRating,
+    Panel,
+    Routing,
+    ScaleResult,
+    Stats,
+    Vote,
+)
+from freescaling.client.sync import Client
+
+__all__ = [
+    "AsyncClient",
+    "BatchItem",
+    "ChatEvent",
+    "Client",
+    "DeadlineExceeded",
+    "EvolveResult",
+    "FeedbackResult",
+    "FreeScalingError",
+    "GenerateResult",
+    "InvalidArgument",
+    "ModelHealth",
+    "ModelInfo",
+    "ModelRating",
+    "NotFound",
+    "Panel",
+    "ResourceExhausted",
+    "Routing",
+    "ScaleResult",
+    "Stats",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "Vote",
+]

@@ -1,0 +1,308 @@
+"""The requests and response conversions both clients share, so the sync and asyncio clients
+differ only in how they wait."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from freescaling.client import results as r
+from freescaling.client.errors import from_item_error
+from freescaling.common.v1 import (
+    calls_pb2,
+    info_pb2,
+    models_pb2,
+    ratings_pb2,
+    records_pb2,
+)
+from freescaling.gateway.v1 import gateway_pb2
+
+Message = dict[str, str] | tuple[str, str]
+REACTIONS = ("👍", "🅰️", "🅱️", "🔴", "🟡", "⚪")
+VERDICTS = {
+    "confirm": ratings_pb2.VERDICT_CONFIRM,
+    "override": ratings_pb2.VERDICT_OVERRIDE,
+    "panel_right": ratings_pb2.VERDICT_PANEL_RIGHT,
+    "shadow_right": ratings_pb2.VERDICT_SHADOW_RIGHT,
+}
+SORTS = {
+    "rating": ratings_pb2.RANKING_SORT_RATING,
+    "calls": ratings_pb2.RANKING_SORT_CALLS,
+    "agreement": ratings_pb2.RANKING_SORT_AGREEMENT,
+    "wins": ratings_pb2.RANKING_SORT_WINS,
+    "model": ratings_pb2.RANKING_SORT_MODEL,
+}
+
+
+def k_value(k: int | str) -> int:
+    if k == "auto":
+        return 0
+    if k not in (1, 3, 5):
+        raise ValueError(f"k must be 1, 3, 5 or 'auto', not {k!r}")
+    return int(k)
+
+
+def options(timeout_s: float | None, max_tokens: int | None, temperature: float | None):
+    o = calls_pb2.CallOptions(timeout_s=timeout_s or 0, max_tokens=max_tokens or 0)
+    if temperature is not None:
+        o.temperature = temperature
+    return o
+
+
+def scale_request(
+    question: str,
+    *,
+    k: int | str = 3,
+    answers: Sequence[str] = ("YES", "NO"),
+    context: str = "",
+    models: Sequence[str] = (),
+    panel: str = "",
+    shadow: bool = True,
+    message_id: str = "",
+    model_timeout_s: float | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+) -> gateway_pb2.ScaleRequest:
+    return gateway_pb2.ScaleRequest(
+        question=question,
+        context=context,
+        k=k_value(k),
+        answer_patterns=list(answers),
+        models=list(models),
+        panel=panel,
+        no_shadow=not shadow,
+        message_id=message_id,
+        options=options(model_timeout_s, max_tokens, temperature),
+    )
+
+
+def scale_result(response: gateway_pb2.ScaleResponse) -> r.ScaleResult:
+    result = r.from_proto(r.ScaleResult, response.result)
+    cascade = r.from_proto(r.Cascade, response.cascade) if response.HasField("cascade") else None
+    return r.ScaleResult(**{**result.__dict__, "cascade": cascade})
+
+
+def generate_request(
+    question: str,
+    *,
+    k: int = 3,
+    context: str = "",
+    models: Sequence[str] = (),
+    judges: Sequence[str] = (),
+    message_id: str = "",
+    max_tokens: int | None = None,
+    model_timeout_s: float | None = None,
+    temperature: float | None = None,
+) -> gateway_pb2.GenerateRequest:
+    return gateway_pb2.GenerateRequest(
+        question=question,
+        context=context,
+        k=k_value(k),
+        models=list(models),
+        judges=list(judges),
+        message_id=message_id,
+        options=options(model_timeout_s, max_tokens, temperature),
+    )
+
+
+def generate_result(response: gateway_pb2.GenerateResponse) -> r.GenerateResult:
+    return r.from_proto(r.GenerateResult, response.result)
+
+
+def _item(question: str | dict) -> dict:
+    return {"question": question} if isinstance(question, str) else dict(question)
+
+
+def scale_batch_request(
+    items: Sequence[str | dict],
+    *,
+    k: int | str = 3,
+    answers: Sequence[str] = ("YES", "NO"),
+    models: Sequence[str] = (),
+    panel: str = "",
+    max_concurrency: int = 0,
+    shadow: bool = True,
+) -> gateway_pb2.ScaleBatchRequest:
+    return gateway_pb2.ScaleBatchRequest(
+        items=[gateway_pb2.ScaleItem(**_item(i)) for i in items],
+        k=k_value(k),
+        answer_patterns=list(answers),
+        models=list(models),
+        panel=panel,
+        max_concurrency=max_concurrency,
+        no_shadow=not shadow,
+    )
+
+
+def scale_batch_item(item: gateway_pb2.ScaleBatchResult) -> r.BatchItem:
+    if item.HasField("error"):
+        return r.BatchItem(item.index, error=from_item_error(item.error.code, item.error.message))
+    return r.BatchItem(item.index, result=scale_result(item.response))
+
+
+def generate_batch_request(
+    items: Sequence[str | dict],
+    *,
+    k: int = 3,
+    models: Sequence[str] = (),
+    judges: Sequence[str] = (),
+    max_concurrency: int = 0,
+) -> gateway_pb2.GenerateBatchRequest:
+    return gateway_pb2.GenerateBatchRequest(
+        items=[gateway_pb2.GenerateItem(**_item(i)) for i in items],
+        k=k_value(k),
+        models=list(models),
+        judges=list(judges),
+        max_concurrency=max_concurrency,
+    )
+
+
+def generate_batch_item(item: gateway_pb2.GenerateBatchResult) -> r.BatchItem:
+    if item.HasField("error"):
+        return r.BatchItem(item.index, error=from_item_error(item.error.code, item.error.message))
+    return r.BatchItem(item.index, result=generate_result(item.response))
+
+
+def chat_request(
+    messages: str | Sequence[Message],
+    *,
+    model: str = "",
+    lambda_: float | None = None,
+    candidates: Sequence[str] = (),
+    message_id: str = "",
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+) -> gateway_pb2.ChatRequest:
+    if isinstance(messages, str):
+        messages = [("user", messages)]
+    turns = [
+        calls_pb2.ChatMessage(role=m["role"], content=m["content"])
+        if isinstance(m, dict)
+        else calls_pb2.ChatMessage(role=m[0], content=m[1])
+        for m in messages
+    ]
+    request = gateway_pb2.ChatRequest(
+        messages=turns,
+        model=model,
+        candidates=list(candidates),
+        message_id=message_id,
+        options=options(None, max_tokens, temperature),
+    )
+    if lambda_ is not None:
+        setattr(request, "lambda", lambda_)
+    return request
+
+
+def chat_event(chunk: gateway_pb2.ChatChunk) -> r.ChatEvent:
+    kind = chunk.WhichOneof("chunk") or ""
+    if kind == "routing":
+        return r.ChatEvent("routing", routing=r.from_proto(r.Routing, chunk.routing))
+    if kind in ("delta", "reasoning_delta"):
+        return r.ChatEvent(kind, delta=getattr(chunk, kind))
+    done = chunk.done
+    return r.ChatEvent(
+        "done",
+        call_id=done.call_id,
+        model=done.model,
+        finish_reason=done.finish_reason,
+        usage=r.from_proto(r.Usage, done.usage),
+        elapsed_s=done.elapsed_s,
+        first_token_s=done.first_token_s,
+    )
+
+
+def route_request(text: str, *, candidates: Sequence[str] = (), lambda_: float | None = None):
+    request = gateway_pb2.RouteRequest(text=text, candidates=list(candidates))
+    if lambda_ is not None:
+        setattr(request, "lambda", lambda_)
+    return request
+
+
+def route_result(response: gateway_pb2.RouteResponse) -> r.Routing:
+    return r.from_proto(r.Routing, response.routing)
+
+
+def health_request(
+    models: Sequence[str] = (), timeout_s: float = 0
+) -> models_pb2.ModelHealthRequest:
+    return models_pb2.ModelHealthRequest(models=list(models), timeout_s=timeout_s)
+
+
+def health_result(report: models_pb2.ModelHealthReport) -> list[r.ModelHealth]:
+    return [r.from_proto(r.ModelHealth, m) for m in report.models]
+
+
+def feedback_request(
+    call_id: str = "",
+    reaction: str = "",
+    *,
+    verdict: str = "",
+    label: str = "",
+    message_id: str = "",
+    feedback_id: str = "",
+    source: str = "",
+) -> ratings_pb2.FeedbackRequest:
+    if bool(call_id) == bool(message_id):
+        raise ValueError("give exactly one of call_id and message_id")
+    if bool(reaction) == bool(verdict):
+        raise ValueError(
+            f"give a reaction ({' '.join(REACTIONS)}) or a verdict ({', '.join(VERDICTS)})"
+        )
+    if verdict and verdict not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}")
+    request = ratings_pb2.FeedbackRequest(
+        reaction=reaction,
+        verdict=VERDICTS.get(verdict, ratings_pb2.VERDICT_UNSPECIFIED),
+        label=label,
+        feedback_id=feedback_id,
+        source=source,
+    )
+    if call_id:
+        request.call_id = call_id
+    else:
+        request.message_id = message_id
+    return request
+
+
+def feedback_result(response: ratings_pb2.FeedbackResult) -> r.FeedbackResult:
+    return r.from_proto(r.FeedbackResult, response)
+
+
+def rankings_request(
+    sort_by: str = "rating", *, ascending: bool = False, min_calls: int = 0, limit: int = 0
+):
+    if sort_by not in SORTS:
+        raise ValueError(f"sort_by must be one of {', '.join(SORTS)}")
+    return ratings_pb2.RankingsRequest(
+        sort_by=SORTS[sort_by], ascending=ascending, min_calls=min_calls, limit=limit
+    )
+
+
+def rankings_result(response: ratings_pb2.Rankings) -> list[r.ModelRating]:
+    return [r.from_proto(r.ModelRating, m) for m in response.ratings]
+
+
+def evolve_request(dry_run: bool = True, *, min_calls: int = 0, panel_size: int = 0):
+    return ratings_pb2.EvolveRequest(dry_run=dry_run, min_calls=min_calls, panel_size=panel_size)
+
+
+def evolve_result(response: ratings_pb2.EvolveResult) -> r.EvolveResult:
+    return r.from_proto(r.EvolveResult, response)
+
+
+def models_result(response: models_pb2.ModelList) -> list[r.ModelInfo]:
+    return [r.from_proto(r.ModelInfo, m) for m in response.models]
+
+
+def panels_result(response: models_pb2.PanelList) -> list[r.Panel]:
+    return [r.from_proto(r.Panel, p) for p in response.panels]
+
+
+def stats_result(response: records_pb2.Stats) -> r.Stats:
+    return r.from_proto(r.Stats, response)
+
+
+# Requests with no parameters worth a builder.
+LIST_MODELS = models_pb2.ListModelsRequest
+LIST_PANELS = models_pb2.ListPanelsRequest
+STATS = records_pb2.StatsRequest
+INFO = info_pb2.GetInfoRequest

@@ -1,0 +1,44 @@
+"""Connection settings shared by both clients: address, TLS, API key, default deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+# Reachable messages up to 16 MiB, as the services accept by default (gRPC's client default
+# would refuse large batch results at 4 MiB).
+_OPTIONS = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
+
+
+@dataclass(frozen=True)
+class Connection:
+    target: str = "localhost:50051"
+    api_key: str = ""
+    # True for TLS with the system's roots, or a path to a PEM bundle of roots to trust.
+    tls: bool | str = False
+    # Default deadline per call in seconds; a call can pass its own.
+    timeout_s: float = 120.0
+
+    def metadata(self, request_id: str = "") -> tuple[tuple[str, str], ...]:
+        pairs = []
+        if self.api_key:
+            pairs.append(("authorization", f"Bearer {self.api_key}"))
+        if request_id:
+            pairs.append(("x-request-id", request_id))
+        return tuple(pairs)
+
+    def _credentials(self) -> grpc.ChannelCredentials:
+        roots = Path(self.tls).read_bytes() if isinstance(self.tls, str) else None
+        return grpc.ssl_channel_credentials(root_certificates=roots)
+
+    def sync_channel(self) -> grpc.Channel:
+        if self.tls:
+            return grpc.secure_channel(self.target, self._credentials(), options=_OPTIONS)
+        return grpc.insecure_channel(self.target, options=_OPTIONS)
+
+    def aio_channel(self) -> grpc.aio.Channel:
+        if self.tls:
+            return grpc.aio.secure_channel(self.target, self._credentials(), options=_OPTIONS)
+        return grpc.aio.insecure_channel(self.target, options=_OPTIONS)

@@ -1,0 +1,126 @@
+"""The blocking client: `Client("localhost:50051").scale("Is 17 prime?", answers=["YES", "NO"])`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import grpc
+
+from freescaling.client import calls
+from freescaling.client import results as r
+from freescaling.client.channel import Connection
+from freescaling.client.errors import from_rpc_error
+from freescaling.gateway.v1 import gateway_pb2_grpc
+
+
+class Client:
+    """Every public call of the gateway, returning plain result objects and raising typed errors."""
+
+    def __init__(
+        self,
+        target: str = "localhost:50051",
+        *,
+        api_key: str = "",
+        tls: bool | str = False,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.connection = Connection(target, api_key, tls, timeout_s)
+        self._channel = self.connection.sync_channel()
+        self._stub = gateway_pb2_grpc.GatewayStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _unary(self, method: str, request, timeout_s: float | None, request_id: str = ""):
+        try:
+            return getattr(self._stub, method)(
+                request,
+                timeout=timeout_s or self.connection.timeout_s,
+                metadata=self.connection.metadata(request_id),
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    def _stream(self, method: str, request, timeout_s: float | None) -> Iterator:
+        call = getattr(self._stub, method)(
+            request,
+            timeout=timeout_s or self.connection.timeout_s,
+            metadata=self.connection.metadata(),
+        )
+        try:
+            yield from call
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        finally:
+            call.cancel()
+
+    def scale(self, question: str, *, timeout_s: float | None = None, **kwargs) -> r.ScaleResult:
+        """Ask k models (1, 3, 5 or "auto") and return the majority; see calls.scale_request."""
+        response = self._unary("Scale", calls.scale_request(question, **kwargs), timeout_s)
+        return calls.scale_result(response)
+
+    def generate(
+        self, question: str, *, timeout_s: float | None = None, **kwargs
+    ) -> r.GenerateResult:
+        response = self._unary("Generate", calls.generate_request(question, **kwargs), timeout_s)
+        return calls.generate_result(response)
+
+    def scale_batch(
+        self, items: Sequence[str | dict], *, timeout_s: float | None = None, **kwargs
+    ) -> Iterator[r.BatchItem]:
+        request = calls.scale_batch_request(items, **kwargs)
+        for item in self._stream("ScaleBatch", request, timeout_s):
+            yield calls.scale_batch_item(item)
+
+    def generate_batch(
+        self, items: Sequence[str | dict], *, timeout_s: float | None = None, **kwargs
+    ) -> Iterator[r.BatchItem]:
+        request = calls.generate_batch_request(items, **kwargs)
+        for item in self._stream("GenerateBatch", request, timeout_s):
+            yield calls.generate_batch_item(item)
+
+    def chat(self, messages, *, timeout_s: float | None = None, **kwargs) -> Iterator[r.ChatEvent]:
+        for chunk in self._stream("Chat", calls.chat_request(messages, **kwargs), timeout_s):
+            yield calls.chat_event(chunk)
+
+    def route(self, text: str, *, timeout_s: float | None = None, **kwargs) -> r.Routing:
+        return calls.route_result(
+            self._unary("Route", calls.route_request(text, **kwargs), timeout_s)
+        )
+
+    def health(
+        self, models: Sequence[str] = (), *, timeout_s: float | None = None
+    ) -> list[r.ModelHealth]:
+        return calls.health_result(self._unary("Health", calls.health_request(models), timeout_s))
+
+    def feedback(self, call_id: str = "", reaction: str = "", **kwargs) -> r.FeedbackResult:
+        request = calls.feedback_request(call_id, reaction, **kwargs)
+        return calls.feedback_result(self._unary("Feedback", request, None))
+
+    def elo_summary(self, sort_by: str = "rating", **kwargs) -> list[r.ModelRating]:
+        request = calls.rankings_request(sort_by, **kwargs)
+        return calls.rankings_result(self._unary("Rankings", request, None))
+
+    def evolve(self, dry_run: bool = True, **kwargs) -> r.EvolveResult:
+        return calls.evolve_result(
+            self._unary("Evolve", calls.evolve_request(dry_run, **kwargs), None)
+        )
+
+    def models(self) -> list[r.ModelInfo]:
+        return calls.models_result(self._unary("ListModels", calls.LIST_MODELS(), None))
+
+    def panels(self) -> list[r.Panel]:
+        return calls.panels_result(self._unary("ListPanels", calls.LIST_PANELS(), None))
+
+    def stats(self) -> r.Stats:
+        return calls.stats_result(self._unary("Stats", calls.STATS(), None))
+
+    def info(self, probe_downstreams: bool = False):
+        """The gateway's GetInfo (version, capabilities, downstreams), as the protobuf message."""
+        return self._unary("GetInfo", calls.INFO(probe_downstreams=probe_downstreams), None)
