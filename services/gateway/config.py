@@ -48,6 +48,33 @@ class GatewaySettings(ServerSettings):
         "Longest a unary downstream call may take; the caller's remaining deadline caps it further",
         check=positive,
     )
+    stream_timeout_s: float = setting(
+        600.0,
+        "FREESCALING_GATEWAY_STREAM_TIMEOUT_S",
+        "Longest a streamed downstream call (batches, chat) may take; the caller's deadline "
+        "caps it further",
+        check=positive,
+    )
+    fallback_model: str = setting(
+        "llama-3.3",
+        "FREESCALING_GATEWAY_FALLBACK_MODEL",
+        "Model that answers chat and k=auto when the classifier cannot be reached",
+    )
+    default_lambda: float = setting(
+        0.05,
+        "FREESCALING_GATEWAY_LAMBDA",
+        "Cost weight of profile routing (psi + lambda * cost) when a request gives none",
+        check=non_negative,
+    )
+    batch_limit: int = setting(
+        1000, "FREESCALING_GATEWAY_BATCH_LIMIT", "Items one batch may hold", check=positive
+    )
+    batch_concurrency: int = setting(
+        8,
+        "FREESCALING_GATEWAY_BATCH_CONCURRENCY",
+        "Items of a k=auto batch in flight at once when the request gives no bound",
+        check=positive,
+    )
     api_keys: list[str] = setting(
         [],
         "FREESCALING_GATEWAY_API_KEYS",

@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -247,3 +247,18 @@ class Downstreams:
             return await rpc(request, timeout=timeout, metadata=outgoing_metadata())
         except grpc.aio.AioRpcError as exc:
             raise self._error(name, exc, timeout, why) from None
+
+    async def stream(
+        self, name: str, method: str, request, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator:
+        """A server-streaming call to `name`.`method`, bounded by the caller's deadline."""
+        timeout, why = self._timeout(name, context, self.settings.stream_timeout_s)
+        rpc: Callable = getattr(self.services[name].stub, method)
+        call = rpc(request, timeout=timeout, metadata=outgoing_metadata())
+        try:
+            async for item in call:
+                yield item
+        except grpc.aio.AioRpcError as exc:
+            raise self._error(name, exc, timeout, why) from None
+        finally:
+            call.cancel()

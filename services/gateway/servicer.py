@@ -1,6 +1,6 @@
-"""The public API. Thin: every RPC is a composition of calls to the internal services; the
-capabilities that compose several services arrive with the gateway issue and answer
-UNIMPLEMENTED until then."""
+"""The public API. Thin: each RPC validates its input, then composes calls to the internal
+services (voting.py, generation.py, chat.py, routing.py hold the compositions); downstream
+failures reach the caller as errors naming the service."""
 
 from __future__ import annotations
 
@@ -8,24 +8,35 @@ import grpc
 
 from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from freescaling.learning.v1 import learning_pb2
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
+from services.gateway.chat import Chat, last_user_text
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.generation import Generation
 from services.gateway.outbox import Outbox
+from services.gateway.panels import CHAMPION, Panels
+from services.gateway.routing import Router
+from services.gateway.voting import Voting
 
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
-_ISSUE = "gateway issue"
 NOT_BUILT = {
-    "Scale": f"voting with k=1/3/5 and the k=auto cascade ({_ISSUE})",
-    "Generate": f"best-of-k generation with the champion panel ({_ISSUE})",
-    "ScaleBatch": f"streamed batch voting ({_ISSUE})",
-    "GenerateBatch": f"streamed batch generation ({_ISSUE})",
-    "Chat": f"routed, streamed chat completions ({_ISSUE})",
-    "Route": f"routing explained: classification, tier map and profiles ({_ISSUE})",
-    "OnboardModel": f"UniRoute onboarding of a new model from a labelled set ({_ISSUE})",
+    "OnboardModel": "UniRoute onboarding of a new model from a labelled set (gateway issue)",
 }
+K_VALUES = (0, 1, 3, 5)
+
+
+class _Invalid(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _require(condition: bool, message: str, code=grpc.StatusCode.INVALID_ARGUMENT) -> None:
+    if not condition:
+        raise _Invalid(code, message)
 
 
 @with_capabilities(SERVICE, NOT_BUILT)
@@ -34,38 +45,145 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self, settings: GatewaySettings, health: Health, downstreams: Downstreams, outbox: Outbox
     ) -> None:
         self.settings, self.health, self.downstreams = settings, health, downstreams
-        # Every scale/generate/chat outcome goes to learning through here (gateway issue).
         self.outbox = outbox
+        self.panels = Panels(downstreams)
+        self.router = Router(downstreams, settings.fallback_model, settings.default_lambda)
+        self.voting = Voting(
+            downstreams, self.panels, self.router, outbox, settings.batch_concurrency
+        )
+        self.generation = Generation(downstreams, self.panels, outbox)
+        self.chatting = Chat(downstreams, self.router, outbox)
 
-    async def _call(self, context: grpc.aio.ServicerContext, service: str, method: str, request):
+    async def _run(self, context: grpc.aio.ServicerContext, work):
         try:
-            return await self.downstreams.call(service, method, request, context)
-        except DownstreamError as exc:
+            return await work
+        except (DownstreamError, _Invalid) as exc:
             await context.abort(exc.code, exc.message)
 
+    async def _pass(self, context: grpc.aio.ServicerContext, service: str, method: str, request):
+        return await self._run(context, self.downstreams.call(service, method, request, context))
+
+    async def _stream(self, context: grpc.aio.ServicerContext, items):
+        try:
+            async for item in items:
+                yield item
+        except (DownstreamError, _Invalid) as exc:
+            await context.abort(exc.code, exc.message)
+
+    def _check_batch(self, items) -> None:
+        _require(bool(items), "the batch has no items")
+        _require(
+            len(items) <= self.settings.batch_limit,
+            f"the batch has {len(items)} items; at most {self.settings.batch_limit} are allowed "
+            "(FREESCALING_GATEWAY_BATCH_LIMIT): split it",
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+        )
+
+    # --- voting and generation -------------------------------------------------------------
+
+    async def Scale(self, request, context) -> gateway_pb2.ScaleResponse:
+        async def work():
+            _require(bool(request.question.strip()), "question is required")
+            _require(request.k in K_VALUES, f"k must be 1, 3 or 5, or 0 for auto; got {request.k}")
+            return await self.voting.scale(request, context)
+
+        return await self._run(context, work())
+
+    async def Generate(self, request, context) -> gateway_pb2.GenerateResponse:
+        async def work():
+            _require(bool(request.question.strip()), "question is required")
+            _require(request.k in K_VALUES, f"k must be 1, 3 or 5 (0 means 3); got {request.k}")
+            return await self.generation.generate(request, context)
+
+        return await self._run(context, work())
+
+    async def ScaleBatch(self, request, context):
+        async def items():
+            self._check_batch(request.items)
+            _require(request.k in K_VALUES, f"k must be 1, 3 or 5, or 0 for auto; got {request.k}")
+            async for item in self.voting.scale_batch(request, context):
+                yield item
+
+        async for item in self._stream(context, items()):
+            yield item
+
+    async def GenerateBatch(self, request, context):
+        async def items():
+            self._check_batch(request.items)
+            _require(request.k in K_VALUES, f"k must be 1, 3 or 5 (0 means 3); got {request.k}")
+            async for item in self.generation.generate_batch(request, context):
+                yield item
+
+        async for item in self._stream(context, items()):
+            yield item
+
+    # --- routing and chat ------------------------------------------------------------------
+
+    async def Chat(self, request, context):
+        async def chunks():
+            _require(bool(request.messages), "messages are required: at least one user message")
+            _require(
+                bool(last_user_text(request.messages).strip()),
+                "the conversation has no user message to answer",
+            )
+            async for chunk in self.chatting.chat(request, context):
+                yield chunk
+
+        async for chunk in self._stream(context, chunks()):
+            yield chunk
+
+    async def Route(self, request, context) -> gateway_pb2.RouteResponse:
+        async def work():
+            _require(bool(request.text.strip()), "text is required: the prompt to route")
+            lam = getattr(request, "lambda") if request.HasField("lambda") else None
+            routing = await self.router.route(
+                request.text,
+                context,
+                candidates=request.candidates,
+                lam=lam,
+                scoring=request.scoring,
+            )
+            return gateway_pb2.RouteResponse(routing=routing)
+
+        return await self._run(context, work())
+
+    # --- pass-through ------------------------------------------------------------------------
+
     async def Health(self, request, context) -> models_pb2.ModelHealthReport:
-        return await self._call(context, "ensemble", "Health", request)
+        return await self._pass(context, "ensemble", "Health", request)
 
     async def ListModels(self, request, context) -> models_pb2.ModelList:
-        return await self._call(context, "ensemble", "ListModels", request)
+        return await self._pass(context, "ensemble", "ListModels", request)
 
     async def ListPanels(self, request, context) -> models_pb2.PanelList:
-        return await self._call(context, "ensemble", "ListPanels", request)
+        async def work():
+            panels = await self.downstreams.call("ensemble", "ListPanels", request, context)
+            try:
+                champion = await self.downstreams.call(
+                    "learning", "GetPanel", learning_pb2.GetPanelRequest(name=CHAMPION), context
+                )
+                panels.panels.append(champion)
+            except DownstreamError as exc:
+                if exc.code not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED):
+                    raise
+            return panels
+
+        return await self._run(context, work())
 
     async def Feedback(self, request, context) -> ratings_pb2.FeedbackResult:
-        return await self._call(context, "learning", "SubmitFeedback", request)
+        return await self._pass(context, "learning", "SubmitFeedback", request)
 
     async def Rankings(self, request, context) -> ratings_pb2.Rankings:
-        return await self._call(context, "learning", "GetRankings", request)
+        return await self._pass(context, "learning", "GetRankings", request)
 
     async def Evolve(self, request, context) -> ratings_pb2.EvolveResult:
-        return await self._call(context, "learning", "Evolve", request)
+        return await self._pass(context, "learning", "Evolve", request)
 
     async def Stats(self, request, context) -> records_pb2.Stats:
-        return await self._call(context, "learning", "GetStats", request)
+        return await self._pass(context, "learning", "GetStats", request)
 
     async def ListCalls(self, request, context) -> records_pb2.CallPage:
-        return await self._call(context, "learning", "ListCalls", request)
+        return await self._pass(context, "learning", "ListCalls", request)
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
         if request.probe_downstreams:

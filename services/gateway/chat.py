@@ -1,0 +1,94 @@
+"""Chat with routing (the LLM Compass path): no model named -> the router picks one (profiles,
+else the classifier's tier, else the fallback when the classifier is down); the stream carries
+the routing details first, then the tokens, then usage and cost; the outcome is recorded."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from freescaling.common.v1 import calls_pb2, routing_pb2, voting_pb2
+from freescaling.ensemble.v1 import ensemble_pb2
+from freescaling.gateway.v1 import gateway_pb2
+from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.outbox import Outbox
+from services.gateway.records import chat_record
+from services.gateway.routing import Router
+
+
+def last_user_text(messages) -> str:
+    return next((m.content for m in reversed(messages) if m.role == "user"), "")
+
+
+class Chat:
+    def __init__(self, downstreams: Downstreams, router: Router, outbox: Outbox) -> None:
+        self.downstreams, self.router, self.outbox = downstreams, router, outbox
+
+    async def chat(self, request: gateway_pb2.ChatRequest, context):
+        started_wall, started = time.time(), time.perf_counter()
+        question = last_user_text(request.messages)
+        if request.model:
+            routing = routing_pb2.RoutingInfo(
+                method=routing_pb2.ROUTING_METHOD_NAMED,
+                model=request.model,
+                reason="model named by the caller",
+            )
+        else:
+            lam = getattr(request, "lambda") if request.HasField("lambda") else None
+            routing = await self.router.route(
+                question, context, candidates=request.candidates, lam=lam
+            )
+        yield gateway_pb2.ChatChunk(routing=routing)
+
+        call_id = uuid.uuid4().hex
+        answer: list[str] = []
+        done = None
+        error = ""
+        complete = ensemble_pb2.CompleteRequest(
+            model=routing.model,
+            messages=[
+                calls_pb2.ChatMessage(role=m.role, content=m.content) for m in request.messages
+            ],
+            options=request.options,
+            call_id=call_id,
+        )
+        try:
+            async for chunk in self.downstreams.stream("ensemble", "Complete", complete, context):
+                kind = chunk.WhichOneof("chunk")
+                if kind == "delta":
+                    answer.append(chunk.delta)
+                    yield gateway_pb2.ChatChunk(delta=chunk.delta)
+                elif kind == "reasoning_delta":
+                    yield gateway_pb2.ChatChunk(reasoning_delta=chunk.reasoning_delta)
+                elif kind == "done":
+                    done = chunk.done
+        except DownstreamError as exc:
+            error = exc.message
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            self.outbox.put(
+                chat_record(
+                    call_id=call_id,
+                    question=question,
+                    answer="".join(answer),
+                    model=done.model if done else routing.model,
+                    message_id=request.message_id,
+                    started_at=started_wall,
+                    routing=routing,
+                    usage=done.usage if done else voting_pb2.Usage(),
+                    latency_s=elapsed,
+                    error="" if done else (error or "the caller went away before the end"),
+                )
+            )
+        if done is not None:
+            yield gateway_pb2.ChatChunk(
+                done=gateway_pb2.ChatDone(
+                    call_id=call_id,
+                    model=done.model,
+                    finish_reason=done.finish_reason,
+                    usage=done.usage,
+                    elapsed_s=elapsed,
+                    first_token_s=done.first_token_s + routing.routing_latency_ms / 1000,
+                )
+            )

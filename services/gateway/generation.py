@@ -1,0 +1,75 @@
+"""Generate as the public API offers it: best-of-k on the champion (or default) panel, judged by
+k other models in the ensemble, recorded through the outbox."""
+
+from __future__ import annotations
+
+import time
+
+from freescaling.ensemble.v1 import ensemble_pb2
+from freescaling.gateway.v1 import gateway_pb2
+from services.gateway.downstream import Downstreams
+from services.gateway.outbox import Outbox
+from services.gateway.panels import Panels
+from services.gateway.records import generate_record
+
+
+class Generation:
+    def __init__(self, downstreams: Downstreams, panels: Panels, outbox: Outbox) -> None:
+        self.downstreams, self.panels, self.outbox = downstreams, panels, outbox
+
+    async def generators(self, k: int, models, context) -> list[str]:
+        return list(models) if models else await self.panels.for_k(k, context)
+
+    async def generate(self, request: gateway_pb2.GenerateRequest, context):
+        started = time.time()
+        k = request.k or 3
+        result = await self.downstreams.call(
+            "ensemble",
+            "Generate",
+            ensemble_pb2.GenerateRequest(
+                question=request.question,
+                context=request.context,
+                k=k,
+                models=await self.generators(k, request.models, context),
+                judges=list(request.judges),
+                options=request.options,
+            ),
+            context,
+        )
+        self.outbox.put(
+            generate_record(
+                result, question=request.question, message_id=request.message_id, started_at=started
+            )
+        )
+        return gateway_pb2.GenerateResponse(result=result)
+
+    async def generate_batch(self, request: gateway_pb2.GenerateBatchRequest, context):
+        k = request.k or 3
+        started = time.time()
+        downstream = ensemble_pb2.GenerateBatchRequest(
+            items=[
+                ensemble_pb2.GenerateItem(question=i.question, context=i.context)
+                for i in request.items
+            ],
+            k=k,
+            models=await self.generators(k, request.models, context),
+            judges=list(request.judges),
+            max_concurrency=request.max_concurrency,
+            options=request.options,
+        )
+        async for item in self.downstreams.stream("ensemble", "GenerateBatch", downstream, context):
+            if item.HasField("error"):
+                yield gateway_pb2.GenerateBatchResult(index=item.index, error=item.error)
+                continue
+            source = request.items[item.index]
+            self.outbox.put(
+                generate_record(
+                    item.result,
+                    question=source.question,
+                    message_id=source.message_id,
+                    started_at=started,
+                )
+            )
+            yield gateway_pb2.GenerateBatchResult(
+                index=item.index, response=gateway_pb2.GenerateResponse(result=item.result)
+            )

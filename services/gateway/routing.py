@@ -1,0 +1,99 @@
+"""Which single model answers a prompt: the classifier names its tier, task type and cluster;
+learning's profiles rank candidates for that cluster (psi + lambda * cost) when profiles exist;
+otherwise the classifier's tier map names the model. When the classifier cannot be reached the
+configured fallback model answers, and the routing details say so."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from freescaling.classifier.v1 import classifier_pb2
+from freescaling.common.v1 import classification_pb2, routing_pb2
+from freescaling.learning.v1 import learning_pb2
+from services.gateway.downstream import DownstreamError, Downstreams
+
+logger = logging.getLogger(__name__)
+
+
+class Router:
+    def __init__(
+        self, downstreams: Downstreams, fallback_model: str, default_lambda: float
+    ) -> None:
+        self.downstreams = downstreams
+        self.fallback_model = fallback_model
+        self.default_lambda = default_lambda
+
+    async def classify(
+        self, text: str, context, scoring: int = 0
+    ) -> tuple[classification_pb2.Classification | None, str]:
+        """The classification, or None and why not."""
+        try:
+            reply = await self.downstreams.call(
+                "classifier",
+                "Classify",
+                classifier_pb2.ClassifyRequest(text=text, scoring=scoring),
+                context,
+            )
+        except DownstreamError as exc:
+            logger.warning("classifier unavailable for routing: %s", exc.message)
+            return None, exc.message
+        return reply.classification, ""
+
+    async def by_profile(
+        self, cluster_id: int, candidates: Sequence[str], lam: float, context
+    ) -> list[routing_pb2.RouteCandidate]:
+        """Candidates ranked by learning's profiles; empty when none exist or learning is away."""
+        request = learning_pb2.RouteRequest(cluster_id=cluster_id, candidates=list(candidates))
+        setattr(request, "lambda", lam)
+        try:
+            reply = await self.downstreams.call("learning", "Route", request, context)
+        except DownstreamError as exc:
+            logger.info("no profile routing (%s)", exc.message)
+            return []
+        return list(reply.candidates)
+
+    async def route(
+        self,
+        text: str,
+        context,
+        *,
+        candidates: Sequence[str] = (),
+        lam: float | None = None,
+        scoring: int = 0,
+    ) -> routing_pb2.RoutingInfo:
+        started = time.perf_counter()
+        lam = self.default_lambda if lam is None else lam
+        classification, why_not = await self.classify(text, context, scoring)
+        info = routing_pb2.RoutingInfo(**{"lambda": lam})
+        if classification is None:
+            info.method = routing_pb2.ROUTING_METHOD_FALLBACK
+            info.model = candidates[0] if candidates else self.fallback_model
+            info.reason = f"classifier unavailable ({why_not}); fallback model {info.model}"
+        else:
+            info.classification.CopyFrom(classification)
+            ranked = []
+            if classification.HasField("cluster_id"):
+                ranked = await self.by_profile(classification.cluster_id, candidates, lam, context)
+            if ranked:
+                best = ranked[0]
+                info.method = routing_pb2.ROUTING_METHOD_PROFILE
+                info.model = best.model
+                info.candidates.extend(ranked)
+                info.reason = (
+                    f"cluster {classification.cluster_id}: lowest psi + lambda*cost = "
+                    f"{best.psi:.3f} + {lam:g}*{best.cost:g}"
+                )
+            else:
+                tier = (
+                    classification_pb2.Tier.Name(classification.tier).removeprefix("TIER_").lower()
+                )
+                model = classification.tier_model
+                if candidates and model not in candidates:
+                    model = candidates[0]
+                info.method = routing_pb2.ROUTING_METHOD_TIER
+                info.model = model or self.fallback_model
+                info.reason = f"tier {tier} -> {info.model}"
+        info.routing_latency_ms = (time.perf_counter() - started) * 1000
+        return info

@@ -1,0 +1,251 @@
+"""Scale as the public API offers it: a fixed k on the champion (or default) panel, or k=auto,
+the smart cascade: the routed single model answers alone, and the question goes to a panel of 3
+when that model abstains or the prompt is complex, then to 5 when the 3 disagree. Every outcome
+is recorded through the outbox; the answer never waits for learning."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from freescaling.common.v1 import classification_pb2, voting_pb2
+from freescaling.ensemble.v1 import ensemble_pb2
+from freescaling.gateway.v1 import gateway_pb2
+from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.outbox import Outbox
+from services.gateway.panels import Panels
+from services.gateway.records import scale_record
+from services.gateway.routing import Router
+
+MAJORITY = voting_pb2.SCALE_OUTCOME_MAJORITY
+
+
+def _outcome(result: voting_pb2.ScaleResult) -> str:
+    return voting_pb2.ScaleOutcome.Name(result.outcome).removeprefix("SCALE_OUTCOME_").lower()
+
+
+class Voting:
+    def __init__(
+        self,
+        downstreams: Downstreams,
+        panels: Panels,
+        router: Router,
+        outbox: Outbox,
+        batch_concurrency: int = 8,
+    ) -> None:
+        self.downstreams, self.panels, self.router, self.outbox = (
+            downstreams,
+            panels,
+            router,
+            outbox,
+        )
+        self.batch_concurrency = batch_concurrency
+
+    async def _ask(
+        self, request: gateway_pb2.ScaleRequest, k: int, models: list[str], call_id: str, context
+    ) -> voting_pb2.ScaleResult:
+        return await self.downstreams.call(
+            "ensemble",
+            "Scale",
+            ensemble_pb2.ScaleRequest(
+                question=request.question,
+                context=request.context,
+                k=k,
+                answer_patterns=list(request.answer_patterns),
+                models=models,
+                panel="" if models else request.panel,
+                no_shadow=request.no_shadow,
+                call_id=call_id,
+                options=request.options,
+            ),
+            context,
+        )
+
+    async def _panel(self, request: gateway_pb2.ScaleRequest, k: int, context) -> list[str]:
+        if request.models:
+            return list(request.models)
+        if request.panel:
+            return []  # the ensemble resolves a named panel
+        return await self.panels.for_k(k, context)
+
+    async def scale(self, request: gateway_pb2.ScaleRequest, context) -> gateway_pb2.ScaleResponse:
+        started = time.time()
+        if request.k:
+            response = await self._fixed(request, context)
+            routing = None
+        else:
+            response = await self._cascade(request, context)
+            routing = response.cascade.routing
+        self.outbox.put(
+            scale_record(
+                response.result,
+                question=request.question,
+                message_id=request.message_id,
+                started_at=started,
+                cascade_path=response.cascade.path,
+                routing=routing,
+            )
+        )
+        return response
+
+    async def _fixed(self, request, context) -> gateway_pb2.ScaleResponse:
+        models = await self._panel(request, request.k, context)
+        result = await self._ask(request, request.k, models, uuid.uuid4().hex, context)
+        step = gateway_pb2.CascadeStep(
+            k=request.k,
+            models=[v.model for v in result.votes],
+            answer=result.answer,
+            outcome=result.outcome,
+            reason=f"k={request.k} asked",
+        )
+        return gateway_pb2.ScaleResponse(
+            result=result, cascade=gateway_pb2.Cascade(path="fixed", steps=[step])
+        )
+
+    async def _cascade(self, request, context) -> gateway_pb2.ScaleResponse:
+        call_id = uuid.uuid4().hex
+        routing = await self.router.route(request.question, context)
+        cascade = gateway_pb2.Cascade(routing=routing)
+        results: list[voting_pb2.ScaleResult] = []
+        names: list[str] = []
+
+        async def step(k: int, models: list[str], name: str) -> voting_pb2.ScaleResult:
+            result = await self._ask(request, k, models, call_id, context)
+            results.append(result)
+            names.append(name)
+            cascade.steps.append(
+                gateway_pb2.CascadeStep(
+                    k=k,
+                    models=[v.model for v in result.votes],
+                    answer=result.answer,
+                    outcome=result.outcome,
+                )
+            )
+            return result
+
+        complex_prompt = (
+            routing.HasField("classification")
+            and routing.classification.tier == classification_pb2.TIER_COMPLEX
+        )
+        final = None
+        if complex_prompt:
+            why_panel = "the prompt is complex"
+        else:
+            single = await step(1, [routing.model], "single")
+            if single.outcome == MAJORITY:
+                final = single
+                cascade.steps[-1].reason = f"{routing.model} answered {single.answer}: stop"
+            else:
+                why_panel = f"{routing.model}'s answer was {_outcome(single)}"
+                cascade.steps[-1].reason = f"{why_panel}: escalate to 3"
+        if final is None:
+            three = await step(3, await self._panel(request, 3, context), "panel3")
+            if three.outcome == MAJORITY and three.confidence >= 1.0:
+                final = three
+                cascade.steps[-1].reason = f"{why_panel}; the 3 agreed on {three.answer}: stop"
+            else:
+                cascade.steps[
+                    -1
+                ].reason = f"{why_panel}; the 3 disagreed ({_outcome(three)}): escalate to 5"
+                final = await step(5, await self._panel(request, 5, context), "panel5")
+                cascade.steps[-1].reason = f"the 5 decided: {_outcome(final)}"
+        cascade.path = ">".join(names)
+        merged = voting_pb2.ScaleResult()
+        merged.CopyFrom(final)
+        merged.calls_made = sum(r.calls_made for r in results)
+        merged.usage.prompt_tokens = sum(r.usage.prompt_tokens for r in results)
+        merged.usage.completion_tokens = sum(r.usage.completion_tokens for r in results)
+        merged.usage.total_tokens = sum(r.usage.total_tokens for r in results)
+        merged.usage.cost_usd = sum(r.usage.cost_usd for r in results)
+        merged.elapsed_s = sum(r.elapsed_s for r in results) + routing.routing_latency_ms / 1000
+        return gateway_pb2.ScaleResponse(result=merged, cascade=cascade)
+
+    async def scale_batch(self, request: gateway_pb2.ScaleBatchRequest, context):
+        """Results as items finish, tagged by index; one item's failure is its own error."""
+        if request.k:
+            async for item in self._fixed_batch(request, context):
+                yield item
+            return
+        bound = asyncio.Semaphore(request.max_concurrency or self.batch_concurrency)
+
+        async def one(index: int, item: gateway_pb2.ScaleItem) -> gateway_pb2.ScaleBatchResult:
+            single = gateway_pb2.ScaleRequest(
+                question=item.question,
+                context=item.context,
+                answer_patterns=list(item.answer_patterns or request.answer_patterns),
+                models=list(request.models),
+                panel=request.panel,
+                no_shadow=request.no_shadow,
+                message_id=item.message_id,
+                options=request.options,
+            )
+            async with bound:
+                try:
+                    return gateway_pb2.ScaleBatchResult(
+                        index=index, response=await self.scale(single, context)
+                    )
+                except DownstreamError as exc:
+                    return gateway_pb2.ScaleBatchResult(
+                        index=index,
+                        error=voting_pb2.ItemError(code=exc.code.name, message=exc.message),
+                    )
+
+        tasks = [asyncio.create_task(one(i, item)) for i, item in enumerate(request.items)]
+        try:
+            for finished in asyncio.as_completed(tasks):
+                yield await finished
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _fixed_batch(self, request: gateway_pb2.ScaleBatchRequest, context):
+        started = time.time()
+        models = list(request.models) or (
+            [] if request.panel else await self.panels.for_k(request.k, context)
+        )
+        downstream = ensemble_pb2.ScaleBatchRequest(
+            items=[
+                ensemble_pb2.ScaleItem(
+                    question=i.question, context=i.context, answer_patterns=list(i.answer_patterns)
+                )
+                for i in request.items
+            ],
+            k=request.k,
+            answer_patterns=list(request.answer_patterns),
+            models=models,
+            panel="" if models else request.panel,
+            max_concurrency=request.max_concurrency,
+            no_shadow=request.no_shadow,
+            options=request.options,
+        )
+        async for item in self.downstreams.stream("ensemble", "ScaleBatch", downstream, context):
+            if item.HasField("error"):
+                yield gateway_pb2.ScaleBatchResult(index=item.index, error=item.error)
+                continue
+            source = request.items[item.index]
+            self.outbox.put(
+                scale_record(
+                    item.result,
+                    question=source.question,
+                    message_id=source.message_id,
+                    started_at=started,
+                    cascade_path="fixed",
+                )
+            )
+            cascade = gateway_pb2.Cascade(
+                path="fixed",
+                steps=[
+                    gateway_pb2.CascadeStep(
+                        k=request.k,
+                        models=[v.model for v in item.result.votes],
+                        answer=item.result.answer,
+                        outcome=item.result.outcome,
+                        reason=f"k={request.k} asked",
+                    )
+                ],
+            )
+            yield gateway_pb2.ScaleBatchResult(
+                index=item.index,
+                response=gateway_pb2.ScaleResponse(result=item.result, cascade=cascade),
+            )
