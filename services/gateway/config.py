@@ -75,6 +75,12 @@ class GatewaySettings(ServerSettings):
         "Items of a k=auto batch in flight at once when the request gives no bound",
         check=positive,
     )
+    clusters_k: int = setting(
+        8,
+        "FREESCALING_GATEWAY_CLUSTERS_K",
+        "Clusters to fit when onboarding finds no centroid set yet (at most one per item)",
+        check=positive,
+    )
     api_keys: list[str] = setting(
         [],
         "FREESCALING_GATEWAY_API_KEYS",

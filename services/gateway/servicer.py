@@ -16,15 +16,14 @@ from services.gateway.chat import Chat, last_user_text
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.generation import Generation
+from services.gateway.onboarding import Onboarding
 from services.gateway.outbox import Outbox
 from services.gateway.panels import CHAMPION, Panels
 from services.gateway.routing import Router
 from services.gateway.voting import Voting
 
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
-NOT_BUILT = {
-    "OnboardModel": "UniRoute onboarding of a new model from a labelled set (gateway issue)",
-}
+NOT_BUILT: dict[str, str] = {}
 K_VALUES = (0, 1, 3, 5)
 
 
@@ -53,6 +52,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
         self.generation = Generation(downstreams, self.panels, outbox)
         self.chatting = Chat(downstreams, self.router, outbox)
+        self.onboarding = Onboarding(downstreams, settings.clusters_k, settings.batch_concurrency)
 
     async def _run(self, context: grpc.aio.ServicerContext, work):
         try:
@@ -146,6 +146,24 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             return gateway_pb2.RouteResponse(routing=routing)
 
         return await self._run(context, work())
+
+    async def OnboardModel(self, request, context):
+        async def progress():
+            _require(bool(request.alias.strip()), "alias is required: the model to onboard")
+            self._check_batch(request.items)
+            _require(request.trials >= 0, f"trials must not be negative; got {request.trials}")
+            for i, item in enumerate(request.items):
+                _require(bool(item.question.strip()), f"items[{i}].question is empty")
+                patterns = list(item.answer_patterns or request.answer_patterns)
+                _require(
+                    item.label.casefold() in {p.casefold() for p in patterns},
+                    f"items[{i}].label {item.label!r} is not one of its answer patterns {patterns}",
+                )
+            async for step in self.onboarding.onboard(request, context):
+                yield step
+
+        async for step in self._stream(context, progress()):
+            yield step
 
     # --- pass-through ------------------------------------------------------------------------
 
