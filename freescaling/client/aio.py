@@ -128,5 +128,11 @@ class AsyncClient:
     async def stats(self) -> r.Stats:
         return calls.stats_result(await self._unary("Stats", calls.STATS(), None))
 
+    async def calls(self, **kwargs) -> tuple[list[r.CallRecord], str]:
+        """A page of call records, newest first, and the next page's token ("" on the last)."""
+        return calls.calls_result(
+            await self._unary("ListCalls", calls.calls_request(**kwargs), None)
+        )
+
     async def info(self, probe_downstreams: bool = False):
         return await self._unary("GetInfo", calls.INFO(probe_downstreams=probe_downstreams), None)

@@ -301,6 +301,26 @@ def stats_result(response: records_pb2.Stats) -> r.Stats:
     return r.from_proto(r.Stats, response)
 
 
+KINDS = {
+    "": records_pb2.CALL_KIND_UNSPECIFIED,
+    "scale": records_pb2.CALL_KIND_SCALE,
+    "generate": records_pb2.CALL_KIND_GENERATE,
+    "chat": records_pb2.CALL_KIND_CHAT,
+}
+
+
+def calls_request(page_size: int = 50, page_token: str = "", model: str = "", kind: str = ""):
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of scale, generate, chat; got {kind!r}")
+    return records_pb2.ListCallsRequest(
+        page_size=page_size, page_token=page_token, model=model, kind=KINDS[kind]
+    )
+
+
+def calls_result(page: records_pb2.CallPage) -> tuple[list[r.CallRecord], str]:
+    return [r.from_proto(r.CallRecord, c) for c in page.calls], page.next_page_token
+
+
 # Requests with no parameters worth a builder.
 LIST_MODELS = models_pb2.ListModelsRequest
 LIST_PANELS = models_pb2.ListPanelsRequest

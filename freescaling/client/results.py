@@ -265,6 +265,31 @@ class Stats:
 
 
 @dataclasses.dataclass(frozen=True)
+class CallRecord:
+    """One recorded call, as learning keeps it."""
+
+    call_id: str = ""
+    kind: str = ""
+    created_at: dt.datetime | None = None
+    request_id: str = ""
+    message_id: str = ""
+    question: str = ""
+    answer_patterns: list[str] = dataclasses.field(default_factory=list)
+    answer: str = ""
+    confidence: float = 0.0
+    outcome: str = ""
+    votes: list[Vote] = dataclasses.field(default_factory=list)
+    shadow: Vote | None = None
+    model: str = ""
+    routing: Routing | None = None
+    usage: Usage | None = None
+    latency_s: float = 0.0
+    k: int = 0
+    cascade_path: str = ""
+    error: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class ChatEvent:
     """One piece of a chat stream: `routing` first, then `delta` texts, then `done`."""
 

@@ -121,6 +121,10 @@ class Client:
     def stats(self) -> r.Stats:
         return calls.stats_result(self._unary("Stats", calls.STATS(), None))
 
+    def calls(self, **kwargs) -> tuple[list[r.CallRecord], str]:
+        """A page of call records, newest first, and the next page's token ("" on the last)."""
+        return calls.calls_result(self._unary("ListCalls", calls.calls_request(**kwargs), None))
+
     def info(self, probe_downstreams: bool = False):
         """The gateway's GetInfo (version, capabilities, downstreams), as the protobuf message."""
         return self._unary("GetInfo", calls.INFO(probe_downstreams=probe_downstreams), None)
