@@ -142,8 +142,10 @@ def load(
         try:
             value = _convert(raw, hints[f.name])
         except ValueError as exc:
+            # A secret's value, or the parser's echo of it, never reaches the message.
+            shown, detail = ("(secret)", "") if meta.secret else (repr(raw), f": {exc}")
             raise SettingsError(
-                f"{source}={raw!r} is not a valid {_type_name(hints[f.name])}: {exc}"
+                f"{source}={shown} is not a valid {_type_name(hints[f.name])}{detail}"
             ) from None
         values[f.name] = value
     settings = cls(**values)
@@ -151,9 +153,8 @@ def load(
         meta = f.metadata["setting"]
         problem = meta.check(getattr(settings, f.name)) if meta.check else None
         if problem:
-            raise SettingsError(
-                f"{meta.env} (flag {_flag(f.name)}): {problem}; got {getattr(settings, f.name)!r}"
-            )
+            shown = "(secret)" if meta.secret else repr(getattr(settings, f.name))
+            raise SettingsError(f"{meta.env} (flag {_flag(f.name)}): {problem}; got {shown}")
     return settings
 
 

@@ -130,3 +130,20 @@ def test_a_taken_port_stops_the_process_with_a_clear_message():
     assert f"ensemble cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "FREESCALING_ENSEMBLE_PORT" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@dataclass(frozen=True)
+class WithSecretCheck:
+    """Secrets with checks."""
+
+    token: str = setting("", "EX_TOKEN", "A secret", check=lambda v: "too short", secret=True)
+    keys: list[int] = setting([], "EX_KEYS", "Secret numbers", secret=True)
+
+
+def test_errors_never_repeat_a_secret_value():
+    with pytest.raises(SettingsError) as err:
+        load(WithSecretCheck, [], {"EX_TOKEN": "nvapi-abc123"})
+    assert "nvapi-abc123" not in str(err.value) and "(secret)" in str(err.value)
+    with pytest.raises(SettingsError) as err:
+        load(WithSecretCheck, [], {"EX_KEYS": "12,nvapi-xyz"})
+    assert "nvapi-xyz" not in str(err.value) and "EX_KEYS" in str(err.value)
