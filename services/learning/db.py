@@ -58,7 +58,15 @@ class Database:
     """An engine plus the transaction helpers every core module uses."""
 
     def __init__(self, raw_url: str, pool_size: int = 8, busy_timeout_ms: int = 10000) -> None:
-        self.url = normalize_url(raw_url)
+        try:
+            self.url = normalize_url(raw_url)
+        except sa.exc.ArgumentError:
+            raise DatabaseError("the URL cannot be parsed") from None
+        if self.url.drivername not in ("sqlite", "postgresql+psycopg"):
+            raise DatabaseError(
+                f"{self.url.drivername!r} databases are not supported: use sqlite:///PATH or "
+                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
         self.kind = "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         self.shown_url = masked_url(raw_url)
         if self.kind == "sqlite":

@@ -12,7 +12,7 @@ from freescaling.learning.v1 import learning_pb2_grpc
 from services.common import server
 from services.common.health import Health
 from services.learning.config import LearningSettings
-from services.learning.db import Database, DatabaseError
+from services.learning.db import Database, DatabaseError, masked_url
 from services.learning.servicer import SERVICE, LearningServicer
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def open_database(settings: LearningSettings) -> Database:
         db = Database(settings.database_url, settings.db_pool_size, settings.sqlite_busy_timeout_ms)
         revision = db.migrate()
     except (DatabaseError, sa.exc.SQLAlchemyError, OSError) as exc:
-        shown = db.shown_url if db else "(FREESCALING_LEARNING_DATABASE_URL)"
+        shown = db.shown_url if db else masked_url(settings.database_url)
         detail = getattr(exc, "orig", None) or exc
         if db:
             db.close()
