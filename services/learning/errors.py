@@ -15,3 +15,7 @@ class NotFound(LearningError):
 
 class Precondition(LearningError):
     """Something must be recorded first (FAILED_PRECONDITION)."""
+
+
+class Unavailable(LearningError):
+    """The database could not do it now; retrying later may work (UNAVAILABLE)."""

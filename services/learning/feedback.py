@@ -161,7 +161,9 @@ def submit(db: Database, request: ratings_pb2.FeedbackRequest, k: float):
             return result
         before = ratings.lock(conn, [*winners, *losers])
         outcome = elo.pairwise(before, winners, losers, k)
-        result.changes.extend(ratings.apply(conn, before, outcome, feedback=True))
+        totals = ratings.Totals()
+        result.changes.extend(totals.add(before, outcome, feedback=True))
+        totals.write(conn)
         return result
 
     return db.write(work)

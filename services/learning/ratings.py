@@ -78,43 +78,56 @@ _UPDATE = (
 )
 
 
-def apply(
-    conn: Connection,
-    before: Mapping[str, int],
-    outcome: elo.Outcome,
-    *,
-    calls: Mapping[str, int] | None = None,
-    parsed: Mapping[str, int] | None = None,
-    agreed: Mapping[str, int] | None = None,
-    feedback: bool = False,
-) -> list[ratings_pb2.RatingChange]:
-    """Add the outcome's deltas and the counters; return the rating changes (moved ones only)."""
-    calls, parsed, agreed = calls or {}, parsed or {}, agreed or {}
-    models = sorted(set(outcome.models) | set(calls) | set(parsed))
-    stamp = now_us()
-    rows = [
-        {
-            "m": m,
-            "d": outcome.deltas.get(m, 0),
-            "c": calls.get(m, 0),
-            "w": outcome.wins.get(m, 0),
-            "lo": outcome.losses.get(m, 0),
-            "pv": parsed.get(m, 0),
-            "av": agreed.get(m, 0),
-            "fb": 1 if feedback and m in outcome.deltas else 0,
-            "t": stamp,
-        }
-        for m in models
-    ]
-    if rows:
-        conn.execute(_UPDATE, rows)
-    return [
-        ratings_pb2.RatingChange(
-            model=m, before=before[m] / 1000, after=(before[m] + outcome.deltas[m]) / 1000
-        )
-        for m in sorted(outcome.deltas)
-        if outcome.deltas[m]
-    ]
+class Totals:
+    """Deltas and counters of many events, applied with one UPDATE per model."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, int]] = {}
+
+    def _row(self, model: str) -> dict[str, int]:
+        row = self.rows.get(model)
+        if row is None:
+            row = self.rows[model] = dict.fromkeys(("d", "c", "w", "lo", "pv", "av", "fb"), 0)
+        return row
+
+    def add(
+        self, current: dict[str, int], outcome: elo.Outcome, feedback: bool = False
+    ) -> list[ratings_pb2.RatingChange]:
+        """Add one event's outcome; move `current` on; return the event's changes."""
+        changes = []
+        for m in outcome.models:
+            row = self._row(m)
+            d = outcome.deltas.get(m, 0)
+            row["w"] += outcome.wins.get(m, 0)
+            row["lo"] += outcome.losses.get(m, 0)
+            if m in outcome.deltas and feedback:
+                row["fb"] += 1
+            if d:
+                row["d"] += d
+                changes.append(
+                    ratings_pb2.RatingChange(
+                        model=m, before=current[m] / 1000, after=(current[m] + d) / 1000
+                    )
+                )
+                current[m] += d
+        return changes
+
+    def count(self, votes, answers: Mapping[str, str], majority: str) -> None:
+        """A scale call's counters: calls per panel vote, parsed and agreeing votes."""
+        for v in votes:
+            self._row(v.model)["c"] += 1
+        if majority:
+            for m, a in answers.items():
+                row = self._row(m)
+                row["pv"] += 1
+                row["av"] += a == majority
+
+    def write(self, conn: Connection) -> None:
+        if self.rows:
+            stamp = now_us()
+            conn.execute(
+                _UPDATE, [{"m": m, "t": stamp, **row} for m, row in sorted(self.rows.items())]
+            )
 
 
 def row_to_rating(row) -> ratings_pb2.ModelRating:

@@ -3,9 +3,13 @@ read back one by id or a page at a time (keyset pagination, newest first)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 import math
+from collections.abc import Sequence
+from concurrent.futures import Executor
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -14,8 +18,10 @@ from freescaling.common.v1 import classification_pb2, records_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import elo, ratings
 from services.learning.db import Database
-from services.learning.errors import InvalidInput, NotFound
+from services.learning.errors import InvalidInput, LearningError, NotFound, Unavailable
 from services.learning.schema import calls, votes
+
+logger = logging.getLogger(__name__)
 
 MAX_ID = 200
 DEFAULT_PAGE, MAX_PAGE = 50, 500
@@ -145,53 +151,172 @@ def _vote_rows(seq: int, record: records_pb2.CallRecord) -> list[dict]:
     ]
 
 
-def record_call(
-    db: Database, request: learning_pb2.RecordCallRequest, k: float
-) -> learning_pb2.RecordCallResponse:
-    record = request.record
-    validate(record)
-    if not record.HasField("created_at"):
-        record.created_at.FromMicroseconds(ratings.now_us())
-    created_us = record.created_at.ToMicroseconds()
+def _models(record: records_pb2.CallRecord) -> list[str]:
     models = [v.model for v in record.votes]
     if record.HasField("shadow"):
         models.append(record.shadow.model)
+    return models
 
-    def work(conn: Connection) -> learning_pb2.RecordCallResponse:
-        # The call's row first: a retried record stops here, before any rating is locked.
-        inserted = conn.execute(
-            ratings.insert_ignore(conn, calls)
-            .values(**_columns(record, created_us))
-            .returning(calls.c.seq)
-        ).scalar()
-        if inserted is None:
-            return learning_pb2.RecordCallResponse(call_id=record.call_id, duplicate=True)
-        if request.register_models:
-            ratings.register(conn, models)
-        before = ratings.lock(conn, models)
-        unknown = sorted(set(models) - set(before))
-        if unknown:
-            raise InvalidInput(
-                f"vote for unknown model(s) {', '.join(map(repr, unknown))}: record it with "
-                "register_models=true, or onboard the model first"
-            )
-        rows = _vote_rows(inserted, record)
-        if rows:
-            conn.execute(votes.insert(), rows)
-        answers = {v.model: _parsed(v) for v in record.votes if _parsed(v)}
-        majority = _majority(record)
-        outcome = elo.consensus(before, answers, majority, k)
-        changes = ratings.apply(
+
+Result = learning_pb2.RecordCallResponse | LearningError
+
+
+def record_calls(
+    db: Database, requests: Sequence[learning_pb2.RecordCallRequest], k: float
+) -> list[Result]:
+    """Record a batch of calls in ONE transaction (group commit), each exactly as if alone and
+    in order: a call's consensus update starts from the ratings the calls before it left.
+    Returns, per request, its response or the error that refused it (refusing one call
+    never refuses the others)."""
+    results: list[Result | None] = [None] * len(requests)
+    firsts: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for i, request in enumerate(requests):
+        record = request.record
+        try:
+            validate(record)
+        except InvalidInput as exc:
+            results[i] = exc
+            continue
+        if not record.HasField("created_at"):
+            record.created_at.FromMicroseconds(ratings.now_us())
+        if record.call_id in firsts:
+            repeats[i] = firsts[record.call_id]
+        else:
+            firsts[record.call_id] = i
+    todo = list(firsts.values())
+
+    def work(conn: Connection) -> dict[int, Result]:
+        out: dict[int, Result] = {}
+        ratings.register(
             conn,
-            before,
-            outcome,
-            calls={v.model: 1 for v in record.votes},
-            parsed={m: 1 for m in answers} if majority else {},
-            agreed={m: 1 for m, a in answers.items() if a == majority} if majority else {},
+            {m for i in todo if requests[i].register_models for m in _models(requests[i].record)},
         )
-        return learning_pb2.RecordCallResponse(call_id=record.call_id, changes=changes)
+        current = ratings.lock(conn, {m for i in todo for m in _models(requests[i].record)})
+        accepted = []
+        for i in todo:
+            unknown = sorted(set(_models(requests[i].record)) - set(current))
+            if unknown:
+                out[i] = InvalidInput(
+                    f"vote for unknown model(s) {', '.join(map(repr, unknown))}: record it with "
+                    "register_models=true, or onboard the model first"
+                )
+            else:
+                accepted.append(i)
+        if not accepted:
+            return out
+        # Calls in id order: two writers inserting the same ids never wait for each other in a
+        # cycle. A call already stored is not returned: it is a retried record.
+        rows = sorted(
+            (
+                _columns(requests[i].record, requests[i].record.created_at.ToMicroseconds())
+                for i in accepted
+            ),
+            key=lambda row: row["call_id"],
+        )
+        inserted = dict(
+            conn.execute(
+                ratings.insert_ignore(conn, calls).returning(calls.c.call_id, calls.c.seq), rows
+            ).all()
+        )
+        vote_rows: list[dict] = []
+        totals = ratings.Totals()
+        for i in accepted:
+            record = requests[i].record
+            seq = inserted.get(record.call_id)
+            if seq is None:
+                out[i] = learning_pb2.RecordCallResponse(call_id=record.call_id, duplicate=True)
+                continue
+            vote_rows.extend(_vote_rows(seq, record))
+            answers = {v.model: _parsed(v) for v in record.votes if _parsed(v)}
+            majority = _majority(record)
+            outcome = elo.consensus(current, answers, majority, k)
+            changes = totals.add(current, outcome)
+            totals.count(record.votes, answers, majority)
+            out[i] = learning_pb2.RecordCallResponse(call_id=record.call_id, changes=changes)
+        if vote_rows:
+            conn.execute(votes.insert(), vote_rows)
+        totals.write(conn)
+        return out
 
-    return db.write(work)
+    if todo:
+        try:
+            done = db.write(work)
+        except sa.exc.SQLAlchemyError:
+            if len(todo) == 1:
+                raise
+            # Something in the batch broke the transaction: record each call alone, so that
+            # only the call at fault fails.
+            done = {}
+            for i in todo:
+                try:
+                    done[i] = record_calls(db, [requests[i]], k)[0]
+                except sa.exc.SQLAlchemyError:
+                    logger.exception("recording call %r failed", requests[i].record.call_id)
+                    done[i] = Unavailable("the database refused the record; see the log")
+        for i, result in done.items():
+            results[i] = result
+    for i, first in repeats.items():
+        earlier = results[first]
+        results[i] = (
+            earlier
+            if isinstance(earlier, LearningError)
+            else learning_pb2.RecordCallResponse(call_id=requests[i].record.call_id, duplicate=True)
+        )
+    return results  # type: ignore[return-value]
+
+
+def record_call(
+    db: Database, request: learning_pb2.RecordCallRequest, k: float
+) -> learning_pb2.RecordCallResponse:
+    """Record one call (a batch of one); raise the error that refused it."""
+    (result,) = record_calls(db, [request], k)
+    if isinstance(result, LearningError):
+        raise result
+    return result
+
+
+class Recorder:
+    """Group commit for RecordCall: requests arriving while a batch is being written wait and
+    go into the next transaction together. One batch at a time per process; other processes
+    (replicas) write concurrently, serialized by row locks (PostgreSQL) or the write lock
+    (SQLite)."""
+
+    def __init__(self, db: Database, k: float, executor: Executor, max_batch: int = 256) -> None:
+        self.db, self.k, self.executor, self.max_batch = db, k, executor, max_batch
+        self.pending: list[tuple[learning_pb2.RecordCallRequest, asyncio.Future]] = []
+        self.task: asyncio.Task | None = None
+
+    async def record(self, request: learning_pb2.RecordCallRequest):
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((request, future))
+        if self.task is None:
+            self.task = asyncio.create_task(self._drain())
+        result = await future
+        if isinstance(result, LearningError):
+            raise result
+        return result
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+                try:
+                    results = await loop.run_in_executor(
+                        self.executor, record_calls, self.db, [r for r, _ in batch], self.k
+                    )
+                except Exception as exc:  # every waiter of the batch gets the error
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # the caller gave up (deadline, cancellation)
+                        continue
+                    if isinstance(result, Exception) and not isinstance(result, LearningError):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self.task = None
 
 
 def find(conn: Connection, call_id: str = "", message_id: str = ""):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -22,7 +22,7 @@ from services.common.info import service_info
 from services.learning import evolution, feedback, profiles, ratings, records, stats
 from services.learning.config import LearningSettings
 from services.learning.db import Database
-from services.learning.errors import InvalidInput, NotFound, Precondition
+from services.learning.errors import InvalidInput, NotFound, Precondition, Unavailable
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +34,7 @@ _CODES = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
     Precondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
@@ -43,11 +44,17 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         self.settings, self.health, self.db = settings, health, db
         # One thread per pooled connection: more threads would only wait for a connection.
         self.pool = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="learning-db")
+        self.recorder = records.Recorder(db, settings.consensus_k, self.pool)
 
     async def _run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args) -> T:
         loop = asyncio.get_running_loop()
+        return await self._guard(
+            context, loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        )
+
+    async def _guard(self, context: grpc.aio.ServicerContext, work: Awaitable[T]) -> T:
         try:
-            return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+            return await work
         except tuple(_CODES) as exc:
             await context.abort(_CODES[type(exc)], str(exc))
         except sa.exc.OperationalError as exc:
@@ -58,9 +65,7 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         raise AssertionError("unreachable")
 
     async def RecordCall(self, request, context):
-        return await self._run(
-            context, records.record_call, self.db, request, self.settings.consensus_k
-        )
+        return await self._guard(context, self.recorder.record(request))
 
     async def SubmitFeedback(self, request, context):
         return await self._run(context, feedback.submit, self.db, request, self.settings.feedback_k)

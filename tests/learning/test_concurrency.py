@@ -1,5 +1,6 @@
-"""8 concurrent gRPC clients record 400 calls over overlapping models (with retried duplicates):
-no lost update, every call and vote stored once, the ratings' sum exactly 1500 x models."""
+"""8 concurrent gRPC clients record 400 calls over overlapping models (with retried duplicates)
+through two service processes on one database, so that writers really compete for the same
+rows: no lost update, every call and vote stored once, the ratings' sum exactly 1500 x models."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import random
 import threading
 
 import grpc
+import pytest
 
 from freescaling.common.v1 import ratings_pb2, records_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
+from tests.learning.conftest import start_learning
 from tests.learning.helpers import TIMEOUT, scale_record
 
 CLIENTS, CALLS = 8, 400
@@ -34,7 +37,15 @@ def _calls() -> list[records_pb2.CallRecord]:
     return calls
 
 
-def test_concurrent_writers_lose_no_update(learning):
+@pytest.fixture(scope="module")
+def replica(database_url, learning, tmp_path_factory):
+    """A second process on the same database (as a second replica would be)."""
+    process = start_learning(tmp_path_factory.mktemp("replica"), database_url)
+    yield process
+    assert process.stop() == 0
+
+
+def test_concurrent_writers_lose_no_update(learning, replica):
     calls = _calls()
     errors: list[BaseException] = []
     replies: dict[str, list[bool]] = {}
@@ -42,7 +53,8 @@ def test_concurrent_writers_lose_no_update(learning):
 
     def client(index: int) -> None:
         # One channel per client, as separate processes would have.
-        with grpc.insecure_channel(learning.address) as channel:
+        target = (learning, replica)[index % 2].address
+        with grpc.insecure_channel(target) as channel:
             stub = learning_pb2_grpc.LearningStub(channel)
             mine = calls[index::CLIENTS]
             # Every 10th call of the next client is sent again: a retried record.
