@@ -126,6 +126,8 @@ def run_backend(url: str, workdir: Path, args) -> dict[str, float]:
 
 
 def postgres_database() -> tuple[str | None, str, object]:
+    """A fresh database (URL, "", drop function), or (None, why, None)."""
+    reason = ""
     for user in ("postgres", None):
         try:
             conn = psycopg.connect(**PG_ADMIN, user=user, autocommit=True, connect_timeout=3)
@@ -134,13 +136,12 @@ def postgres_database() -> tuple[str | None, str, object]:
             continue
         name = f"fs_bench_{uuid.uuid4().hex[:10]}"
         conn.execute(f'CREATE DATABASE "{name}"')
-        who = user or conn.info.user
 
-        def drop() -> None:
+        def drop(conn=conn, name=name) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.close()
 
-        return f"postgresql://{who}@127.0.0.1:5432/{name}", "", drop
+        return f"postgresql://{conn.info.user}@127.0.0.1:5432/{name}", "", drop
     return None, reason, None
 
 
