@@ -3,14 +3,22 @@ the service starts, and the data stays intact and usable through the API; both d
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from freescaling.common.v1 import ratings_pb2, routing_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.learning.db import Database
-from tests.learning.conftest import start_learning
+from services.learning.schema import metadata
+from tests.learning.conftest import PostgresDatabase, start_learning
 from tests.learning.helpers import TIMEOUT, at, record, scale_record
+from tests.support.processes import ROOT
 
 
 def _revision(url: str) -> str:
@@ -86,3 +94,35 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
         assert stub.GetCall(learning_pb2.GetCallRequest(call_id="old-call"), timeout=TIMEOUT) == rec
     finally:
         assert again.stop() == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_schema_module_matches_the_migrations(backend, tmp_path):
+    """schema.py (what the code queries) and the migrations (what databases hold) agree."""
+    database = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        database = PostgresDatabase()
+        url = database.url
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "services.learning.migrate"],
+            cwd=ROOT,
+            env={**os.environ, "FREESCALING_LEARNING_DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "schema at revision 0002" in done.stdout
+        db = Database(url)
+        try:
+            with db.engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                assert compare_metadata(context, metadata) == []
+        finally:
+            db.close()
+    finally:
+        if database:
+            database.drop()
