@@ -4,6 +4,7 @@ percentiles. Baseline, measured in the same run against the same process: GetInf
 touches no database (the gRPC + Python floor).
 
     python bench/learning.py [--quick] [--calls N] [--clients 16] [--postgres-url URL]
+        [--databases sqlite,postgres]
 
 Ends with one JSON line: sqlite_calls_per_s, postgres_calls_per_s, sqlite_p99_ms,
 postgres_p99_ms (null where PostgreSQL is not reachable), and the baselines.
@@ -151,16 +152,26 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=0, help="RecordCalls per database")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--postgres-url", default="", help="use this database instead")
+    parser.add_argument(
+        "--databases", default="sqlite,postgres", help="which to run, comma-separated"
+    )
     args = parser.parse_args()
     args.calls = args.calls or (2000 if args.quick else 10000)
     results: dict[str, dict[str, float] | None] = {}
     with tempfile.TemporaryDirectory(prefix="bench-learning-") as tmp:
-        results["sqlite"] = run_backend(
-            f"sqlite:///{Path(tmp) / 'learning.db'}", Path(tmp) / "sqlite", args
+        wanted = set(args.databases.split(","))
+        results["sqlite"] = (
+            run_backend(f"sqlite:///{Path(tmp) / 'learning.db'}", Path(tmp) / "sqlite", args)
+            if "sqlite" in wanted
+            else None
         )
         url, reason, drop = (
             (args.postgres_url, "", None) if args.postgres_url else postgres_database()
         )
+        if "postgres" not in wanted:
+            if drop:
+                drop()
+            url, reason = None, "not asked for"
         if url:
             try:
                 results["postgres"] = run_backend(url, Path(tmp) / "postgres", args)
