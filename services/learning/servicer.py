@@ -1,5 +1,5 @@
-"""The learning service's RPC surface: validates nothing itself beyond what the core checks,
-runs the core's blocking database work on a bounded thread pool (the event loop stays free),
+"""The learning service's RPC surface, kept thin: the core validates and does the work; this
+runs the core's blocking database work on a bounded thread pool (the event loop stays free)
 and maps the core's errors to status codes with their messages."""
 
 from __future__ import annotations

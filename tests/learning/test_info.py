@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import grpc
 import pytest
 
-from freescaling.common.v1 import info_pb2
-from freescaling.learning.v1 import learning_pb2_grpc
+from freescaling.common.v1 import info_pb2, ratings_pb2
+from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from tests.learning.conftest import PostgresDatabase, start_learning
+from tests.learning.helpers import expect_error, scale_record
 from tests.support.processes import ROOT, free_port
 
 SECRET = "s3cret-pw-771"
@@ -81,3 +83,26 @@ def test_an_unusable_database_stops_the_start_with_a_clear_message(url, message)
     output = done.stdout + done.stderr
     assert message in output
     assert SECRET not in output
+
+
+def test_a_database_lost_while_serving_is_unavailable_and_the_service_lives(tmp_path):
+    database = PostgresDatabase()
+    learning = start_learning(tmp_path, database.url)
+    try:
+        stub = learning_pb2_grpc.LearningStub(learning.channel())
+        stub.GetRankings(ratings_pb2.RankingsRequest(), timeout=10)
+        database.drop()
+        for call, request in [
+            (stub.GetRankings, ratings_pb2.RankingsRequest()),
+            (
+                stub.RecordCall,
+                learning_pb2.RecordCallRequest(record=scale_record({"a": "YES"}, "YES")),
+            ),
+        ]:
+            expect_error(
+                grpc.StatusCode.UNAVAILABLE, "the postgresql database is unavailable", call, request
+            )
+        assert learning.health("") == "SERVING"
+    finally:
+        assert learning.stop() == 0
+        database.drop()
