@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import tempfile
@@ -114,7 +115,11 @@ def run_backend(url: str, workdir: Path, args) -> dict[str, float]:
         base_rate, base_lat = asyncio.run(
             drive(learning.address, args.clients, args.calls, "GetInfo")
         )
+        server_cpu = cpu_seconds(learning.process.pid)
+        client_cpu = time.process_time()
         rate, lat = asyncio.run(drive(learning.address, args.clients, args.calls, "RecordCall"))
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = cpu_seconds(learning.process.pid) - server_cpu
     finally:
         learning.stop()
     return {
@@ -123,7 +128,18 @@ def run_backend(url: str, workdir: Path, args) -> dict[str, float]:
         "p99_ms": percentile(lat, 0.99) * 1000,
         "baseline_per_s": base_rate,
         "baseline_p99_ms": percentile(base_lat, 0.99) * 1000,
+        "server_cpu_ms": server_cpu / args.calls * 1000,
+        "client_cpu_ms": client_cpu / args.calls * 1000,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_database() -> tuple[str | None, str, object]:
@@ -186,18 +202,20 @@ def main() -> int:
         f"\nRecordCall (3 votes + shadow), {args.clients} clients, {args.calls} calls per database"
     )
     print(
-        f"{'database':<10} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}   "
-        f"{'baseline GetInfo/s':>18} {'p99 ms':>8}"
+        f"{'database':<10} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'srv cpu ms':>10} "
+        f"{'cli cpu ms':>10}   {'baseline GetInfo/s':>18} {'p99 ms':>8}"
     )
     for name, r in results.items():
         if r is None:
             print(f"{name:<10} {'skipped':>9}")
             continue
         print(
-            f"{name:<10} {r['calls_per_s']:>9.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}   "
+            f"{name:<10} {r['calls_per_s']:>9.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+            f"{r['server_cpu_ms']:>10.2f} {r['client_cpu_ms']:>10.2f}   "
             f"{r['baseline_per_s']:>18.0f} {r['baseline_p99_ms']:>8.1f}"
         )
     print("targets: >= 400 calls/s and p99 < 100 ms on each database")
+    print("srv/cli cpu ms: CPU per recorded call of the learning process / of this client")
     figures = {}
     for name in ("sqlite", "postgres"):
         r = results[name]
