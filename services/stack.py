@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, FREESCALING_HOST=host, PYTHONUNBUFFERED="1")
     # People read this console: plain text unless JSON is asked for.
     env.setdefault("FREESCALING_LOG_FORMAT", "text")
+    # Learning's SQLite file lives in the data dir, whatever the working directory.
+    env.setdefault("FREESCALING_LEARNING_DATABASE_URL", f"sqlite:///{data_dir / 'learning.db'}")
     for c in children:
         env[f"FREESCALING_{c.name.upper()}_PORT"] = str(c.port)
         if c.name != "gateway":

@@ -1,39 +1,123 @@
-"""The learning service's RPC surface."""
+"""The learning service's RPC surface, kept thin: the core validates and does the work; this
+runs the core's blocking database work on a bounded thread pool (the event loop stays free)
+and maps the core's errors to status codes with their messages."""
 
 from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import grpc
+import sqlalchemy as sa
 
 from freescaling.common.v1 import info_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
+from services.learning import evolution, feedback, profiles, ratings, records, stats
 from services.learning.config import LearningSettings
+from services.learning.db import Database
+from services.learning.errors import InvalidInput, NotFound, Precondition, Unavailable
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"]
-_ISSUE = "learning service issue"
-NOT_BUILT = {
-    "RecordCall": f"call records and the consensus ELO update ({_ISSUE})",
-    "SubmitFeedback": f"feedback moving ELO ({_ISSUE})",
-    "GetRankings": f"the ELO summary ({_ISSUE})",
-    "Evolve": f"champion panel evolution ({_ISSUE})",
-    "GetPanel": f"the champion panel ({_ISSUE})",
-    "ListPanelChanges": f"panel history ({_ISSUE})",
-    "RecordClusterSet": f"cluster set metadata ({_ISSUE})",
-    "RecordValidation": f"model profiles from validation sets ({_ISSUE})",
-    "GetProfile": f"model profiles ({_ISSUE})",
-    "ListProfiles": f"model profiles ({_ISSUE})",
-    "Route": f"profile routing ({_ISSUE})",
-    "ErrorCorrelation": f"error correlation between models ({_ISSUE})",
-    "GetStats": f"call statistics ({_ISSUE})",
-    "ListCalls": f"paginated call records ({_ISSUE})",
-    "GetCall": f"one call record ({_ISSUE})",
+NOT_BUILT: dict[str, str] = {}
+
+_CODES = {
+    InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    Precondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
 @with_capabilities(SERVICE, NOT_BUILT)
 class LearningServicer(learning_pb2_grpc.LearningServicer):
-    def __init__(self, settings: LearningSettings, health: Health) -> None:
-        self.settings, self.health = settings, health
+    def __init__(self, settings: LearningSettings, health: Health, db: Database) -> None:
+        self.settings, self.health, self.db = settings, health, db
+        # One thread per pooled connection: more threads would only wait for a connection.
+        self.pool = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="learning-db")
+        self.recorder = records.Recorder(db, settings.consensus_k, self.pool)
+
+    async def _run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args) -> T:
+        loop = asyncio.get_running_loop()
+        return await self._guard(
+            context, loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        )
+
+    async def _guard(self, context: grpc.aio.ServicerContext, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except tuple(_CODES) as exc:
+            await context.abort(_CODES[type(exc)], str(exc))
+        except sa.exc.OperationalError as exc:
+            logger.warning("database unavailable: %s", exc.orig)
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"the {self.db.kind} database is unavailable"
+            )
+        raise AssertionError("unreachable")
+
+    async def RecordCall(self, request, context):
+        return await self._guard(context, self.recorder.record(request))
+
+    async def SubmitFeedback(self, request, context):
+        return await self._run(context, feedback.submit, self.db, request, self.settings.feedback_k)
+
+    async def GetRankings(self, request, context):
+        return await self._run(context, self.db.read, lambda c: ratings.rankings(c, request))
+
+    async def Evolve(self, request, context):
+        s = self.settings
+        return await self._run(
+            context, evolution.evolve, self.db, request, s.evolve_min_calls, s.panel_size
+        )
+
+    async def GetPanel(self, request, context):
+        return await self._run(context, evolution.get_panel, self.db, request.name)
+
+    async def ListPanelChanges(self, request, context):
+        return await self._run(context, evolution.list_changes, self.db, request)
+
+    async def RecordClusterSet(self, request, context):
+        return await self._run(context, profiles.record_cluster_set, self.db, request)
+
+    async def RecordValidation(self, request, context):
+        return await self._run(context, profiles.record_validation, self.db, request)
+
+    async def GetProfile(self, request, context):
+        return await self._run(context, profiles.get_profile, self.db, request.model)
+
+    async def ListProfiles(self, request, context):
+        return await self._run(context, profiles.list_profiles, self.db, request.cluster_set_id)
+
+    async def Route(self, request, context):
+        return await self._run(context, profiles.route, self.db, request)
+
+    async def ErrorCorrelation(self, request, context):
+        return await self._run(context, profiles.error_correlation, self.db, request)
+
+    async def GetStats(self, request, context):
+        return await self._run(context, stats.stats, self.db, request)
+
+    async def ListCalls(self, request, context):
+        return await self._run(context, records.list_calls, self.db, request)
+
+    async def GetCall(self, request, context):
+        return await self._run(context, records.get_call, self.db, request.call_id)
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
-        return service_info("learning", SERVICE, NOT_BUILT, self.health, self.settings)
+        info = service_info("learning", SERVICE, NOT_BUILT, self.health, self.settings)
+        # The URL with its password masked, never the secret itself.
+        info.settings["database_url"] = self.db.shown_url
+        info.settings["database_kind"] = self.db.kind
+        return info
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)

@@ -55,9 +55,9 @@ def test_unbuilt_rpcs_answer_unimplemented_and_say_so(stack, name, module, servi
 def test_gateway_passes_the_downstream_verdict_through(stack):
     stub = gateway_pb2_grpc.GatewayStub(stack.gateway.channel())
     with pytest.raises(grpc.RpcError) as err:
-        stub.Rankings(ratings_pb2.RankingsRequest(), timeout=5)
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "freescaling.learning.v1.Learning/GetRankings is not built yet" in err.value.details()
+        stub.Feedback(ratings_pb2.FeedbackRequest(call_id="no-such-call", reaction="👍"), timeout=5)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "no call with call_id 'no-such-call' is recorded" in err.value.details()
 
 
 @pytest.mark.parametrize("path", ["/freescaling.gateway.v1.Gateway/NoSuchMethod", "/no.Such/Thing"])
@@ -79,10 +79,13 @@ def test_oversized_message_is_resource_exhausted_and_the_service_lives(tmp_path)
             stub.RecordCall(learning_pb2.RecordCallRequest(record=big), timeout=5)
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert learning.health("") == "SERVING"
-        small = records_pb2.CallRecord(call_id="small", outcome=voting_pb2.SCALE_OUTCOME_MAJORITY)
-        with pytest.raises(grpc.RpcError) as err:
-            stub.RecordCall(learning_pb2.RecordCallRequest(record=small), timeout=5)
-        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        small = records_pb2.CallRecord(
+            call_id="small",
+            kind=records_pb2.CALL_KIND_SCALE,
+            outcome=voting_pb2.SCALE_OUTCOME_MAJORITY,
+        )
+        reply = stub.RecordCall(learning_pb2.RecordCallRequest(record=small), timeout=5)
+        assert (reply.call_id, reply.duplicate) == ("small", False)
     finally:
         assert learning.stop() == 0
 

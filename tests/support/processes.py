@@ -65,6 +65,11 @@ class ServiceProcess:
             "FREESCALING_LOG_FORMAT": "json",
             **(env or {}),
         }
+        if name == "learning":
+            # Its database goes in the test's folder, never the repository's ./data.
+            self.env.setdefault(
+                "FREESCALING_LEARNING_DATABASE_URL", f"sqlite:///{workdir / 'learning.db'}"
+            )
         self.args = ["--host", "127.0.0.1", "--port", str(port), "--port-file", str(self.port_file)]
         self.args += args or []
         self.process: subprocess.Popen | None = None

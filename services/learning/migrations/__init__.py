@@ -1,0 +1,1 @@
+"""Alembic migrations of the learning database, applied by `services.learning.db.migrate`."""

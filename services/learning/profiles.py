@@ -1,0 +1,352 @@
+"""Capability profiles (UniRoute): cluster sets, graded validation answers per model and
+cluster, the smoothed error rate psi = (errors + 1) / (n + 2) (0.5 for an empty cluster),
+routing by psi[cluster] + lambda * cost, per-task-type accuracy and error correlation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from freescaling.common.v1 import routing_pb2
+from freescaling.learning.v1 import learning_pb2
+from services.learning import ratings
+from services.learning.db import Database
+from services.learning.errors import InvalidInput, NotFound, Precondition
+from services.learning.schema import cluster_sets, profiles, validation_results
+
+R = validation_results
+
+
+def psi(errors: int, n: int) -> float:
+    return (errors + 1) / (n + 2)
+
+
+def record_cluster_set(db: Database, cs: routing_pb2.ClusterSet) -> routing_pb2.ClusterSet:
+    if not cs.id:
+        raise InvalidInput("cluster set id is empty; use the digest of its centroids")
+    if cs.k < 1:
+        raise InvalidInput(f"cluster set k is {cs.k}; it must be 1 or more")
+    if cs.sizes and len(cs.sizes) != cs.k:
+        raise InvalidInput(f"cluster set has {len(cs.sizes)} sizes for k={cs.k} clusters")
+    fitted = cs.fitted_at.ToMicroseconds() if cs.HasField("fitted_at") else ratings.now_us()
+
+    def work(conn: Connection) -> routing_pb2.ClusterSet:
+        existing = conn.execute(sa.select(cluster_sets).where(cluster_sets.c.id == cs.id)).first()
+        if existing is None:
+            conn.execute(
+                cluster_sets.insert().values(
+                    id=cs.id,
+                    k=cs.k,
+                    dim=cs.dim,
+                    model_fingerprint=cs.model_fingerprint,
+                    seed=cs.seed,
+                    sizes=json.dumps(list(cs.sizes)),
+                    fitted_us=fitted,
+                    recorded_us=ratings.now_us(),
+                )
+            )
+            return _cluster_set(conn, cs.id)
+        if existing.k != cs.k:
+            raise InvalidInput(
+                f"cluster set {cs.id!r} is already recorded with k={existing.k}, not {cs.k}"
+            )
+        return _cluster_set(conn, cs.id)
+
+    return db.write(work)
+
+
+def _cluster_set(conn: Connection, set_id: str) -> routing_pb2.ClusterSet:
+    row = conn.execute(sa.select(cluster_sets).where(cluster_sets.c.id == set_id)).first()
+    return routing_pb2.ClusterSet(
+        id=row.id,
+        k=row.k,
+        dim=row.dim,
+        model_fingerprint=row.model_fingerprint,
+        seed=row.seed,
+        sizes=json.loads(row.sizes),
+        fitted_at=ratings.timestamp(row.fitted_us),
+    )
+
+
+def _resolve_set(conn: Connection, set_id: str):
+    if set_id:
+        row = conn.execute(sa.select(cluster_sets).where(cluster_sets.c.id == set_id)).first()
+        if row is None:
+            raise Precondition(f"cluster set {set_id!r} is not recorded; RecordClusterSet first")
+        return row
+    row = conn.execute(
+        sa.select(cluster_sets)
+        .order_by(cluster_sets.c.recorded_us.desc(), cluster_sets.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise Precondition("no cluster set is recorded yet; RecordClusterSet first")
+    return row
+
+
+def _profile(conn: Connection, model: str, cset) -> routing_pb2.ModelProfile:
+    head = conn.execute(
+        sa.select(profiles).where(profiles.c.model == model, profiles.c.cluster_set_id == cset.id)
+    ).first()
+    if head is None:
+        raise NotFound(f"model {model!r} has no profile on cluster set {cset.id!r}")
+    where = (R.c.model == model, R.c.cluster_set_id == cset.id)
+    wrong = sa.func.sum(sa.case((R.c.correct, 0), else_=1))
+    by_cluster = {
+        c: (n, e)
+        for c, n, e in conn.execute(
+            sa.select(R.c.cluster_id, sa.func.count(), wrong).where(*where).group_by(R.c.cluster_id)
+        )
+    }
+    by_task = conn.execute(
+        sa.select(R.c.task_type, sa.func.count(), wrong)
+        .where(*where)
+        .group_by(R.c.task_type)
+        .order_by(R.c.task_type)
+    ).all()
+    total = sum(n for n, _ in by_cluster.values())
+    errors = sum(e for _, e in by_cluster.values())
+    clusters = []
+    for c in range(cset.k):
+        n, e = by_cluster.get(c, (0, 0))
+        clusters.append(routing_pb2.ClusterProfile(cluster_id=c, n=n, errors=e, psi=psi(e, n)))
+    return routing_pb2.ModelProfile(
+        model=model,
+        cluster_set_id=cset.id,
+        clusters=clusters,
+        task_types=[
+            routing_pb2.TaskTypeAccuracy(task_type=t, n=n, correct=n - e, accuracy=(n - e) / n)
+            for t, n, e in by_task
+            if n
+        ],
+        n=total,
+        accuracy=(total - errors) / total if total else 0.0,
+        updated_at=ratings.timestamp(head.updated_us),
+    )
+
+
+def record_validation(
+    db: Database, request: learning_pb2.RecordValidationRequest
+) -> routing_pb2.ModelProfile:
+    if not request.model:
+        raise InvalidInput("model is empty; name the model the answers came from")
+    if not request.cluster_set_id:
+        raise InvalidInput("cluster_set_id is empty; name the centroid set the clusters refer to")
+    if not math.isfinite(request.routing_cost) or request.routing_cost < 0:
+        raise InvalidInput(f"routing_cost is {request.routing_cost}; it must not be negative")
+    seen = set()
+    for i, item in enumerate(request.items):
+        if not item.item_id:
+            raise InvalidInput(f"items[{i}].item_id is empty")
+        if item.trial < 0:
+            raise InvalidInput(f"items[{i}].trial is {item.trial}; it must not be negative")
+        if (item.item_id, item.trial) in seen:
+            raise InvalidInput(f"items[{i}]: item {item.item_id!r} trial {item.trial} twice")
+        seen.add((item.item_id, item.trial))
+
+    def work(conn: Connection) -> routing_pb2.ModelProfile:
+        cset = _resolve_set(conn, request.cluster_set_id)
+        for i, item in enumerate(request.items):
+            if not 0 <= item.cluster_id < cset.k:
+                raise InvalidInput(
+                    f"items[{i}].cluster_id is {item.cluster_id}; cluster set "
+                    f"{cset.id!r} has clusters 0..{cset.k - 1}"
+                )
+        # A profiled model is rankable and routable at once: it gets its rating (1500).
+        ratings.register(conn, [request.model])
+        stamp = ratings.now_us()
+        key = (profiles.c.model == request.model, profiles.c.cluster_set_id == cset.id)
+        if conn.execute(sa.select(profiles.c.model).where(*key)).first() is None:
+            conn.execute(
+                profiles.insert().values(
+                    model=request.model,
+                    cluster_set_id=cset.id,
+                    routing_cost=request.routing_cost,
+                    updated_us=stamp,
+                )
+            )
+        else:
+            conn.execute(
+                profiles.update()
+                .where(*key)
+                .values(routing_cost=request.routing_cost, updated_us=stamp)
+            )
+        mine = (R.c.model == request.model, R.c.cluster_set_id == cset.id)
+        if request.replace:
+            conn.execute(R.delete().where(*mine))
+        elif request.items:
+            # A re-graded (item, trial) replaces its earlier grade.
+            conn.execute(
+                R.delete().where(
+                    *mine,
+                    sa.tuple_(R.c.item_id, R.c.trial).in_(
+                        [(i.item_id, i.trial) for i in request.items]
+                    ),
+                )
+            )
+        if request.items:
+            conn.execute(
+                R.insert(),
+                [
+                    {
+                        "model": request.model,
+                        "cluster_set_id": cset.id,
+                        "item_id": i.item_id,
+                        "trial": i.trial,
+                        "cluster_id": i.cluster_id,
+                        "task_type": i.task_type,
+                        "correct": i.correct,
+                    }
+                    for i in request.items
+                ],
+            )
+        return _profile(conn, request.model, cset)
+
+    return db.write(work)
+
+
+def get_profile(db: Database, model: str, set_id: str = "") -> routing_pb2.ModelProfile:
+    if not model:
+        raise InvalidInput("model is empty")
+
+    def work(conn: Connection) -> routing_pb2.ModelProfile:
+        if not set_id:
+            latest = conn.execute(
+                sa.select(profiles.c.cluster_set_id)
+                .join(cluster_sets, cluster_sets.c.id == profiles.c.cluster_set_id)
+                .where(profiles.c.model == model)
+                .order_by(cluster_sets.c.recorded_us.desc())
+                .limit(1)
+            ).scalar()
+            if latest is None:
+                raise NotFound(f"model {model!r} has no profile; RecordValidation first")
+            return _profile(conn, model, _resolve_set(conn, latest))
+        return _profile(conn, model, _resolve_set(conn, set_id))
+
+    return db.read(work)
+
+
+def list_profiles(db: Database, set_id: str) -> learning_pb2.ListProfilesResponse:
+    def work(conn: Connection) -> learning_pb2.ListProfilesResponse:
+        cset = _resolve_set(conn, set_id)
+        models = conn.execute(
+            sa.select(profiles.c.model)
+            .where(profiles.c.cluster_set_id == cset.id)
+            .order_by(profiles.c.model)
+        ).scalars()
+        return learning_pb2.ListProfilesResponse(
+            profiles=[_profile(conn, m, cset) for m in list(models)]
+        )
+
+    return db.read(work)
+
+
+def route(db: Database, request: learning_pb2.RouteRequest) -> learning_pb2.RouteResponse:
+    # `lambda` is a Python keyword, hence getattr.
+    lam = getattr(request, "lambda")
+    if not math.isfinite(lam) or lam < 0:
+        raise InvalidInput(f"lambda is {lam}; it must not be negative")
+    for model, cost in request.costs.items():
+        if not math.isfinite(cost) or cost < 0:
+            raise InvalidInput(f"costs[{model!r}] is {cost}; it must not be negative")
+
+    def work(conn: Connection) -> learning_pb2.RouteResponse:
+        cset = _resolve_set(conn, request.cluster_set_id)
+        if not 0 <= request.cluster_id < cset.k:
+            raise InvalidInput(
+                f"cluster_id is {request.cluster_id}; cluster set {cset.id!r} has clusters "
+                f"0..{cset.k - 1}"
+            )
+        stored = {
+            m: c
+            for m, c in conn.execute(
+                sa.select(profiles.c.model, profiles.c.routing_cost).where(
+                    profiles.c.cluster_set_id == cset.id
+                )
+            )
+        }
+        candidates = sorted(set(request.candidates)) if request.candidates else sorted(stored)
+        if not candidates:
+            raise Precondition(
+                f"no model is profiled on cluster set {cset.id!r} and no candidates were given"
+            )
+        wrong = sa.func.sum(sa.case((R.c.correct, 0), else_=1))
+        counts = {
+            m: (n, e)
+            for m, n, e in conn.execute(
+                sa.select(R.c.model, sa.func.count(), wrong)
+                .where(
+                    R.c.cluster_set_id == cset.id,
+                    R.c.cluster_id == request.cluster_id,
+                    R.c.model.in_(candidates),
+                )
+                .group_by(R.c.model)
+            )
+        }
+        ranked = []
+        for m in candidates:
+            n, e = counts.get(m, (0, 0))
+            cost = request.costs.get(m, stored.get(m, 0.0))
+            p = psi(e, n)
+            ranked.append(
+                routing_pb2.RouteCandidate(model=m, psi=p, cost=cost, score=p + lam * cost, n=n)
+            )
+        ranked.sort(key=lambda c: (c.score, c.psi, c.model))
+        for rank, c in enumerate(ranked, 1):
+            c.rank = rank
+        return learning_pb2.RouteResponse(candidates=ranked, cluster_set_id=cset.id)
+
+    return db.read(work)
+
+
+def error_correlation(
+    db: Database, request: learning_pb2.ErrorCorrelationRequest
+) -> learning_pb2.ErrorCorrelationResponse:
+    if not request.model_a or not request.model_b:
+        raise InvalidInput("model_a and model_b are both required")
+
+    def work(conn: Connection) -> learning_pb2.ErrorCorrelationResponse:
+        cset = _resolve_set(conn, request.cluster_set_id)
+        for m in (request.model_a, request.model_b):
+            known = conn.execute(
+                sa.select(profiles.c.model).where(
+                    profiles.c.model == m, profiles.c.cluster_set_id == cset.id
+                )
+            ).first()
+            if known is None:
+                raise NotFound(f"model {m!r} has no profile on cluster set {cset.id!r}")
+        a, b = R.alias("a"), R.alias("b")
+        pairs = conn.execute(
+            sa.select(a.c.correct, b.c.correct)
+            .join(
+                b,
+                sa.and_(
+                    a.c.cluster_set_id == b.c.cluster_set_id,
+                    a.c.item_id == b.c.item_id,
+                    a.c.trial == b.c.trial,
+                ),
+            )
+            .where(
+                a.c.cluster_set_id == cset.id,
+                a.c.model == request.model_a,
+                b.c.model == request.model_b,
+            )
+        ).all()
+        return _phi([(not x, not y) for x, y in pairs])
+
+    return db.read(work)
+
+
+def _phi(errors: list[tuple[bool, bool]]) -> learning_pb2.ErrorCorrelationResponse:
+    n11 = sum(1 for x, y in errors if x and y)
+    n10 = sum(1 for x, y in errors if x and not y)
+    n01 = sum(1 for x, y in errors if y and not x)
+    n00 = len(errors) - n11 - n10 - n01
+    denominator = math.sqrt((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00))
+    phi = (n11 * n00 - n10 * n01) / denominator if denominator else 0.0
+    return learning_pb2.ErrorCorrelationResponse(
+        correlation=phi, shared_items=len(errors), both_wrong=n11
+    )

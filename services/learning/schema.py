@@ -1,0 +1,150 @@
+"""The learning database's tables at the newest migration (SQLAlchemy Core). Times are integer
+microseconds since the epoch (UTC) and ratings integer milli-points, so that both databases
+store them exactly; migrations in `migrations/versions` create and change these tables."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# An autoincrementing key: BIGINT on PostgreSQL, SQLite's INTEGER rowid alias.
+Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# ELO per model alias. Ratings are milli-points: pairwise deltas are integers applied +d/-d, so
+# the sum of all ratings is exactly 1500 x models forever.
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("rating_milli", sa.BigInteger, nullable=False),
+    sa.Column("calls", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("wins", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("losses", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("parsed_votes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("agreed_votes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("feedback_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+# One public call; `record` is the CallRecord as received (serialized protobuf).
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("seq", Serial, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(200), nullable=False, unique=True),
+    sa.Column("message_id", sa.String(200), nullable=True),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False, server_default=""),
+    sa.Column("outcome", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("model", sa.String(200), nullable=False, server_default=""),
+    sa.Column("tier", sa.String(20), nullable=False, server_default=""),
+    sa.Column("task_type", sa.String(100), nullable=False, server_default=""),
+    sa.Column("complexity", sa.Float, nullable=True),
+    sa.Column("cluster_id", sa.Integer, nullable=True),
+    sa.Column("routing_method", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("latency_s", sa.Float, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("record", sa.LargeBinary, nullable=False),
+    sa.Index("ix_calls_created", "created_us", "seq"),
+    sa.Index("ix_calls_message_id", "message_id"),
+)
+
+# Panel votes and the shadow challenger's answer of a scale call.
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("call_seq", sa.BigInteger, sa.ForeignKey("calls.seq"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("model", sa.String(200), sa.ForeignKey("ratings.model"), nullable=False),
+    # "panel" or "shadow".
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("parsed_answer", sa.Text, nullable=False, server_default=""),
+    sa.Column("abstained", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+    sa.Column("latency_s", sa.Float, nullable=False, server_default="0"),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Index("ix_votes_model", "model", "call_seq"),
+)
+
+# Applied feedback events; `idem_key` makes a repeated event a no-op.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("idem_key", sa.String(500), nullable=False, unique=True),
+    sa.Column("call_seq", sa.BigInteger, sa.ForeignKey("calls.seq"), nullable=False),
+    sa.Column("verdict", sa.SmallInteger, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("reaction", sa.String(20), nullable=False, server_default=""),
+    sa.Column("source", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+
+# Current members of each evolved panel (JSON list of aliases).
+panels = sa.Table(
+    "panels",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("members", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+panel_changes = sa.Table(
+    "panel_changes",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("panel", sa.String(100), nullable=False),
+    sa.Column("previous", sa.Text, nullable=False),
+    sa.Column("current", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("changed_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_panel_changes_panel", "panel", "id"),
+)
+
+# Second revision: cluster sets, validation results and per-model profiles (UniRoute).
+cluster_sets = sa.Table(
+    "cluster_sets",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("k", sa.Integer, nullable=False),
+    sa.Column("dim", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("model_fingerprint", sa.String(200), nullable=False, server_default=""),
+    sa.Column("seed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("sizes", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("fitted_us", sa.BigInteger, nullable=False),
+    sa.Column("recorded_us", sa.BigInteger, nullable=False),
+)
+
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("cluster_set_id", sa.String(200), sa.ForeignKey("cluster_sets.id"), primary_key=True),
+    sa.Column("routing_cost", sa.Float, nullable=False, server_default="0"),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+validation_results = sa.Table(
+    "validation_results",
+    metadata,
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("cluster_set_id", sa.String(200), primary_key=True),
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("trial", sa.Integer, primary_key=True),
+    sa.Column("cluster_id", sa.Integer, nullable=False),
+    sa.Column("task_type", sa.String(100), nullable=False, server_default=""),
+    sa.Column("correct", sa.Boolean, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["model", "cluster_set_id"], ["profiles.model", "profiles.cluster_set_id"]
+    ),
+    sa.Index("ix_validation_set_item", "cluster_set_id", "item_id", "trial"),
+)

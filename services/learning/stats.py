@@ -1,0 +1,137 @@
+"""Statistics over call records: totals, cost, latency percentiles, and distributions by model,
+tier, task type and kind, computed in the database."""
+
+from __future__ import annotations
+
+import math
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from freescaling.common.v1 import records_pb2
+from services.learning.db import Database
+from services.learning.errors import InvalidInput
+from services.learning.records import time_filters
+from services.learning.schema import calls, votes
+
+
+def _percentile(conn: Connection, where: list, total: int, fraction: float) -> float:
+    """Nearest-rank percentile of call latency (no sort in Python, whatever the table size)."""
+    if total == 0:
+        return 0.0
+    offset = max(0, min(total - 1, math.ceil(fraction * total) - 1))
+    value = conn.execute(
+        sa.select(calls.c.latency_s)
+        .where(*where)
+        .order_by(calls.c.latency_s)
+        .offset(offset)
+        .limit(1)
+    ).scalar()
+    return float(value or 0.0)
+
+
+def _buckets(rows, total: int) -> list[records_pb2.StatsBucket]:
+    buckets = [
+        records_pb2.StatsBucket(
+            key=str(key),
+            calls=n,
+            share=n / total if total else 0.0,
+            cost_usd=float(cost or 0.0),
+            tokens=int(tokens or 0),
+            mean_latency_s=float(latency or 0.0),
+            errors=int(errors or 0),
+        )
+        for key, n, cost, tokens, latency, errors in rows
+    ]
+    buckets.sort(key=lambda b: (-b.calls, b.key))
+    return buckets
+
+
+def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
+    where = time_filters(
+        calls, request.since, request.until, request.HasField("since"), request.HasField("until")
+    )
+    if request.kind:
+        if request.kind not in records_pb2.CallKind.values():
+            raise InvalidInput(f"kind {request.kind} is not a CallKind")
+        where.append(calls.c.kind == request.kind)
+    failed = sa.func.sum(sa.case((calls.c.failed, 1), else_=0))
+
+    def grouped(conn: Connection, column, text: bool = True) -> list:
+        return conn.execute(
+            sa.select(
+                column,
+                sa.func.count(),
+                sa.func.sum(calls.c.cost_usd),
+                sa.func.sum(calls.c.total_tokens),
+                sa.func.avg(calls.c.latency_s),
+                failed,
+            )
+            .where(*where, *([column != ""] if text else []))
+            .group_by(column)
+        ).all()
+
+    def work(conn: Connection) -> records_pb2.Stats:
+        total, cost, tokens, mean = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.sum(calls.c.cost_usd),
+                sa.func.sum(calls.c.total_tokens),
+                sa.func.avg(calls.c.latency_s),
+            ).where(*where)
+        ).one()
+        # Scale calls count for each panel model (with that model's own usage); generate and
+        # chat calls count for their winning or answering model.
+        panel = conn.execute(
+            sa.select(
+                votes.c.model,
+                sa.func.count(sa.distinct(votes.c.call_seq)),
+                sa.func.sum(votes.c.cost_usd),
+                sa.func.sum(votes.c.total_tokens),
+                sa.func.avg(votes.c.latency_s),
+                sa.func.sum(sa.case((votes.c.error != "", 1), else_=0)),
+            )
+            .join(calls, calls.c.seq == votes.c.call_seq)
+            .where(*where, votes.c.role == "panel", calls.c.kind == records_pb2.CALL_KIND_SCALE)
+            .group_by(votes.c.model)
+        ).all()
+        single = conn.execute(
+            sa.select(
+                calls.c.model,
+                sa.func.count(),
+                sa.func.sum(calls.c.cost_usd),
+                sa.func.sum(calls.c.total_tokens),
+                sa.func.avg(calls.c.latency_s),
+                failed,
+            )
+            .where(*where, calls.c.model != "", calls.c.kind != records_pb2.CALL_KIND_SCALE)
+            .group_by(calls.c.model)
+        ).all()
+        merged: dict[str, list] = {}
+        for key, n, c, t, lat, err in [*panel, *single]:
+            if key not in merged:
+                merged[key] = [key, 0, 0.0, 0, 0.0, 0]
+            entry = merged[key]
+            entry[4] = (entry[4] * entry[1] + float(lat or 0) * n) / (entry[1] + n)
+            entry[1] += n
+            entry[2] += float(c or 0)
+            entry[3] += int(t or 0)
+            entry[5] += int(err or 0)
+        kinds = [
+            (records_pb2.CallKind.Name(k).removeprefix("CALL_KIND_").lower(), *rest)
+            for k, *rest in grouped(conn, calls.c.kind, text=False)
+        ]
+        return records_pb2.Stats(
+            total_calls=total,
+            total_cost_usd=float(cost or 0.0),
+            total_tokens=int(tokens or 0),
+            mean_latency_s=float(mean or 0.0),
+            p50_latency_s=_percentile(conn, where, total, 0.50),
+            p95_latency_s=_percentile(conn, where, total, 0.95),
+            by_model=_buckets(merged.values(), total),
+            by_tier=_buckets(grouped(conn, calls.c.tier), total),
+            by_task_type=_buckets(grouped(conn, calls.c.task_type), total),
+            by_kind=_buckets(kinds, total),
+        )
+
+    return db.read(work)

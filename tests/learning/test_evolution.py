@@ -1,0 +1,90 @@
+"""GetRankings, Evolve, GetPanel and ListPanelChanges through gRPC on both databases (a fresh
+database per module: evolution looks at every model)."""
+
+from __future__ import annotations
+
+import grpc
+
+from freescaling.common.v1 import ratings_pb2
+from freescaling.learning.v1 import learning_pb2
+from tests.learning.helpers import TIMEOUT, expect_error, record, scale_record
+
+R = ratings_pb2
+MODELS = ["m1", "m2", "m3", "m4", "m5"]
+
+
+def test_evolution_rankings_and_panel_history(stub):
+    expect_error(
+        grpc.StatusCode.NOT_FOUND,
+        "panel 'champion' has not been chosen yet",
+        stub.GetPanel,
+        learning_pb2.GetPanelRequest(),
+    )
+    # m1 always with the majority, m5 always against it, m2..m4 in between; m5 below 30 calls.
+    for i in range(32):
+        votes = {"m1": "YES", "m2": "YES", "m3": "YES" if i % 2 else "NO", "m4": "NO"}
+        if i < 20:
+            votes["m5"] = "NO"
+        record(stub, scale_record(votes, "YES"))
+    early = stub.Evolve(R.EvolveRequest(dry_run=True, min_calls=40), timeout=TIMEOUT)
+    assert (early.changed, early.applied, list(early.proposed)) == (False, False, [])
+    assert "only 0 of 5 models have >= 40 calls" in early.reason
+
+    dry = stub.Evolve(R.EvolveRequest(dry_run=True), timeout=TIMEOUT)
+    assert (dry.changed, dry.applied, list(dry.proposed)) == (True, False, ["m1", "m2", "m3"])
+    assert dry.reason == "top 3 by ELO among 4 models with >= 30 calls"
+    assert [c.model for c in dry.candidates] == ["m1", "m2", "m3", "m4"]
+    expect_error(
+        grpc.StatusCode.NOT_FOUND,
+        "has not been chosen yet",
+        stub.GetPanel,
+        learning_pb2.GetPanelRequest(),
+    )
+
+    applied = stub.Evolve(R.EvolveRequest(), timeout=TIMEOUT)
+    assert (applied.changed, applied.applied, list(applied.change.current)) == (
+        True,
+        True,
+        ["m1", "m2", "m3"],
+    )
+    panel = stub.GetPanel(learning_pb2.GetPanelRequest(), timeout=TIMEOUT)
+    assert (list(panel.models), panel.source, panel.reason) == (
+        ["m1", "m2", "m3"],
+        "evolution",
+        applied.reason,
+    )
+    again = stub.Evolve(R.EvolveRequest(), timeout=TIMEOUT)
+    assert (again.changed, again.applied, list(again.previous)) == (
+        False,
+        False,
+        ["m1", "m2", "m3"],
+    )
+    smaller = stub.Evolve(R.EvolveRequest(panel_size=2), timeout=TIMEOUT)
+    assert list(smaller.proposed) == ["m1", "m2"] and smaller.applied
+    history = stub.ListPanelChanges(learning_pb2.ListPanelChangesRequest(), timeout=TIMEOUT)
+    assert [list(c.current) for c in history.changes] == [["m1", "m2"], ["m1", "m2", "m3"]]
+    assert list(history.changes[1].previous) == []
+    assert history.changes[0].changed_at.seconds > 0
+
+
+def test_rankings_sort_filter_and_limit(stub):
+    by_rating = stub.GetRankings(R.RankingsRequest(), timeout=TIMEOUT).ratings
+    values = [r.rating for r in by_rating]
+    assert values == sorted(values, reverse=True) and by_rating[0].model == "m1"
+    assert sum(round(v * 1000) for v in values) == 1_500_000 * len(MODELS)
+    by_calls = stub.GetRankings(
+        R.RankingsRequest(sort_by=R.RANKING_SORT_CALLS, ascending=True), timeout=TIMEOUT
+    ).ratings
+    assert by_calls[0].model == "m5" and by_calls[0].calls == 20
+    alphabetical = stub.GetRankings(
+        R.RankingsRequest(sort_by=R.RANKING_SORT_MODEL), timeout=TIMEOUT
+    )
+    assert [r.model for r in alphabetical.ratings] == MODELS
+    top = stub.GetRankings(R.RankingsRequest(min_calls=30, limit=2), timeout=TIMEOUT).ratings
+    assert [r.model for r in top] == ["m1", "m2"]
+    m1 = top[0]
+    assert (m1.calls, m1.losses, m1.agreement_rate) == (32, 0, 1.0)
+    by_agreement = stub.GetRankings(
+        R.RankingsRequest(sort_by=R.RANKING_SORT_AGREEMENT), timeout=TIMEOUT
+    ).ratings
+    assert [r.model for r in by_agreement][-2:] == ["m4", "m5"]
