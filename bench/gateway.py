@@ -1,0 +1,253 @@
+"""Benchmark of the gateway's own cost: the latency it adds to a public call beyond the
+downstream calls it makes, measured side by side with those downstream calls made directly.
+
+- Route: gateway.Route against the same work done directly (classifier.Classify, then
+  learning.Route).
+- scale(k=3): gateway.Scale on an explicit panel of three instant scripted models against
+  ensemble.Scale on the same panel (the gateway also hands the record to its outbox).
+Both at concurrency 1 and 64, rounds of gateway and direct calls interleaved so machine noise
+hits both alike. The system runs as four processes with the test-format classifier checkpoint
+and a local OpenAI-compatible server.
+
+    python bench/gateway.py [--quick]
+
+Ends with one JSON line: overhead_p50_ms_route, overhead_p50_ms_scale, errors, and the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import grpc  # noqa: E402
+from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
+
+from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc  # noqa: E402
+from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc  # noqa: E402
+from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
+from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
+from tests.support.processes import ServiceProcess  # noqa: E402
+
+KEY = "nvapi-bench-not-a-key"
+PANEL = ["a", "b", "c"]
+REGISTRY = """
+defaults: {api_key_env: NVIDIA_API_KEY}
+models:
+  - {alias: a, model: nvidia_nim/bench/a, tier: fast}
+  - {alias: b, model: nvidia_nim/bench/b, tier: fast}
+  - {alias: c, model: nvidia_nim/bench/c, tier: fast}
+  - {alias: d, model: nvidia_nim/bench/d, tier: fast}
+panels:
+  default-k3: [a, b, c]
+"""
+PROMPT = "Is 17 a prime number? Answer YES or NO."
+
+
+def start_system(workdir: Path, fake: FakeOpenAI) -> dict[str, ServiceProcess]:
+    checkpoint = workdir / "tiny-classifier"
+    subprocess.run(
+        [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(checkpoint)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (workdir / "registry.yaml").write_text(REGISTRY)
+    quiet = {"FREESCALING_LOG_LEVEL": "WARNING"}
+    services = {
+        "learning": ServiceProcess(
+            "learning",
+            workdir,
+            env={**quiet, "FREESCALING_LEARNING_DATABASE_URL": f"sqlite:///{workdir / 'l.db'}"},
+        ),
+        "ensemble": ServiceProcess(
+            "ensemble",
+            workdir,
+            env={
+                **quiet,
+                "NVIDIA_API_KEY": KEY,
+                "FREESCALING_ENSEMBLE_REGISTRY": str(workdir / "registry.yaml"),
+                "FREESCALING_ENSEMBLE_API_BASE": fake.base_url,
+                "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM": "0",
+            },
+        ),
+        "classifier": ServiceProcess(
+            "classifier",
+            workdir,
+            env={
+                **quiet,
+                "FREESCALING_CLASSIFIER_MODEL": str(checkpoint),
+                "FREESCALING_CLASSIFIER_CENTROIDS": str(workdir / "centroids.safetensors"),
+            },
+        ),
+    }
+    for s in services.values():
+        s.start()
+    for s in services.values():
+        s.wait_serving(timeout=120).wait_ready(timeout=120)
+    gateway = ServiceProcess(
+        "gateway",
+        workdir,
+        env={
+            **quiet,
+            "FREESCALING_CLASSIFIER_ADDR": services["classifier"].address,
+            "FREESCALING_ENSEMBLE_ADDR": services["ensemble"].address,
+            "FREESCALING_LEARNING_ADDR": services["learning"].address,
+        },
+    )
+    services["gateway"] = gateway.start().wait_serving().wait_ready()
+    return services
+
+
+class Calls:
+    """The two sides of each comparison, as coroutines making one call."""
+
+    def __init__(self, services: dict[str, ServiceProcess]) -> None:
+        self.channels = {n: grpc.aio.insecure_channel(s.address) for n, s in services.items()}
+        self.gateway = gateway_pb2_grpc.GatewayStub(self.channels["gateway"])
+        self.classifier = classifier_pb2_grpc.ClassifierStub(self.channels["classifier"])
+        self.learning = learning_pb2_grpc.LearningStub(self.channels["learning"])
+        self.ensemble = ensemble_pb2_grpc.EnsembleStub(self.channels["ensemble"])
+
+    async def gateway_route(self) -> None:
+        await self.gateway.Route(gateway_pb2.RouteRequest(text=PROMPT), timeout=30)
+
+    async def direct_route(self) -> None:
+        reply = await self.classifier.Classify(
+            classifier_pb2.ClassifyRequest(text=PROMPT), timeout=30
+        )
+        if reply.classification.HasField("cluster_id"):
+            await self.learning.Route(
+                learning_pb2.RouteRequest(cluster_id=reply.classification.cluster_id), timeout=30
+            )
+
+    async def gateway_scale(self) -> None:
+        await self.gateway.Scale(
+            gateway_pb2.ScaleRequest(
+                question=PROMPT, k=3, answer_patterns=["YES", "NO"], models=PANEL, no_shadow=True
+            ),
+            timeout=30,
+        )
+
+    async def direct_scale(self) -> None:
+        await self.ensemble.Scale(
+            ensemble_pb2.ScaleRequest(
+                question=PROMPT, k=3, answer_patterns=["YES", "NO"], models=PANEL, no_shadow=True
+            ),
+            timeout=30,
+        )
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
+
+async def measure(call, n: int, concurrency: int, errors: list[str]) -> list[float]:
+    latencies: list[float] = []
+    bound = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with bound:
+            started = time.perf_counter()
+            try:
+                await call()
+            except grpc.aio.AioRpcError as exc:
+                errors.append(f"{exc.code().name}: {exc.details()}")
+                return
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    return latencies
+
+
+def p50_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000 if values else float("nan")
+
+
+async def compare(name, gateway_call, direct_call, concurrency, n, rounds, errors) -> dict:
+    via, direct = [], []
+    for _ in range(rounds):  # interleaved so noise hits both sides alike
+        via += await measure(gateway_call, n, concurrency, errors)
+        direct += await measure(direct_call, n, concurrency, errors)
+    row = {
+        "call": name,
+        "concurrency": concurrency,
+        "gateway_p50_ms": round(p50_ms(via), 3),
+        "direct_p50_ms": round(p50_ms(direct), 3),
+    }
+    row["overhead_p50_ms"] = round(row["gateway_p50_ms"] - row["direct_p50_ms"], 3)
+    return row
+
+
+async def run(services: dict[str, ServiceProcess], quick: bool) -> dict:
+    calls = Calls(services)
+    errors: list[str] = []
+    n1, n64, rounds = (40, 128, 2) if quick else (200, 640, 4)
+    # Warm up every path (connections, lazy imports, caches).
+    await measure(calls.gateway_route, 8, 4, errors)
+    await measure(calls.gateway_scale, 8, 4, errors)
+    await measure(calls.direct_route, 8, 4, errors)
+    await measure(calls.direct_scale, 8, 4, errors)
+    errors.clear()
+    rows = []
+    for concurrency, n in ((1, n1), (64, n64)):
+        rows.append(
+            await compare(
+                "route", calls.gateway_route, calls.direct_route, concurrency, n, rounds, errors
+            )
+        )
+        rows.append(
+            await compare(
+                "scale", calls.gateway_scale, calls.direct_scale, concurrency, n, rounds, errors
+            )
+        )
+    await calls.close()
+    return {"rows": rows, "errors": errors}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer calls: under a minute")
+    args = parser.parse_args()
+    fake = FakeOpenAI(default=Step(text="Answer: YES")).start()
+    with tempfile.TemporaryDirectory() as scratch:
+        services = start_system(Path(scratch), fake)
+        try:
+            outcome = asyncio.run(run(services, args.quick))
+        finally:
+            for s in reversed(list(services.values())):
+                s.stop()
+            fake.stop()
+    rows = outcome["rows"]
+    print(f"{'call':<6} {'conc':>4} {'gateway p50':>12} {'direct p50':>11} {'overhead':>9}")
+    for r in rows:
+        print(
+            f"{r['call']:<6} {r['concurrency']:>4} {r['gateway_p50_ms']:>10.2f}ms "
+            f"{r['direct_p50_ms']:>9.2f}ms {r['overhead_p50_ms']:>7.2f}ms"
+        )
+    if outcome["errors"]:
+        print(f"errors: {len(outcome['errors'])}, first: {outcome['errors'][0]}")
+    by = {(r["call"], r["concurrency"]): r for r in rows}
+    figures = {
+        "overhead_p50_ms_route": by[("route", 1)]["overhead_p50_ms"],
+        "overhead_p50_ms_scale": by[("scale", 1)]["overhead_p50_ms"],
+        "overhead_p50_ms_route_c64": by[("route", 64)]["overhead_p50_ms"],
+        "overhead_p50_ms_scale_c64": by[("scale", 64)]["overhead_p50_ms"],
+        "errors": len(outcome["errors"]),
+        "quick": args.quick,
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
