@@ -4,7 +4,8 @@ downstream calls it makes, measured side by side with those downstream calls mad
 - Route: gateway.Route against the same work done directly (classifier.Classify, then
   learning.Route).
 - scale(k=3): gateway.Scale on an explicit panel of three instant scripted models against
-  ensemble.Scale on the same panel (the gateway also hands the record to its outbox).
+  ensemble.Scale on the same panel followed, off the latency path as the gateway's outbox does
+  it, by learning.RecordCall of the result (so both sides load the machine alike).
 Both at concurrency 1 and 64, rounds of gateway and direct calls interleaved so machine noise
 hits both alike. The system runs as four processes with the test-format classifier checkpoint
 and a local OpenAI-compatible server.
@@ -33,6 +34,7 @@ import grpc  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc  # noqa: E402
+from freescaling.common.v1 import records_pb2  # noqa: E402
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
@@ -117,6 +119,7 @@ class Calls:
         self.classifier = classifier_pb2_grpc.ClassifierStub(self.channels["classifier"])
         self.learning = learning_pb2_grpc.LearningStub(self.channels["learning"])
         self.ensemble = ensemble_pb2_grpc.EnsembleStub(self.channels["ensemble"])
+        self.recording: set[asyncio.Future] = set()
 
     async def gateway_route(self) -> None:
         await self.gateway.Route(gateway_pb2.RouteRequest(text=PROMPT), timeout=30)
@@ -139,12 +142,36 @@ class Calls:
         )
 
     async def direct_scale(self) -> None:
-        await self.ensemble.Scale(
+        result = await self.ensemble.Scale(
             ensemble_pb2.ScaleRequest(
                 question=PROMPT, k=3, answer_patterns=["YES", "NO"], models=PANEL, no_shadow=True
             ),
             timeout=30,
         )
+        record = records_pb2.CallRecord(
+            call_id=result.call_id,
+            kind=records_pb2.CALL_KIND_SCALE,
+            question=PROMPT,
+            answer_patterns=list(result.answer_patterns),
+            answer=result.answer,
+            confidence=result.confidence,
+            outcome=result.outcome,
+            votes=list(result.votes),
+            latency_s=result.elapsed_s,
+            k=3,
+        )
+        self.recording.add(
+            asyncio.ensure_future(
+                self.learning.RecordCall(
+                    learning_pb2.RecordCallRequest(record=record, register_models=True), timeout=30
+                )
+            )
+        )
+
+    async def settle(self) -> None:
+        """Wait for the direct side's background records, as the gateway's outbox drains."""
+        await asyncio.gather(*self.recording, return_exceptions=True)
+        self.recording.clear()
 
     async def close(self) -> None:
         for channel in self.channels.values():
@@ -173,11 +200,12 @@ def p50_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000 if values else float("nan")
 
 
-async def compare(name, gateway_call, direct_call, concurrency, n, rounds, errors) -> dict:
+async def compare(calls, name, gateway_call, direct_call, concurrency, n, rounds, errors) -> dict:
     via, direct = [], []
     for _ in range(rounds):  # interleaved so noise hits both sides alike
         via += await measure(gateway_call, n, concurrency, errors)
         direct += await measure(direct_call, n, concurrency, errors)
+        await calls.settle()
     row = {
         "call": name,
         "concurrency": concurrency,
@@ -197,19 +225,15 @@ async def run(services: dict[str, ServiceProcess], quick: bool) -> dict:
     await measure(calls.gateway_scale, 8, 4, errors)
     await measure(calls.direct_route, 8, 4, errors)
     await measure(calls.direct_scale, 8, 4, errors)
+    await calls.settle()
     errors.clear()
     rows = []
     for concurrency, n in ((1, n1), (64, n64)):
-        rows.append(
-            await compare(
-                "route", calls.gateway_route, calls.direct_route, concurrency, n, rounds, errors
-            )
-        )
-        rows.append(
-            await compare(
-                "scale", calls.gateway_scale, calls.direct_scale, concurrency, n, rounds, errors
-            )
-        )
+        for name, via, direct in (
+            ("route", calls.gateway_route, calls.direct_route),
+            ("scale", calls.gateway_scale, calls.direct_scale),
+        ):
+            rows.append(await compare(calls, name, via, direct, concurrency, n, rounds, errors))
     await calls.close()
     return {"rows": rows, "errors": errors}
 
