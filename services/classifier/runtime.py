@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,30 @@ from services.classifier.config import ClassifierSettings
 from services.classifier.tiers import TierPolicy
 
 logger = logging.getLogger(__name__)
+
+
+async def _in_daemon_thread(fn):
+    """Run blocking `fn` on a daemon thread: a download or load that is still running when
+    the process is asked to stop must not hold up its exit (the default executor would)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(setter, value) -> None:
+        if not future.done():
+            setter(value)
+
+    def target() -> None:
+        try:
+            outcome = (future.set_result, fn())
+        except BaseException as exc:  # handed to the awaiting task, which reports it
+            outcome = (future.set_exception, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop has closed: the process is stopping and nobody awaits this
+
+    threading.Thread(target=target, name="model-loader", daemon=True).start()
+    return await future
 
 
 class NotReady(RuntimeError):
@@ -106,7 +131,7 @@ class ClassifierRuntime:
         delay = 1.0
         while True:
             try:
-                engine = await asyncio.to_thread(self._load)
+                engine = await _in_daemon_thread(self._load)
                 break
             except Exception as exc:  # any failure: log it, report it, try again later
                 self.status = (
