@@ -5,6 +5,7 @@ through the dynamic batcher."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -33,10 +34,9 @@ async def _in_daemon_thread(fn):
             outcome = (future.set_result, fn())
         except BaseException as exc:  # handed to the awaiting task, which reports it
             outcome = (future.set_exception, exc)
-        try:
+        # RuntimeError: the loop has closed, the process is stopping and nobody awaits this.
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:
-            pass  # the loop has closed: the process is stopping and nobody awaits this
 
     threading.Thread(target=target, name="model-loader", daemon=True).start()
     return await future
