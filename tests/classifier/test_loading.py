@@ -84,7 +84,7 @@ def test_config_without_maps_is_refused(classifier_checkpoint, tmp_path):
     config = json.loads((broken / "config.json").read_text())
     del config["weights_map"]
     (broken / "config.json").write_text(json.dumps(config))
-    with pytest.raises(checkpoint.CheckpointError, match="cannot read .*weights_map"):
+    with pytest.raises(checkpoint.CheckpointError, match=r"cannot read .*weights_map"):
         checkpoint.load_model(broken)
 
 
