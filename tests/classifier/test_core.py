@@ -28,7 +28,7 @@ def test_concurrent_submits_share_passes_grouped_by_length():
     async def main():
         batcher = Batcher(run, max_batch=4, max_delay_s=0.05, queue_size=100)
         batcher.start()
-        words = ["aaaaaa", "b", "cccc", "dd", "eeeee", "f", "ggg", "hhhhhhh"]
+        words = ["a" * 20, "b" * 10, "c" * 21, "d" * 11, "e" * 22, "f" * 10, "g" * 12, "h" * 20]
         results = await asyncio.gather(*(batcher.submit([w]) for w in words))
         await batcher.close()
         return words, results
@@ -36,8 +36,25 @@ def test_concurrent_submits_share_passes_grouped_by_length():
     words, results = asyncio.run(main())
     assert [r[0] for r in results] == [w.upper() for w in words]
     assert len(passes) == 2
-    assert [len(w) for w in passes[0]] == [1, 1, 2, 3]
-    assert [len(w) for w in passes[1]] == [4, 5, 6, 7]
+    assert [len(w) for w in passes[0]] == [10, 10, 11, 12]
+    assert [len(w) for w in passes[1]] == [20, 20, 21, 22]
+
+
+def test_texts_of_very_different_lengths_do_not_share_a_pass():
+    passes: list[list[str]] = []
+
+    def run(batch):
+        passes.append(list(batch))
+        return list(batch)
+
+    async def main():
+        batcher = Batcher(run, max_batch=8, max_delay_s=0.05, queue_size=100)
+        batcher.start()
+        await asyncio.gather(*(batcher.submit([w]) for w in ["x" * 100, "y" * 5, "z" * 6]))
+        await batcher.close()
+
+    asyncio.run(main())
+    assert [[len(w) for w in p] for p in passes] == [[5, 6], [100]]
 
 
 def test_a_full_queue_is_refused_and_the_rest_still_served():
