@@ -351,7 +351,7 @@ def main() -> int:
         serve_baseline(Path(args.serve_baseline[0]), Path(args.serve_baseline[1]))
         return 0
 
-    counts = {1: 4, 8: 16, 64: 64} if args.quick else {1: 30, 8: 96, 64: 256}
+    counts = {1: 4, 8: 8, 64: 64} if args.quick else {1: 30, 8: 96, 64: 256}
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ckpt = prepare_checkpoint(args.workdir / "checkpoint")
