@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?= --quick
 
-.PHONY: install protos protos-check docs run test lint format bench clean
+.PHONY: install protos protos-check docs run test lint format bench clean checkpoint
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ docs: $(STAMP)
 # All four services, SQLite under ./data, logs prefixed by service; Ctrl-C stops them all.
 run: $(STAMP)
 	$(PY) -m services.stack --data-dir data
+
+# A small random-weight classifier checkpoint in the published format, to try the stack offline
+# (its answers are meaningless): FREESCALING_CLASSIFIER_MODEL=data/tiny-classifier make run
+checkpoint: $(STAMP)
+	$(PY) -m services.classifier.tiny_checkpoint data/tiny-classifier
 
 test: $(STAMP) protos-check
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from tests.support.processes import Stack
+from tests.support.processes import ROOT, Stack
+
+
+@pytest.fixture(scope="session", autouse=True)
+def classifier_checkpoint(tmp_path_factory):
+    """A small random-weight checkpoint in the published classifier's format, written once per
+    session; every classifier process the tests start (and `make run`'s) loads it, offline."""
+    directory = tmp_path_factory.mktemp("classifier") / "tiny"
+    subprocess.run(
+        [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(directory)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FREESCALING_CLASSIFIER_MODEL", str(directory))
+        # Never the repository's ./data: fitted centroids stay in the session's temp dir.
+        env.setenv(
+            "FREESCALING_CLASSIFIER_CENTROIDS", str(directory.parent / "centroids.safetensors")
+        )
+        yield directory
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, classifier_checkpoint):
     """The four services wired as `make run` wires them, shared by the tests that only read."""
     running = Stack(tmp_path_factory.mktemp("stack")).start()
     yield running

@@ -64,7 +64,12 @@ def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path):
         )
         for name in NAMES:
             assert _status(ports[name], "") == "SERVING"
-            assert _status(ports[name], GRPC_NAMES[name]) == "SERVING"
+            # The classifier is live at once and ready once its model has loaded.
+            wait_for(
+                lambda name=name: _status(ports[name], GRPC_NAMES[name]) == "SERVING",
+                timeout=90,
+                what=f"{name} readiness",
+            )
         assert (tmp_path / "data").is_dir()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

@@ -1,29 +1,174 @@
-"""The classifier's RPC surface."""
+"""The classifier's RPC surface: validates requests, maps the runtime's errors to status codes
+with actionable messages, and turns results into protobuf."""
 
 from __future__ import annotations
 
+import logging
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
-from freescaling.common.v1 import info_pb2
+from freescaling.common.v1 import classification_pb2, info_pb2, routing_pb2
 from services.classifier.config import ClassifierSettings
+from services.classifier.runtime import ClassifierRuntime, InvalidInput, NotReady, TooMany
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
 
+logger = logging.getLogger(__name__)
+
 SERVICE = classifier_pb2.DESCRIPTOR.services_by_name["Classifier"]
-_MODEL = "the DeBERTa prompt classifier (classifier service issue)"
-NOT_BUILT = {
-    "Classify": f"classification by {_MODEL}",
-    "ClassifyBatch": f"batch classification by {_MODEL}",
-    "Embed": f"pooled embeddings from {_MODEL}",
-    "FitClusters": "K-means over pooled embeddings (classifier service issue)",
-    "GetClusters": "the centroid set in use (classifier service issue)",
+NOT_BUILT: dict[str, str] = {}
+
+_TIERS = {
+    "simple": classification_pb2.TIER_SIMPLE,
+    "medium": classification_pb2.TIER_MEDIUM,
+    "complex": classification_pb2.TIER_COMPLEX,
 }
+_SCORINGS = {
+    classification_pb2.TIER_SCORING_UNSPECIFIED: None,
+    classification_pb2.TIER_SCORING_COMPLEXITY: "complexity",
+    classification_pb2.TIER_SCORING_COMPASS: "compass",
+}
+_SCORING_ENUM = {
+    "complexity": classification_pb2.TIER_SCORING_COMPLEXITY,
+    "compass": classification_pb2.TIER_SCORING_COMPASS,
+}
+
+
+def _classification(item, include_embedding: bool) -> classification_pb2.Classification:
+    out, s = item.output, item.output.scores
+    message = classification_pb2.Classification(
+        task_type_1=s.task_type_1,
+        task_type_2=s.task_type_2,
+        task_type_prob=s.task_type_prob,
+        creativity_scope=s.creativity_scope,
+        reasoning=s.reasoning,
+        contextual_knowledge=s.contextual_knowledge,
+        number_of_few_shots=s.number_of_few_shots,
+        domain_knowledge=s.domain_knowledge,
+        no_label_reason=s.no_label_reason,
+        constraint_ct=s.constraint_ct,
+        prompt_complexity_score=s.prompt_complexity_score,
+        tier=_TIERS[item.tier],
+        tier_score=item.tier_score,
+        scoring=_SCORING_ENUM[item.scoring],
+        tier_model=item.tier_model,
+        truncated=out.truncated,
+        token_count=out.token_count,
+    )
+    if out.cluster_id is not None:
+        message.cluster_id = out.cluster_id
+    if include_embedding:
+        message.embedding.extend(out.embedding.tolist())
+    return message
+
+
+def _cluster_set(cset) -> routing_pb2.ClusterSet:
+    fitted = Timestamp()
+    fitted.FromNanoseconds(int(cset.fitted_at * 1e9))
+    return routing_pb2.ClusterSet(
+        id=cset.id,
+        k=cset.k,
+        dim=cset.dim,
+        model_fingerprint=cset.model_fingerprint,
+        seed=cset.seed,
+        sizes=cset.sizes,
+        fitted_at=fitted,
+    )
+
+
+async def _abort_for(exc: Exception, context) -> None:
+    from services.classifier.batcher import BatcherClosed, QueueFull
+
+    if isinstance(exc, InvalidInput):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    if isinstance(exc, QueueFull | TooMany):
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+    if isinstance(exc, NotReady | BatcherClosed):
+        await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+    raise exc
+
+
+def _scoring(value: int) -> str | None:
+    if value not in _SCORINGS:
+        raise InvalidInput(f"unknown scoring {value}; use TIER_SCORING_COMPLEXITY or _COMPASS")
+    return _SCORINGS[value]
 
 
 @with_capabilities(SERVICE, NOT_BUILT)
 class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
-    def __init__(self, settings: ClassifierSettings, health: Health) -> None:
-        self.settings, self.health = settings, health
+    def __init__(
+        self, settings: ClassifierSettings, health: Health, runtime: ClassifierRuntime
+    ) -> None:
+        self.settings, self.health, self.runtime = settings, health, runtime
+
+    async def Classify(self, request, context):
+        try:
+            (item,) = await self.runtime.classify([request.text], _scoring(request.scoring))
+        except Exception as exc:
+            await _abort_for(exc, context)
+        return classifier_pb2.ClassifyResponse(
+            classification=_classification(item, request.include_embedding)
+        )
+
+    async def ClassifyBatch(self, request, context):
+        try:
+            items = await self.runtime.classify(list(request.texts), _scoring(request.scoring))
+        except Exception as exc:
+            await _abort_for(exc, context)
+        return classifier_pb2.ClassifyBatchResponse(
+            classifications=[_classification(i, request.include_embedding) for i in items]
+        )
+
+    async def Embed(self, request, context):
+        try:
+            outputs = await self.runtime.embed(list(request.texts))
+        except Exception as exc:
+            await _abort_for(exc, context)
+        engine = self.runtime.engine
+        return classifier_pb2.EmbedResponse(
+            embeddings=[
+                classifier_pb2.Embedding(values=o.embedding.tolist(), truncated=o.truncated)
+                for o in outputs
+            ],
+            dim=engine.dim,
+            model_fingerprint=engine.fingerprint,
+        )
+
+    async def FitClusters(self, request, context):
+        try:
+            fit = await self.runtime.fit_clusters(
+                list(request.texts), request.k, request.seed, request.max_iter
+            )
+        except Exception as exc:
+            await _abort_for(exc, context)
+        return classifier_pb2.FitClustersResponse(
+            cluster_set=_cluster_set(fit.cluster_set),
+            assignments=fit.assignments,
+            inertia=fit.inertia,
+            iterations=fit.iterations,
+            path=str(fit.path),
+        )
+
+    async def GetClusters(self, request, context):
+        try:
+            cset = self.runtime.clusters()
+        except LookupError as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0]))
+        except Exception as exc:
+            await _abort_for(exc, context)
+        reply = classifier_pb2.GetClustersResponse(cluster_set=_cluster_set(cset))
+        if request.include_centroids:
+            reply.centroids.extend(cset.centroids.reshape(-1).tolist())
+        return reply
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
-        return service_info("classifier", SERVICE, NOT_BUILT, self.health, self.settings)
+        info = service_info("classifier", SERVICE, NOT_BUILT, self.health, self.settings)
+        # What the settings alone cannot say: where the model runs and why it is not ready.
+        info.settings["effective_device"] = self.runtime.device or "(not loaded)"
+        info.settings["model_status"] = self.runtime.status
+        if self.runtime.engine is not None:
+            info.settings["model_fingerprint"] = self.runtime.engine.fingerprint
+        return info

@@ -195,6 +195,8 @@ class Stack:
             },
         )
         self.gateway.start().wait_serving().wait_ready()
+        # The classifier turns ready once its model has loaded and warmed up.
+        self.classifier.wait_ready(timeout=90)
         return self
 
     @property

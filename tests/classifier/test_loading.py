@@ -1,0 +1,243 @@
+"""Loading the checkpoint: strict (a renamed key or a wrong head size is refused with a message
+naming them, by the loader and by the running service, which stays up NOT_SERVING), the
+full-size key layout, and the tokenizer from spm.model without tokenizer.json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import grpc
+import pytest
+
+from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from services.classifier import checkpoint
+from tests.classifier.conftest import start_classifier
+from tests.support.processes import wait_for
+
+
+def _rewrite_weights(src, dst, edit) -> None:
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(src, dst)
+    state = load_file(str(src / "model.safetensors"))
+    edit(state)
+    save_file(state, str(dst / "model.safetensors"))
+
+
+def _rename_head(state) -> None:
+    state["head_3.linear.weight"] = state.pop("head_3.fc.weight")
+
+
+def _shrink_task_head(state) -> None:
+    state["head_0.fc.weight"] = state["head_0.fc.weight"][:11].clone()
+    state["head_0.fc.bias"] = state["head_0.fc.bias"][:11].clone()
+
+
+def test_the_small_checkpoint_loads_strictly(classifier_checkpoint):
+    model, heads = checkpoint.load_model(classifier_checkpoint)
+    assert heads.targets[0] == "task_type" and heads.sizes == [12, 3, 2, 2, 6, 4, 1, 2]
+    assert not model.training
+    assert [h.fc.out_features for h in model.heads] == heads.sizes
+
+
+def test_a_renamed_key_is_refused_naming_both_keys(classifier_checkpoint, tmp_path):
+    _rewrite_weights(classifier_checkpoint, tmp_path / "renamed", _rename_head)
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.load_model(tmp_path / "renamed")
+    message = str(err.value)
+    assert "does not match the classifier's structure" in message
+    assert "missing keys (1): head_3.fc.weight" in message
+    assert "unexpected keys (1): head_3.linear.weight" in message
+
+
+def test_a_wrong_head_size_is_refused_with_both_shapes(classifier_checkpoint, tmp_path):
+    _rewrite_weights(classifier_checkpoint, tmp_path / "shrunk", _shrink_task_head)
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.load_model(tmp_path / "shrunk")
+    assert (
+        "mis-shaped keys (2): head_0.fc.bias (checkpoint [11], model [12]), "
+        "head_0.fc.weight (checkpoint [11, 64], model [12, 64])"
+    ) in str(err.value)
+
+
+def test_only_the_known_stale_buffer_is_tolerated(classifier_checkpoint, tmp_path):
+    import torch
+
+    def add_position_ids(state):
+        state["backbone.embeddings.position_ids"] = torch.arange(512).expand((1, -1)).clone()
+
+    _rewrite_weights(classifier_checkpoint, tmp_path / "old", add_position_ids)
+    checkpoint.load_model(tmp_path / "old")
+
+    def add_other(state):
+        state["backbone.embeddings.position_embeddings.weight"] = torch.zeros(512, 64)
+
+    _rewrite_weights(classifier_checkpoint, tmp_path / "other", add_other)
+    with pytest.raises(checkpoint.CheckpointError, match="unexpected keys \\(1\\): backbone"):
+        checkpoint.load_model(tmp_path / "other")
+
+
+def test_config_without_maps_is_refused(classifier_checkpoint, tmp_path):
+    broken = tmp_path / "nomaps"
+    shutil.copytree(classifier_checkpoint, broken)
+    config = json.loads((broken / "config.json").read_text())
+    del config["weights_map"]
+    (broken / "config.json").write_text(json.dumps(config))
+    with pytest.raises(checkpoint.CheckpointError, match=r"cannot read .*weights_map"):
+        checkpoint.load_model(broken)
+
+
+def test_full_size_keys_and_shapes_are_the_published_checkpoint(classifier_checkpoint):
+    """DeBERTa-v3-base with the published heads, built on the meta device (nothing allocated,
+    nothing downloaded), against the key list derived from the published architecture."""
+    heads = checkpoint.read_heads_config(classifier_checkpoint)
+    full = checkpoint.HeadsConfig(**{**heads.__dict__, "backbone_overrides": {}})
+    state = checkpoint.build_model(full, device="meta").state_dict()
+    shapes = {k: list(v.shape) for k, v in state.items()}
+
+    h, ff = 768, 3072
+    expected = {
+        "backbone.embeddings.word_embeddings.weight": [128100, h],
+        "backbone.embeddings.LayerNorm.weight": [h],
+        "backbone.embeddings.LayerNorm.bias": [h],
+        "backbone.encoder.rel_embeddings.weight": [512, h],
+        "backbone.encoder.LayerNorm.weight": [h],
+        "backbone.encoder.LayerNorm.bias": [h],
+    }
+    for n in range(12):
+        layer = f"backbone.encoder.layer.{n}"
+        for proj in ("query_proj", "key_proj", "value_proj"):
+            expected[f"{layer}.attention.self.{proj}.weight"] = [h, h]
+            expected[f"{layer}.attention.self.{proj}.bias"] = [h]
+        expected[f"{layer}.attention.output.dense.weight"] = [h, h]
+        expected[f"{layer}.attention.output.dense.bias"] = [h]
+        expected[f"{layer}.intermediate.dense.weight"] = [ff, h]
+        expected[f"{layer}.intermediate.dense.bias"] = [ff]
+        expected[f"{layer}.output.dense.weight"] = [h, ff]
+        expected[f"{layer}.output.dense.bias"] = [h]
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            expected[f"{layer}.{norm}.weight"] = [h]
+            expected[f"{layer}.{norm}.bias"] = [h]
+    for i, size in enumerate([12, 3, 2, 2, 6, 4, 1, 2]):
+        expected[f"head_{i}.fc.weight"] = [size, h]
+        expected[f"head_{i}.fc.bias"] = [size]
+
+    assert shapes == expected
+    backbone = [k for k in shapes if k.startswith("backbone.")]
+    assert len(backbone) == 198
+    params = sum(math_prod(s) for k, s in shapes.items() if k.startswith("backbone."))
+    assert params == 183_831_552
+    assert sum(math_prod(s) for k, s in shapes.items() if k.endswith("fc.weight")) == 768 * 32
+
+
+def math_prod(shape):
+    out = 1
+    for d in shape:
+        out *= d
+    return out
+
+
+def test_spm_only_tokenizer_knows_ordinary_words(classifier_checkpoint, tmp_path):
+    """Without tokenizer.json the vocabulary comes from spm.model (transformers alone would map
+    every word to [UNK]); with one written from it, the ids are the same."""
+    from services.classifier.tokenizer import PromptTokenizer
+
+    assert not (classifier_checkpoint / "tokenizer.json").exists()
+    spm = PromptTokenizer.from_dir(classifier_checkpoint)
+    assert spm.source.endswith("spm.model")
+    text = "Write a Python script that uses a for loop."
+    (encoded,) = spm.encode([text])
+    assert spm.unk_id is not None and spm.unk_id not in encoded.ids
+    assert encoded.ids[0] == spm.backend.token_to_id("[CLS]")
+    assert encoded.ids[-1] == spm.backend.token_to_id("[SEP]")
+    import sentencepiece
+
+    reference = sentencepiece.SentencePieceProcessor(
+        model_file=str(classifier_checkpoint / "spm.model")
+    )
+    assert encoded.ids[1:-1] == reference.encode("Prompt: " + text)
+    assert spm.backend.decode(encoded.ids) == "Prompt: " + text
+
+    with_json = tmp_path / "with-json"
+    shutil.copytree(classifier_checkpoint, with_json)
+    spm.backend.save(str(with_json / "tokenizer.json"))
+    fast = PromptTokenizer.from_dir(with_json)
+    assert fast.source.endswith("tokenizer.json")
+    assert fast.encode([text])[0].ids == encoded.ids
+
+
+def _wait_log(service, needle):
+    return wait_for(
+        lambda: any(needle in r.get("message", "") for r in service.log_records()),
+        timeout=60,
+        what=f"log line with {needle!r}",
+    )
+
+
+def test_the_service_stays_up_not_serving_on_a_bad_checkpoint(classifier_checkpoint, tmp_path):
+    _rewrite_weights(classifier_checkpoint, tmp_path / "renamed", _rename_head)
+    service = start_classifier(
+        tmp_path, env={"FREESCALING_CLASSIFIER_MODEL": str(tmp_path / "renamed")}
+    )
+    try:
+        _wait_log(service, "unexpected keys (1): head_3.linear.weight")
+        assert service.health("") == "SERVING"
+        assert service.health(service.grpc_name) == "NOT_SERVING"
+        stub = classifier_pb2_grpc.ClassifierStub(service.channel())
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "the classifier model is unavailable" in err.value.details()
+        assert "missing keys (1): head_3.fc.weight" in err.value.details()
+    finally:
+        assert service.stop() == 0
+
+
+def test_the_service_waits_for_a_missing_model_and_loads_it_when_it_appears(
+    classifier_checkpoint, tmp_path
+):
+    later = tmp_path / "later"
+    service = start_classifier(
+        tmp_path,
+        env={
+            "FREESCALING_CLASSIFIER_MODEL": str(later),
+            "FREESCALING_CLASSIFIER_RETRY_MAX_S": "1",
+        },
+    )
+    try:
+        _wait_log(service, "no such directory")
+        assert service.health("") == "SERVING"
+        assert service.health(service.grpc_name) == "NOT_SERVING"
+        stub = classifier_pb2_grpc.ClassifierStub(service.channel())
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert f"FREESCALING_CLASSIFIER_MODEL='{later}': no such directory" in err.value.details()
+        shutil.copytree(classifier_checkpoint, later)
+        service.wait_ready(timeout=90)
+        reply = stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=30)
+        assert reply.classification.task_type_1
+    finally:
+        assert service.stop() == 0
+
+
+def test_an_offline_hub_id_is_unavailable_not_a_crash(tmp_path):
+    service = start_classifier(
+        tmp_path,
+        env={
+            "FREESCALING_CLASSIFIER_MODEL": "nvidia/prompt-task-and-complexity-classifier",
+            "HF_HUB_OFFLINE": "1",
+            "HF_HOME": str(tmp_path / "hf"),
+        },
+    )
+    try:
+        _wait_log(service, "cannot get hub snapshot")
+        stub = classifier_pb2_grpc.ClassifierStub(service.channel())
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "HF_HUB_OFFLINE is set and the snapshot is not in the cache" in err.value.details()
+        assert service.health("") == "SERVING"
+    finally:
+        assert service.stop() == 0
