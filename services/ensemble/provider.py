@@ -29,6 +29,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("the ensemble service needs litellm: pip install '.[ensemble]'") from exc
 
+import openai  # litellm's dependency, imported after the cost-map setting above
+
 # litellm prints a "Give Feedback / Get Help" banner on every exception; our errors say enough.
 litellm.suppress_debug_info = True
 # litellm logs every call at INFO on its own handlers; that is noise (and CPU) per model call.
@@ -39,9 +41,26 @@ logger = logging.getLogger(__name__)
 
 # NIM's key: our name first, then litellm's own.
 NIM_KEY_ENVS = ("NVIDIA_API_KEY", "NVIDIA_NIM_API_KEY")
+NIM_API_BASE = "https://integrate.api.nvidia.com/v1"
+# Providers litellm drives through the OpenAI SDK, for which we hand it our own client.
+_OPENAI_COMPATIBLE = {"nvidia_nim": NIM_API_BASE, "openai": "https://api.openai.com/v1"}
 # Back-off for a 429 without Retry-After: doubles per attempt from this.
 _BASE_BACKOFF_S = 1.0
 _MAX_ERROR_CHARS = 300
+
+
+class _NoRetryClient(openai.AsyncOpenAI):
+    """An OpenAI SDK client that never retries by itself. litellm drops `max_retries=0` on its
+    OpenAI-compatible path (measured with litellm 1.106: a 429 was retried twice, honouring a
+    Retry-After past our deadline), so the SDK's retry count is pinned here instead."""
+
+    @property
+    def max_retries(self) -> int:
+        return 0
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        pass
 
 
 class ProviderError(Exception):
@@ -85,6 +104,25 @@ class Provider:
     retry_429_attempts: int = 4
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: object = time.monotonic
+    _clients: dict = field(default_factory=dict)
+
+    def _client(self, model: Model, key: str | None):
+        """Our no-retry SDK client for OpenAI-compatible providers (one per API base and key;
+        connection pools are shared by every call to it); None lets litellm choose."""
+        default_base = _OPENAI_COMPATIBLE.get(model.provider)
+        if default_base is None:
+            return None
+        base = model.api_base or default_base
+        client = self._clients.get((base, key))
+        if client is None:
+            client = _NoRetryClient(base_url=base, api_key=key or "unset")
+            self._clients[(base, key)] = client
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
 
     # -- keys ---------------------------------------------------------------------------------
     def key_for(self, model: Model) -> tuple[str | None, str]:
@@ -118,6 +156,9 @@ class Provider:
             kwargs["api_base"] = model.api_base
         if key:
             kwargs["api_key"] = key
+        client = self._client(model, key)
+        if client is not None:
+            kwargs["client"] = client
         return kwargs
 
     def _classify(self, model: Model, exc: Exception, key: str | None, env: str) -> ProviderError:

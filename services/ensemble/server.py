@@ -43,13 +43,17 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
     async def on_start(_health: Health) -> None:
         prober.start()
 
+    async def on_stop() -> None:
+        await prober.stop()
+        await provider.close()
+
     return server.Service(
         name="ensemble",
         grpc_service=SERVICE.full_name,
         port=settings.port,
         add_to_server=lambda srv: ensemble_pb2_grpc.add_EnsembleServicer_to_server(servicer, srv),
         on_start=on_start,
-        on_stop=prober.stop,
+        on_stop=on_stop,
     )
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # NIM's error bodies have no "error" key (see CLASSIFIER.md); reproduce them as they are.
 NIM_BODIES = {
@@ -55,6 +56,8 @@ class Step:
     retry_after: float | None = None
     prompt_tokens: int = 12
     completion_tokens: int = 3
+    # Judge: answer "Answer: N" for the numbered output ("### Output N") containing this text.
+    pick: str = ""
 
 
 @dataclass
@@ -210,6 +213,7 @@ class FakeOpenAI:
             step = model.next_step() if model else self.default
         if step is None:
             step = Step(status=404)
+        step = self._directed(step, body)
         waits = []
         if step.hang:
             waits.append(asyncio.get_running_loop().create_future())
@@ -220,6 +224,8 @@ class FakeOpenAI:
             done, _ = await asyncio.wait({eof, *waits}, return_when=asyncio.FIRST_COMPLETED)
             for task in (eof, *waits):
                 task.cancel()
+            # Let the cancelled read let go of the reader before the next request is read.
+            await asyncio.gather(eof, *waits, return_exceptions=True)
             if eof in done:
                 record.closed_early = True
                 record.finished = time.monotonic()
@@ -238,6 +244,25 @@ class FakeOpenAI:
         finally:
             record.finished = time.monotonic()
         return True
+
+    @staticmethod
+    def _directed(step: Step, body: dict) -> Step:
+        """Apply the last user message's directives: `[[delay=S]]`, `[[answer=TEXT]]`, and a
+        judge step's `pick`."""
+        user = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+        text = user[-1] if user else ""
+        changes: dict = {}
+        if m := re.search(r"\[\[delay=([0-9.]+)\]\]", text):
+            changes["delay_s"] = step.delay_s + float(m.group(1))
+        if m := re.search(r"\[\[answer=([^\]]*)\]\]", text):
+            changes["text"] = m.group(1)
+        if step.pick:
+            for number, shown in re.findall(
+                r"### Output (\d+)\n(.*?)(?=\n\n### Output|\Z)", text, re.S
+            ):
+                if step.pick in shown:
+                    changes["text"] = f"Output {number} is the best.\nAnswer: {number}"
+        return replace(step, **changes) if changes else step
 
     @staticmethod
     def _content(step: Step) -> str:
