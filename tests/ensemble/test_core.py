@@ -95,26 +95,33 @@ def test_dead_model_is_substituted_until_its_ttl_then_retried(core, fake):
     async def ask():
         return await pool.ask(model, [{"role": "user", "content": "hi"}], 1e12, {"m1"})
 
-    first = asyncio.run(ask())
-    assert (first.model.alias, first.substituted_for, first.reply.text) == ("m2", "m1", "stand-in")
-    assert first.calls == 2
-    assert pool.dead.until("m1") == clock.now + 300
+    async def scenario():
+        first = await ask()
+        assert (first.model.alias, first.substituted_for) == ("m2", "m1")
+        assert first.reply.text == "stand-in" and first.calls == 2
+        assert pool.dead.until("m1") == clock.now + 300
 
-    clock.now += 299
-    second = asyncio.run(ask())
-    assert second.model.alias == "m2" and second.calls == 1
-    assert len(fake.requests_for("test/m1")) == 1  # skipped within the TTL
+        clock.now += 299
+        second = await ask()
+        assert second.model.alias == "m2" and second.calls == 1
+        assert len(fake.requests_for("test/m1")) == 1  # skipped within the TTL
 
-    clock.now += 1  # the TTL has passed: m1 is asked again, and answers
-    third = asyncio.run(ask())
-    assert (third.model.alias, third.substituted_for, third.reply.text) == ("m1", "", "back again")
-    assert len(fake.requests_for("test/m1")) == 2
+        clock.now += 1  # the TTL has passed: m1 is asked again, and answers
+        third = await ask()
+        assert (third.model.alias, third.substituted_for) == ("m1", "")
+        assert third.reply.text == "back again"
+        assert len(fake.requests_for("test/m1")) == 2
+        await pool.provider.close()
+
+    # One event loop for the whole scenario: the provider's connection pool belongs to it.
+    asyncio.run(scenario())
 
 
 def test_no_live_model_of_the_tier_is_an_error_naming_both(core, fake):
     pool, _ = core
     for alias in ("t1", "t2"):
         pool.dead.mark(alias, "HTTP 410")
+    # Answered from the dead table alone: no HTTP request is made.
     asked = asyncio.run(
         pool.ask(pool.registry.get("t1"), [{"role": "user", "content": "hi"}], 1e12, {"t1"})
     )

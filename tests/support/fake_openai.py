@@ -181,6 +181,8 @@ class FakeOpenAI:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is stopping
         finally:
             self._open_connections -= 1
             with contextlib.suppress(Exception):
