@@ -63,5 +63,5 @@ async def complete(
             yield Piece(delta=event.delta, reasoning=event.reasoning)
     except ProviderError as exc:
         if exc.kind == "dead":
-            pool.dead.mark(chosen.alias, exc.message)
+            pool.mark_dead(chosen, exc.message)
         raise

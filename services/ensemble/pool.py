@@ -4,6 +4,7 @@ of the same tier and provider, before the call or as soon as it answers 404/410)
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from services.ensemble.deadmodels import DeadModels
 from services.ensemble.provider import Provider, ProviderError, Reply
 from services.ensemble.registry import Model, Registry, default_panel_name
+
+logger = logging.getLogger(__name__)
 
 
 class BadRequest(ValueError):
@@ -76,8 +79,6 @@ class Pool:
         """The models a request asks: explicit `models`, else the named panel, else the
         default panel for k (k in 1, 3, 5)."""
         if models:
-            if not models or len(models) < 1:
-                raise BadRequest("models is empty")
             return self.lookup(models)
         if panel:
             members = self.registry.panels.get(panel)
@@ -115,6 +116,17 @@ class Pool:
             if m.alias not in inside and m.provider in providers and not self.dead.is_dead(m.alias)
         ]
 
+    def mark_dead(self, model: Model, why: str) -> float:
+        until = self.dead.mark(model.alias, why)
+        logger.warning(
+            "%s is dead for %.0f s and will be substituted: %s",
+            model.alias,
+            self.dead.ttl_s,
+            why,
+            extra={"model": model.alias},
+        )
+        return until
+
     # -- asking ------------------------------------------------------------------------------
     async def ask(
         self,
@@ -150,7 +162,7 @@ class Pool:
                 if exc.kind != "dead":
                     asked.error = exc
                     return asked
-                self.dead.mark(asked.model.alias, exc.message)
+                self.mark_dead(asked.model, exc.message)
                 if deadline - self.clock() <= 0:
                     asked.error = exc
                     return asked

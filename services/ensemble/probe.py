@@ -43,7 +43,7 @@ async def probe_one(pool: Pool, model: Model, timeout_s: float, slow_s: float) -
     except Exception as exc:  # ProviderError, or anything litellm lets through
         message = getattr(exc, "message", None) or f"{model.alias}: {type(exc).__name__}"
         if getattr(exc, "kind", "") == "dead":
-            until = pool.dead.mark(model.alias, message)
+            until = pool.mark_dead(model, message)
             return ProbeResult(model.alias, DEAD, 0.0, message, checked_at, until)
         return ProbeResult(model.alias, ERROR, 0.0, message, checked_at)
     latency = pool.clock() - begun

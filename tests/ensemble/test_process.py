@@ -11,7 +11,7 @@ from freescaling.common.v1 import info_pb2, models_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from tests.ensemble.conftest import FAKE_KEY, start_ensemble
 from tests.support.fake_openai import Step
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, wait_for
 
 YN = ["YES", "NO"]
 
@@ -129,3 +129,21 @@ def test_no_log_line_or_error_carries_the_key(paced, fake):
     assert FAKE_KEY not in log
     # The key did reach the provider: the fake saw an Authorization header.
     assert fake.requests_for("test/f1")[0].headers["authorization-present"] == "True"
+
+
+def test_background_probes_find_a_dead_model_on_their_own(tmp_path, fake):
+    fake.script("test/t2", Step(status=410))
+    process = start_ensemble(tmp_path, fake, FREESCALING_ENSEMBLE_PROBE_INTERVAL_S="0.5")
+    try:
+        stub = ensemble_pb2_grpc.EnsembleStub(process.channel())
+
+        def t2_dead() -> bool:
+            listed = stub.ListModels(models_pb2.ListModelsRequest(), timeout=5).models
+            return {m.alias: m.dead for m in listed}["t2"]
+
+        wait_for(t2_dead, timeout=20, what="the background probe to mark t2 dead")
+        assert fake.requests_for("test/t2")  # found by probing, no vote asked it
+        assert process.health(process.grpc_name) == "SERVING"
+        assert any("background probe" in r.get("message", "") for r in process.log_records())
+    finally:
+        assert process.stop() == 0
