@@ -159,6 +159,8 @@ class Pool:
                 )
                 return asked
             except ProviderError as exc:
+                if exc.kind == "config":
+                    asked.calls -= 1  # refused before any request left (no key)
                 if exc.kind != "dead":
                     asked.error = exc
                     return asked

@@ -14,6 +14,7 @@ air-gapped, and prices come from our registry anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -276,6 +277,7 @@ class Provider:
         remaining = deadline - self.clock()
         kwargs = self._kwargs(model, key, remaining, options)
         finish, prompt_tokens, completion_tokens = "", 0, 0
+        response = None
         try:
             async with asyncio.timeout(remaining):
                 response = await litellm.acompletion(
@@ -309,6 +311,13 @@ class Provider:
             raise
         except Exception as exc:
             raise self._classify(model, exc, key, env) from None
+        finally:
+            # A caller that stops reading (the client went away) must not leave the provider
+            # streaming into a connection nobody reads.
+            close = getattr(response, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
         yield StreamEvent(
             done=True,
             finish_reason=finish or "stop",

@@ -555,3 +555,18 @@ def test_concurrent_votes_do_not_mix(stub, fake):
     for t in threads:
         t.join(30)
     assert answers == {i: "YES" if i % 2 else "NO" for i in range(10)}
+
+
+def test_a_completion_the_client_abandons_is_closed_at_the_provider(stub, fake):
+    words = " ".join(f"w{i}" for i in range(40))
+    fake.script("test/m6", Step(text=words, chunk_delay_s=0.1))
+    stream = stub.Complete(
+        ensemble_pb2.CompleteRequest(
+            model="m6", messages=[calls_pb2.ChatMessage(role="user", content="hi")]
+        ),
+        timeout=30,
+    )
+    first = next(stream)
+    assert first.delta.startswith("w0")
+    stream.cancel()
+    wait_for(lambda: closed_early(fake, "test/m6"), timeout=10, what="the stream to be closed")

@@ -56,6 +56,8 @@ class Step:
     retry_after: float | None = None
     prompt_tokens: int = 12
     completion_tokens: int = 3
+    # Streaming: seconds between pieces (a client that hangs up meanwhile is recorded).
+    chunk_delay_s: float = 0.0
     # Judge: answer "Answer: N" for the numbered output ("### Output N") containing this text.
     pick: str = ""
 
@@ -240,7 +242,9 @@ class FakeOpenAI:
                     extra["Retry-After"] = f"{step.retry_after:g}"
                 await self._send_json(writer, step.status, NIM_BODIES.get(step.status, {}), extra)
             elif body.get("stream"):
-                await self._stream(writer, name, step)
+                if not await self._stream(reader, writer, name, step):
+                    record.closed_early = True
+                    return False
             else:
                 await self._send_json(writer, 200, self._completion(name, step))
         finally:
@@ -287,7 +291,8 @@ class FakeOpenAI:
             },
         }
 
-    async def _stream(self, writer: asyncio.StreamWriter, name: str, step: Step) -> None:
+    async def _stream(self, reader, writer: asyncio.StreamWriter, name: str, step: Step) -> bool:
+        """Send the answer as server-sent events; False when the client hung up first."""
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -316,6 +321,10 @@ class FakeOpenAI:
                 writer.write(event(delta({"reasoning_content": piece + " "})))
         words = self._content(step).split(" ")
         for i, word in enumerate(words):
+            if step.chunk_delay_s and i:
+                await asyncio.sleep(step.chunk_delay_s)
+                if reader.at_eof() or writer.is_closing():
+                    return False
             writer.write(event(delta({"content": word + (" " if i < len(words) - 1 else "")})))
             await writer.drain()
         usage = {
@@ -327,6 +336,7 @@ class FakeOpenAI:
         writer.write(event("[DONE]"))
         writer.write(b"0\r\n\r\n")
         await writer.drain()
+        return True
 
     @staticmethod
     async def _send_json(writer, status: int, payload: dict, extra: dict | None = None) -> None:
