@@ -417,7 +417,6 @@ def test_complete_streams_tokens_then_usage_and_cost(stub, fake):
 
 def test_complete_with_a_dead_model_is_answered_by_a_stand_in(stub, fake):
     fake.script("test/m3", Step(status=404))
-    stub.Health(models_pb2.ModelHealthRequest(models=["m3"]), timeout=10)
     chunks = list(
         stub.Complete(
             ensemble_pb2.CompleteRequest(
@@ -427,7 +426,10 @@ def test_complete_with_a_dead_model_is_answered_by_a_stand_in(stub, fake):
         )
     )
     assert chunks[-1].done.model not in ("", "m3")
-    assert chunks[-1].done.model.startswith("m")
+    assert chunks[-1].done.model.startswith("m")  # same tier
+    assert len(fake.requests_for("test/m3")) == 1  # its 404 made it dead, at once replaced
+    listed = {m.alias: m for m in stub.ListModels(models_pb2.ListModelsRequest()).models}
+    assert listed["m3"].dead
 
 
 # -- the registry -----------------------------------------------------------------------------
