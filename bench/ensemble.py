@@ -4,9 +4,10 @@ known latencies.
 1. scale(k=3) latency with short-circuit, against the ideal: the latency of the second agreeing
    answer (panel models of 300, 400 and 600 ms that all agree: ideal 400 ms; a shadow model of
    500 ms runs too, as in production).
-2. Service CPU per model call (utime + stime of the service process over a load phase, divided
-   by the provider calls it started), side by side with a baseline: the same number of direct
-   calls with the same client library (litellm `acompletion`) from a plain process.
+2. Service CPU per model call (utime + stime of the service process over the concurrent rounds,
+   divided by the provider calls it started), side by side with a baseline: direct calls with
+   the same client library (litellm `acompletion`, the same SDK client) from a plain process, as
+   many at once as the service's rounds start.
 3. 200 concurrent scale(k=3) calls (one round quick, three in full): errors, and the service's
    threads and open file descriptors before and after. The provider client keeps up to 100
    idle keep-alive connections (the OpenAI SDK's default pool), so fd growth up to that bound is
@@ -65,7 +66,7 @@ sys.path.insert(0, sys.argv[3])
 from services.ensemble.provider import _NoRetryClient  # the same client the service uses
 import litellm
 litellm.suppress_debug_info = True
-base, n = sys.argv[1], int(sys.argv[2])
+base, n, burst = sys.argv[1], int(sys.argv[2]), int(sys.argv[4])
 client = _NoRetryClient(base_url=base, api_key="k")
 messages = [{"role": "system", "content": "Answer YES or NO."}, {"role": "user", "content": "q"}]
 
@@ -76,7 +77,7 @@ async def one():
 async def main():
     await one()  # warm up, as the service is warmed up
     begin = time.process_time()
-    sem = asyncio.Semaphore(64)
+    sem = asyncio.Semaphore(burst)
     async def bounded():
         async with sem:
             await one()
@@ -133,7 +134,10 @@ def main() -> int:
     sequential = 10 if args.quick else 60
     rounds = 1 if args.quick else 3
     concurrent = 200
-    baseline_calls = 200 if args.quick else 1000
+    # Direct calls in bursts shaped like the service's load: 200 scale calls start 800 model
+    # calls at once (panel and shadow), so the baseline opens as many connections at once.
+    # (quick: half as many, 400 at once, to stay under a minute).
+    baseline_calls = 2 * concurrent if args.quick else 8 * concurrent
 
     fake = FakeOpenAI(default=Step(text="Answer: YES")).start()
     for name, delay in LATENCIES.items():
@@ -189,7 +193,15 @@ def main() -> int:
         errors += code != 0
 
     baseline = subprocess.run(
-        [sys.executable, "-c", BASELINE, fake.base_url, str(baseline_calls), str(ROOT)],
+        [
+            sys.executable,
+            "-c",
+            BASELINE,
+            fake.base_url,
+            str(baseline_calls),
+            str(ROOT),
+            str(min(baseline_calls, 4 * concurrent)),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
