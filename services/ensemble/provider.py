@@ -172,7 +172,15 @@ class Provider:
                 "dead", f"{model.alias}: the model is gone or gated (HTTP {status})", status
             )
         if status in (401, 403):
-            where = f"check {env}" if env else "check the provider's credentials"
+            if env:
+                where = f"check {env}"
+            elif model.provider == "github_copilot":
+                # litellm will not run Copilot's device-code login inside a server.
+                where = (
+                    "log in to GitHub Copilot once and point GITHUB_COPILOT_TOKEN_DIR at the tokens"
+                )
+            else:
+                where = "check the provider's credentials"
             return ProviderError(
                 "auth",
                 f"{model.alias}: the provider refused the API key (HTTP {status}); {where}",
