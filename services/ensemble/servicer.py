@@ -238,8 +238,15 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             return generators, []
         inside = [m.alias for m in generators]
         outsiders = self.pool.outsiders(inside, {m.provider for m in generators})
+        # The "judges" panel first, in its order; then stronger tiers before faster ones.
         preferred = self.pool.registry.panels.get("judges", [])
-        outsiders.sort(key=lambda m: preferred.index(m.alias) if m.alias in preferred else 99)
+        tier_rank = {"medium": 0, "thinking": 1, "fast": 2}
+        outsiders.sort(
+            key=lambda m: (
+                preferred.index(m.alias) if m.alias in preferred else len(preferred),
+                tier_rank[m.tier],
+            )
+        )
         if not outsiders:
             raise NoModel("no live model outside the generators can judge their outputs")
         return generators, outsiders[: len(generators)]

@@ -11,7 +11,7 @@ import pytest
 
 from freescaling.common.v1 import calls_pb2, models_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
-from tests.ensemble.conftest import FAKE_KEY, start_ensemble
+from tests.ensemble.conftest import FAKE_KEY, MEDIUM, start_ensemble
 from tests.support.fake_openai import Step
 from tests.support.processes import wait_for
 
@@ -91,8 +91,15 @@ def test_context_goes_in_the_system_message_and_the_question_in_the_users(stub, 
 
 
 def test_five_models_need_three_agreeing(stub, fake):
-    for name, text in [("f1", "YES"), ("f2", "NO"), ("f3", "YES"), ("f4", "NO"), ("f5", "YES")]:
-        fake.script(f"test/{name}", Step(text=f"Answer: {text}"))
+    # The NO votes come first, so no majority is certain before the fifth vote.
+    for name, text, delay in [
+        ("f1", "YES", 0.3),
+        ("f2", "NO", 0),
+        ("f3", "YES", 0.6),
+        ("f4", "NO", 0),
+        ("f5", "YES", 0.9),
+    ]:
+        fake.script(f"test/{name}", Step(text=f"Answer: {text}", delay_s=delay))
     result = scale(stub, k=5)
     assert result.answer == "YES"
     assert result.confidence == pytest.approx(3 / 5)
@@ -572,3 +579,21 @@ def test_a_completion_the_client_abandons_is_closed_at_the_provider(stub, fake):
     assert first.delta.startswith("w0")
     stream.cancel()
     wait_for(lambda: closed_early(fake, "test/m6"), timeout=10, what="the stream to be closed")
+
+
+def test_generate_by_k_uses_the_default_panel_and_k_judges_outside_it(stub, fake):
+    for name, text in [("f1", "alpha"), ("f2", "beta"), ("f3", "gamma")]:
+        fake.script(f"test/{name}", Step(text=text))
+    for judge in MEDIUM:
+        fake.script(f"test/{judge}", Step(pick="gamma"))
+    result = stub.Generate(ensemble_pb2.GenerateRequest(question="Write.", k=3), timeout=20)
+    assert [o.model for o in result.all_outputs] == ["f1", "f2", "f3"]
+    assert result.winner_model == "f3" and list(result.judge_votes) == [0, 0, 3]
+    judges = [j.judge for j in result.judges]
+    # The "judges" panel first (a dead one is replaced by another live model of its tier).
+    assert len(set(judges)) == 3 and not set(judges) & {"f1", "f2", "f3"}
+    assert {"m1", "m2"} <= set(judges)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Generate(ensemble_pb2.GenerateRequest(question="Write.", k=2), timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "k must be 1, 3 or 5" in err.value.details()
