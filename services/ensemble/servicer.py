@@ -25,9 +25,13 @@ from services.ensemble.shadow import ShadowPicker
 SERVICE = ensemble_pb2.DESCRIPTOR.services_by_name["Ensemble"]
 NOT_BUILT: dict[str, str] = {}
 
-# Answer this much before the caller's deadline so that the result, not DEADLINE_EXCEEDED,
-# reaches it.
-_DEADLINE_MARGIN_S = 0.05
+
+# Answer a little before the caller's deadline so that the result (with each model's error),
+# not DEADLINE_EXCEEDED, reaches it: 10% of the time left, between 50 and 500 ms.
+def _margin(remaining: float) -> float:
+    return min(0.5, max(0.05, 0.1 * remaining))
+
+
 _ROLES = ("system", "user", "assistant")
 _TIERS = {
     models_pb2.MODEL_TIER_FAST: "fast",
@@ -180,7 +184,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         timeout = options.timeout_s if options.timeout_s > 0 else self.settings.call_timeout_s
         remaining = context.time_remaining()
         if remaining is not None:
-            timeout = min(timeout, remaining - _DEADLINE_MARGIN_S)
+            timeout = min(timeout, remaining - _margin(remaining))
         return self.pool.clock() + timeout
 
     def _options(self, options) -> dict:
@@ -388,7 +392,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         timeout = request.timeout_s or self.settings.probe_timeout_s
         remaining = context.time_remaining()
         if remaining is not None:
-            timeout = min(timeout, remaining - _DEADLINE_MARGIN_S)
+            timeout = min(timeout, remaining - _margin(remaining))
         results = await probe.probe(self.pool, models, timeout, self.settings.slow_threshold_s)
         report = models_pb2.ModelHealthReport(
             live=sum(r.status in (probe.OK, probe.SLOW) for r in results),
