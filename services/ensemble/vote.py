@@ -161,7 +161,11 @@ async def scale(
         leftovers = [*pending]
         shadow_ballot = None
         if shadow_task is not None:
-            if shadow_task.done() and not shadow_task.cancelled():
+            if (
+                shadow_task.done()
+                and not shadow_task.cancelled()
+                and shadow_task.exception() is None
+            ):
                 asked = shadow_task.result()
                 asked_calls += asked.calls
                 shadow_ballot = _ballot(asked, patterns, started, pool.clock())
