@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.common.server_settings import ServerSettings
-from services.common.settings import port_number, setting
+from services.common.settings import non_negative, port_number, positive, setting
+
+
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else "must be 1 or more"
 
 
 @dataclass(frozen=True)
@@ -14,4 +18,93 @@ class EnsembleSettings(ServerSettings):
 
     port: int = setting(
         50053, "FREESCALING_ENSEMBLE_PORT", "Port the ensemble listens on", check=port_number
+    )
+    registry: str = setting(
+        "",
+        "FREESCALING_ENSEMBLE_REGISTRY",
+        "Model registry file (YAML); empty uses the packaged default (NIM's 13 models)",
+    )
+    api_base: str = setting(
+        "",
+        "FREESCALING_ENSEMBLE_API_BASE",
+        "API base for every model, overriding the registry's (e.g. a local OpenAI-compatible "
+        "server); empty keeps each entry's",
+    )
+    call_timeout_s: float = setting(
+        60.0,
+        "FREESCALING_ENSEMBLE_CALL_TIMEOUT_S",
+        "Seconds one model call may take (always bounded by the RPC's own deadline)",
+        check=positive,
+    )
+    max_tokens: int = setting(
+        1024,
+        "FREESCALING_ENSEMBLE_MAX_TOKENS",
+        "Output token limit per model call when the request sets none (thinking models need room)",
+        check=_at_least_one,
+    )
+    rate_limit_rpm: float = setting(
+        40.0,
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM",
+        "Client-side ceiling of requests per minute per provider key (NIM's free tier allows "
+        "about 40); 0 disables the limiter",
+        check=non_negative,
+    )
+    rate_limit_burst: int = setting(
+        5,
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_BURST",
+        "Requests per provider key that may start at once before the per-minute pace applies",
+        check=_at_least_one,
+    )
+    retry_429_attempts: int = setting(
+        4,
+        "FREESCALING_ENSEMBLE_RETRY_429_ATTEMPTS",
+        "Attempts per model call on HTTP 429 (Retry-After honoured, within the call's deadline)",
+        check=_at_least_one,
+    )
+    dead_ttl_s: float = setting(
+        300.0,
+        "FREESCALING_ENSEMBLE_DEAD_TTL_S",
+        "Seconds a model that answered 404/410 is skipped (and substituted) before it is retried",
+        check=positive,
+    )
+    probe_timeout_s: float = setting(
+        20.0,
+        "FREESCALING_ENSEMBLE_PROBE_TIMEOUT_S",
+        "Seconds a health probe may take",
+        check=positive,
+    )
+    slow_threshold_s: float = setting(
+        5.0,
+        "FREESCALING_ENSEMBLE_SLOW_THRESHOLD_S",
+        "A probe answering slower than this reports the model slow",
+        check=positive,
+    )
+    probe_interval_s: float = setting(
+        0.0,
+        "FREESCALING_ENSEMBLE_PROBE_INTERVAL_S",
+        "Probe every model in the background this often (seconds); 0 never probes on its own",
+        check=non_negative,
+    )
+    batch_concurrency: int = setting(
+        8,
+        "FREESCALING_ENSEMBLE_BATCH_CONCURRENCY",
+        "Batch items in flight at once when the request sets no bound",
+        check=_at_least_one,
+    )
+    max_batch_items: int = setting(
+        1000,
+        "FREESCALING_ENSEMBLE_MAX_BATCH_ITEMS",
+        "Most items in one ScaleBatch or GenerateBatch; more is RESOURCE_EXHAUSTED",
+        check=_at_least_one,
+    )
+    max_models: int = setting(
+        5,
+        "FREESCALING_ENSEMBLE_MAX_MODELS",
+        "Most models in one explicit panel (or judges list)",
+        check=_at_least_one,
+    )
+    shadow: bool = setting(
+        True,
+        "FREESCALING_ENSEMBLE_SHADOW",
+        "Run a shadow challenger from outside the panel on each scale call (requests may opt out)",
     )

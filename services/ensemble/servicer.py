@@ -1,33 +1,514 @@
-"""The ensemble's RPC surface."""
+"""The ensemble's RPC surface: validates input, maps errors to status codes with actionable
+messages, converts between protobuf and the core's plain results, and calls the core."""
 
 from __future__ import annotations
 
-from freescaling.common.v1 import info_pb2
+import math
+from collections.abc import Sequence
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from freescaling.common.v1 import info_pb2, models_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
+from services.ensemble import batch, completion, judge, probe, vote
 from services.ensemble.config import EnsembleSettings
+from services.ensemble.parser import check_patterns
+from services.ensemble.pool import BadRequest, NoModel, Pool, UnknownModel
+from services.ensemble.provider import ProviderError
+from services.ensemble.registry import Model, RegistryError
+from services.ensemble.shadow import ShadowPicker
 
 SERVICE = ensemble_pb2.DESCRIPTOR.services_by_name["Ensemble"]
-_ISSUE = "ensemble service issue"
-NOT_BUILT = {
-    "Scale": f"voting across k models with parallel short-circuit ({_ISSUE})",
-    "ScaleBatch": f"streamed batch voting ({_ISSUE})",
-    "Generate": f"best-of-k generation judged by different models ({_ISSUE})",
-    "GenerateBatch": f"streamed batch generation ({_ISSUE})",
-    "Health": f"parallel model probes and the dead-model table ({_ISSUE})",
-    "ListModels": f"the model registry ({_ISSUE})",
-    "ListPanels": f"configured and default panels ({_ISSUE})",
-    "RegisterModel": f"adding a model to the registry at run time ({_ISSUE})",
-    "Complete": f"streamed single-model completions ({_ISSUE})",
+NOT_BUILT: dict[str, str] = {}
+
+
+# Answer a little before the caller's deadline so that the result (with each model's error),
+# not DEADLINE_EXCEEDED, reaches it: 10% of the time left, between 50 and 500 ms.
+def _margin(remaining: float) -> float:
+    return min(0.5, max(0.05, 0.1 * remaining))
+
+
+_ROLES = ("system", "user", "assistant")
+_TIERS = {
+    models_pb2.MODEL_TIER_FAST: "fast",
+    models_pb2.MODEL_TIER_MEDIUM: "medium",
+    models_pb2.MODEL_TIER_THINKING: "thinking",
 }
+_TIER_ENUMS = {v: k for k, v in _TIERS.items()}
+_OUTCOMES = {
+    vote.MAJORITY: voting_pb2.SCALE_OUTCOME_MAJORITY,
+    vote.TIE: voting_pb2.SCALE_OUTCOME_TIE,
+    vote.ALL_ABSTAIN: voting_pb2.SCALE_OUTCOME_ALL_ABSTAIN,
+    vote.NO_ANSWER: voting_pb2.SCALE_OUTCOME_NO_ANSWER,
+}
+_HEALTH = {
+    probe.OK: models_pb2.HEALTH_STATUS_OK,
+    probe.SLOW: models_pb2.HEALTH_STATUS_SLOW,
+    probe.DEAD: models_pb2.HEALTH_STATUS_DEAD,
+    probe.ERROR: models_pb2.HEALTH_STATUS_ERROR,
+}
+_PROVIDER_CODES = {
+    "dead": grpc.StatusCode.UNAVAILABLE,
+    "auth": grpc.StatusCode.FAILED_PRECONDITION,
+    "config": grpc.StatusCode.FAILED_PRECONDITION,
+    "rate_limited": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "error": grpc.StatusCode.UNAVAILABLE,
+}
+
+
+class TooMany(BadRequest):
+    """Over a configured limit (RESOURCE_EXHAUSTED)."""
+
+
+def status_for(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
+    """The status code and message for an expected failure; None for a bug."""
+    if isinstance(exc, TooMany):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)
+    if isinstance(exc, BadRequest):
+        return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
+    if isinstance(exc, UnknownModel):
+        return grpc.StatusCode.NOT_FOUND, str(exc.args[0])
+    if isinstance(exc, NoModel):
+        return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
+    if isinstance(exc, judge.AllGeneratorsFailed):
+        return grpc.StatusCode.UNAVAILABLE, str(exc)
+    if isinstance(exc, ProviderError):
+        return _PROVIDER_CODES.get(exc.kind, grpc.StatusCode.UNAVAILABLE), exc.message
+    return None
+
+
+def _timestamp(seconds: float | None) -> Timestamp | None:
+    if seconds is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
+
+
+def _usage(prompt: int, completion: int, cost: float) -> voting_pb2.Usage:
+    return voting_pb2.Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cost_usd=cost,
+    )
+
+
+def _vote(b: vote.Ballot) -> voting_pb2.Vote:
+    return voting_pb2.Vote(
+        model=b.model,
+        raw_output=b.raw_output,
+        reasoning=b.reasoning,
+        parsed_answer=b.parsed_answer,
+        latency_s=b.latency_s,
+        error=b.error,
+        abstained=b.abstained,
+        cancelled=b.cancelled,
+        substituted_for=b.substituted_for,
+        usage=_usage(b.prompt_tokens, b.completion_tokens, b.cost_usd),
+    )
+
+
+def scale_result(t: vote.Tally) -> voting_pb2.ScaleResult:
+    result = voting_pb2.ScaleResult(
+        call_id=t.call_id,
+        answer=t.answer,
+        confidence=t.confidence,
+        outcome=_OUTCOMES[t.outcome],
+        votes=[_vote(b) for b in t.votes],
+        calls_made=t.calls_made,
+        elapsed_s=t.elapsed_s,
+        short_circuited=t.short_circuited,
+        shadow_agrees=t.shadow_agrees,
+        usage=_usage(
+            int(t.usage["prompt_tokens"]), int(t.usage["completion_tokens"]), t.usage["cost_usd"]
+        ),
+        k=t.k,
+        answer_patterns=t.answer_patterns,
+    )
+    if t.shadow is not None:
+        result.shadow.CopyFrom(_vote(t.shadow))
+    return result
+
+
+def generate_result(g: judge.Generation) -> voting_pb2.GenerateResult:
+    return voting_pb2.GenerateResult(
+        call_id=g.call_id,
+        output=g.output,
+        all_outputs=[
+            voting_pb2.GeneratedOutput(
+                index=o.index,
+                model=o.model,
+                output=o.output,
+                latency_s=o.latency_s,
+                error=o.error,
+                usage=_usage(o.prompt_tokens, o.completion_tokens, o.cost_usd),
+            )
+            for o in g.all_outputs
+        ],
+        winner_model=g.winner_model,
+        judge_votes=g.judge_votes,
+        judges=[
+            voting_pb2.JudgeVote(
+                judge=v.judge,
+                choice=v.choice,
+                raw_output=v.raw_output,
+                latency_s=v.latency_s,
+                error=v.error,
+            )
+            for v in g.judges
+        ],
+        total_calls=g.total_calls,
+        elapsed_s=g.elapsed_s,
+        tie_broken=g.tie_broken,
+        usage=_usage(
+            int(g.usage["prompt_tokens"]), int(g.usage["completion_tokens"]), g.usage["cost_usd"]
+        ),
+    )
 
 
 @with_capabilities(SERVICE, NOT_BUILT)
 class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
-    def __init__(self, settings: EnsembleSettings, health: Health) -> None:
-        self.settings, self.health = settings, health
+    def __init__(self, settings: EnsembleSettings, health: Health, pool: Pool) -> None:
+        self.settings, self.health, self.pool = settings, health, pool
+        self.shadows = ShadowPicker()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _deadline(self, context, options) -> float:
+        """The per-call deadline on the pool's clock: the call timeout, within the RPC's."""
+        timeout = options.timeout_s if options.timeout_s > 0 else self.settings.call_timeout_s
+        remaining = context.time_remaining()
+        if remaining is not None:
+            timeout = min(timeout, remaining - _margin(remaining))
+        return self.pool.clock() + timeout
+
+    def _options(self, options) -> dict:
+        out = {"max_tokens": options.max_tokens or self.settings.max_tokens}
+        if options.HasField("temperature"):
+            out["temperature"] = options.temperature
+        return out
+
+    @staticmethod
+    async def _fail(context, exc: Exception):
+        mapped = status_for(exc)
+        if mapped is None:
+            raise exc
+        await context.abort(*mapped)
+
+    def _model_info(self, m: Model) -> models_pb2.ModelInfo:
+        info = models_pb2.ModelInfo(
+            alias=m.alias,
+            litellm_model=m.litellm_model,
+            tier=_TIER_ENUMS[m.tier],
+            input_cost_per_mtok=m.input_cost_per_mtok,
+            output_cost_per_mtok=m.output_cost_per_mtok,
+            routing_cost=m.cost,
+            thinking=m.thinking,
+            api_base=m.api_base,
+            api_key_env=m.api_key_env,
+            provider=m.provider,
+        )
+        until = self.pool.dead.until(m.alias)
+        if until is not None:
+            info.dead = True
+            info.dead_until.CopyFrom(_timestamp(until))
+        return info
+
+    def _check_question(self, question: str, patterns: Sequence[str]) -> None:
+        if not question.strip():
+            raise BadRequest("question is empty")
+        problem = check_patterns(patterns)
+        if problem:
+            raise BadRequest(problem)
+
+    def _generators_and_judges(
+        self, k: int, models: Sequence[str], judges: Sequence[str]
+    ) -> tuple[list[Model], list[Model]]:
+        generators = self.pool.panel(k, models, "")
+        if judges:
+            chosen = self.pool.lookup(judges, "judges")
+            clash = [m.alias for m in chosen if m in generators]
+            if clash:
+                raise BadRequest(
+                    f"judges must differ from the generators; {', '.join(clash)} is both"
+                )
+            return generators, chosen
+        if len(generators) < 2:
+            return generators, []
+        inside = [m.alias for m in generators]
+        outsiders = self.pool.outsiders(inside, {m.provider for m in generators})
+        # The "judges" panel first, in its order; then stronger tiers before faster ones.
+        preferred = self.pool.registry.panels.get("judges", [])
+        tier_rank = {"medium": 0, "thinking": 1, "fast": 2}
+        outsiders.sort(
+            key=lambda m: (
+                preferred.index(m.alias) if m.alias in preferred else len(preferred),
+                tier_rank[m.tier],
+            )
+        )
+        if not outsiders:
+            raise NoModel("no live model outside the generators can judge their outputs")
+        return generators, outsiders[: len(generators)]
+
+    # -- voting -------------------------------------------------------------------------------
+    async def Scale(self, request, context) -> voting_pb2.ScaleResult:
+        try:
+            self._check_question(request.question, request.answer_patterns)
+            panel = self.pool.panel(request.k, request.models, request.panel)
+            tally = await vote.scale(
+                self.pool,
+                self.shadows if self.settings.shadow and not request.no_shadow else None,
+                request.question,
+                request.context,
+                list(request.answer_patterns),
+                panel,
+                self._deadline(context, request.options),
+                request.call_id,
+                **self._options(request.options),
+            )
+        except (BadRequest, UnknownModel, NoModel) as exc:
+            await self._fail(context, exc)
+        return scale_result(tally)
+
+    async def ScaleBatch(self, request, context):
+        try:
+            self._check_batch(len(request.items))
+            panel = self.pool.panel(request.k, request.models, request.panel)
+        except (BadRequest, UnknownModel, NoModel) as exc:
+            await self._fail(context, exc)
+        shadows = self.shadows if self.settings.shadow and not request.no_shadow else None
+        options = self._options(request.options)
+
+        async def one(index: int) -> vote.Tally:
+            item = request.items[index]
+            patterns = list(item.answer_patterns or request.answer_patterns)
+            self._check_question(item.question, patterns)
+            return await vote.scale(
+                self.pool,
+                shadows,
+                item.question,
+                item.context,
+                patterns,
+                panel,
+                self._deadline(context, request.options),
+                item.call_id,
+                **options,
+            )
+
+        concurrency = request.max_concurrency or self.settings.batch_concurrency
+        async for index, outcome in batch.run_bounded(len(request.items), one, concurrency):
+            if isinstance(outcome, BaseException):
+                yield ensemble_pb2.ScaleBatchResult(index=index, error=self._item_error(outcome))
+            else:
+                yield ensemble_pb2.ScaleBatchResult(index=index, result=scale_result(outcome))
+
+    def _check_batch(self, count: int) -> None:
+        if count == 0:
+            raise BadRequest("items is empty")
+        if count > self.settings.max_batch_items:
+            raise TooMany(
+                f"{count} items is over the batch limit of {self.settings.max_batch_items} "
+                "(FREESCALING_ENSEMBLE_MAX_BATCH_ITEMS); split the batch"
+            )
+
+    @staticmethod
+    def _item_error(exc: BaseException) -> voting_pb2.ItemError:
+        mapped = status_for(exc) if isinstance(exc, Exception) else None
+        if mapped is None:
+            return voting_pb2.ItemError(code="INTERNAL", message=f"{type(exc).__name__}: {exc}")
+        return voting_pb2.ItemError(code=mapped[0].name, message=mapped[1])
+
+    # -- best-of-k ----------------------------------------------------------------------------
+    async def Generate(self, request, context) -> voting_pb2.GenerateResult:
+        try:
+            if not request.question.strip():
+                raise BadRequest("question is empty")
+            generators, judges = self._generators_and_judges(
+                request.k, request.models, request.judges
+            )
+            result = await judge.generate(
+                self.pool,
+                request.question,
+                request.context,
+                generators,
+                judges,
+                self._deadline(context, request.options),
+                request.call_id,
+                **self._options(request.options),
+            )
+        except (BadRequest, UnknownModel, NoModel, judge.AllGeneratorsFailed) as exc:
+            await self._fail(context, exc)
+        return generate_result(result)
+
+    async def GenerateBatch(self, request, context):
+        try:
+            self._check_batch(len(request.items))
+            generators, judges = self._generators_and_judges(
+                request.k, request.models, request.judges
+            )
+        except (BadRequest, UnknownModel, NoModel) as exc:
+            await self._fail(context, exc)
+        options = self._options(request.options)
+
+        async def one(index: int) -> judge.Generation:
+            item = request.items[index]
+            if not item.question.strip():
+                raise BadRequest("question is empty")
+            return await judge.generate(
+                self.pool,
+                item.question,
+                item.context,
+                generators,
+                judges,
+                self._deadline(context, request.options),
+                item.call_id,
+                **options,
+            )
+
+        concurrency = request.max_concurrency or self.settings.batch_concurrency
+        async for index, outcome in batch.run_bounded(len(request.items), one, concurrency):
+            if isinstance(outcome, BaseException):
+                yield ensemble_pb2.GenerateBatchResult(index=index, error=self._item_error(outcome))
+            else:
+                yield ensemble_pb2.GenerateBatchResult(index=index, result=generate_result(outcome))
+
+    # -- the pool -----------------------------------------------------------------------------
+    async def Health(self, request, context) -> models_pb2.ModelHealthReport:
+        if request.timeout_s < 0 or not math.isfinite(request.timeout_s):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "timeout_s must be 0 (the default) or more"
+            )
+        try:
+            models = [self._known(a) for a in dict.fromkeys(request.models)] or list(
+                self.pool.registry.models.values()
+            )
+        except UnknownModel as exc:
+            await self._fail(context, exc)
+        timeout = request.timeout_s or self.settings.probe_timeout_s
+        remaining = context.time_remaining()
+        if remaining is not None:
+            timeout = min(timeout, remaining - _margin(remaining))
+        results = await probe.probe(self.pool, models, timeout, self.settings.slow_threshold_s)
+        report = models_pb2.ModelHealthReport(
+            live=sum(r.status in (probe.OK, probe.SLOW) for r in results),
+            dead=sum(r.status == probe.DEAD for r in results),
+        )
+        for r in results:
+            entry = report.models.add(
+                model=r.model, status=_HEALTH[r.status], latency_ms=r.latency_ms, error=r.error
+            )
+            entry.checked_at.CopyFrom(_timestamp(r.checked_at))
+            if r.dead_until is not None:
+                entry.dead_until.CopyFrom(_timestamp(r.dead_until))
+        return report
+
+    def _known(self, alias: str) -> Model:
+        model = self.pool.registry.get(alias)
+        if model is None:
+            raise UnknownModel(f"unknown model {alias!r}; ListModels shows the registry's aliases")
+        return model
+
+    async def ListModels(self, request, context) -> models_pb2.ModelList:
+        tier = _TIERS.get(request.tier)
+        return models_pb2.ModelList(
+            models=[
+                self._model_info(m)
+                for m in self.pool.registry.models.values()
+                if (tier is None or m.tier == tier)
+                and not (request.live_only and self.pool.dead.is_dead(m.alias))
+            ]
+        )
+
+    async def ListPanels(self, request, context) -> models_pb2.PanelList:
+        return models_pb2.PanelList(
+            panels=[
+                models_pb2.Panel(name=name, models=members, source="registry")
+                for name, members in self.pool.registry.panels.items()
+            ]
+        )
+
+    async def RegisterModel(self, request, context) -> models_pb2.ModelInfo:
+        m = request.model
+        tier = _TIERS.get(m.tier)
+        if not m.alias.strip() or not m.litellm_model or tier is None:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "model.alias, model.litellm_model and model.tier are required",
+            )
+        defaults = {"fast": 1.0, "medium": 3.0, "thinking": 6.0}
+        model = Model(
+            alias=m.alias,
+            litellm_model=m.litellm_model,
+            tier=tier,
+            input_cost_per_mtok=m.input_cost_per_mtok,
+            output_cost_per_mtok=m.output_cost_per_mtok,
+            cost=m.routing_cost or defaults[tier],
+            thinking=m.thinking,
+            api_base=self.settings.api_base or m.api_base,
+            api_key_env=m.api_key_env,
+        )
+        try:
+            self.pool.registry.add(model)
+        except RegistryError as exc:
+            code = (
+                grpc.StatusCode.ALREADY_EXISTS
+                if "already registered" in str(exc)
+                else grpc.StatusCode.INVALID_ARGUMENT
+            )
+            await context.abort(code, str(exc))
+        return self._model_info(model)
+
+    # -- completions --------------------------------------------------------------------------
+    async def Complete(self, request, context):
+        if not request.model:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "model is empty")
+        if not request.messages:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "messages is empty")
+        for i, message in enumerate(request.messages):
+            if message.role not in _ROLES:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"messages[{i}].role must be one of {', '.join(_ROLES)}; got {message.role!r}",
+                )
+        model = self.pool.registry.get(request.model)
+        if model is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"unknown model {request.model!r}; ListModels shows the registry's aliases",
+            )
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        try:
+            async for piece in completion.complete(
+                self.pool,
+                model,
+                messages,
+                self._deadline(context, request.options),
+                **self._options(request.options),
+            ):
+                if isinstance(piece, completion.Done):
+                    yield ensemble_pb2.CompleteChunk(
+                        done=ensemble_pb2.CompleteDone(
+                            model=piece.model,
+                            finish_reason=piece.finish_reason,
+                            usage=_usage(
+                                piece.prompt_tokens, piece.completion_tokens, piece.cost_usd
+                            ),
+                            elapsed_s=piece.elapsed_s,
+                            first_token_s=piece.first_token_s,
+                            call_id=request.call_id,
+                        )
+                    )
+                elif piece.reasoning:
+                    yield ensemble_pb2.CompleteChunk(reasoning_delta=piece.reasoning)
+                if isinstance(piece, completion.Piece) and piece.delta:
+                    yield ensemble_pb2.CompleteChunk(delta=piece.delta)
+        except ProviderError as exc:
+            await self._fail(context, exc)
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
         return service_info("ensemble", SERVICE, NOT_BUILT, self.health, self.settings)

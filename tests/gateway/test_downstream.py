@@ -53,9 +53,8 @@ def test_downstream_down_is_unavailable_naming_it_and_readiness_follows(tmp_path
         # The ensemble comes up on its address: the gateway becomes ready and calls go through.
         ensemble.start().wait_serving()
         gateway.wait_ready(timeout=15)
-        with pytest.raises(grpc.RpcError) as err:
-            stub.ListModels(models_pb2.ListModelsRequest(), timeout=5)
-        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the ensemble's own answer
+        listed = stub.ListModels(models_pb2.ListModelsRequest(), timeout=5)
+        assert "llama-3.3" in {m.alias for m in listed.models}  # the ensemble's own answer
 
         # It goes away again: readiness drops, calls are UNAVAILABLE, the gateway lives on.
         assert ensemble.stop() == 0

@@ -1,0 +1,334 @@
+"""Provider calls through litellm: one model, one request, with the key from the entry's
+environment variable, a deadline, the client-side rate limiter, and one retry loop (ours: 429
+backs off honouring Retry-After while the deadline allows; litellm's own retries are off).
+
+Failures become ProviderError with a kind the callers act on: `dead` (404/410: the model is gone),
+`auth` (401/403: names the key's variable), `config` (no key set), `rate_limited`, `timeout`,
+`error`. No message ever carries a key: each is scrubbed of the key's value before it leaves.
+
+litellm fetches a model price map from the internet at import; `LITELLM_LOCAL_MODEL_COST_MAP` is
+set (unless the environment says otherwise) so that it uses its bundled copy: clusters are often
+air-gapped, and prices come from our registry anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+from services.ensemble.ratelimit import RateLimited, RateLimiter
+from services.ensemble.registry import Model
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+try:
+    import litellm
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("the ensemble service needs litellm: pip install '.[ensemble]'") from exc
+
+import openai  # litellm's dependency, imported after the cost-map setting above
+
+# litellm prints a "Give Feedback / Get Help" banner on every exception; our errors say enough.
+litellm.suppress_debug_info = True
+# litellm logs every call at INFO on its own handlers; that is noise (and CPU) per model call.
+for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+logger = logging.getLogger(__name__)
+
+# NIM's key: our name first, then litellm's own.
+NIM_KEY_ENVS = ("NVIDIA_API_KEY", "NVIDIA_NIM_API_KEY")
+NIM_API_BASE = "https://integrate.api.nvidia.com/v1"
+# Providers litellm drives through the OpenAI SDK, for which we hand it our own client.
+_OPENAI_COMPATIBLE = {"nvidia_nim": NIM_API_BASE, "openai": "https://api.openai.com/v1"}
+# Back-off for a 429 without Retry-After: doubles per attempt from this.
+_BASE_BACKOFF_S = 1.0
+_MAX_ERROR_CHARS = 300
+
+
+class _NoRetryClient(openai.AsyncOpenAI):
+    """An OpenAI SDK client that never retries by itself. litellm drops `max_retries=0` on its
+    OpenAI-compatible path (measured with litellm 1.106: a 429 was retried twice, honouring a
+    Retry-After past our deadline), so the SDK's retry count is pinned here instead."""
+
+    @property
+    def max_retries(self) -> int:
+        return 0
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        pass
+
+
+class ProviderError(Exception):
+    """A model call failed; `kind` is dead, auth, config, rate_limited, timeout or error."""
+
+    def __init__(self, kind: str, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+@dataclass
+class Reply:
+    text: str
+    reasoning: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+    latency_s: float = 0.0
+
+
+@dataclass
+class StreamEvent:
+    """One piece of a streamed completion: text, reasoning, or the end (`done`)."""
+
+    delta: str = ""
+    reasoning: str = ""
+    done: bool = False
+    finish_reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class Provider:
+    limiter: RateLimiter
+    retry_429_attempts: int = 4
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: object = time.monotonic
+    _clients: dict = field(default_factory=dict)
+
+    def _client(self, model: Model, key: str | None):
+        """Our no-retry SDK client for OpenAI-compatible providers (one per API base and key;
+        connection pools are shared by every call to it); None lets litellm choose."""
+        default_base = _OPENAI_COMPATIBLE.get(model.provider)
+        if default_base is None:
+            return None
+        base = model.api_base or default_base
+        client = self._clients.get((base, key))
+        if client is None:
+            client = _NoRetryClient(base_url=base, api_key=key or "unset")
+            self._clients[(base, key)] = client
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+    # -- keys ---------------------------------------------------------------------------------
+    def key_for(self, model: Model) -> tuple[str | None, str]:
+        """(the key or None, the variable(s) it comes from, for messages)."""
+        if not model.api_key_env:
+            return None, ""
+        names = (model.api_key_env,)
+        if model.api_key_env in NIM_KEY_ENVS:
+            names = (model.api_key_env, *(n for n in NIM_KEY_ENVS if n != model.api_key_env))
+        for name in names:
+            value = self.environ.get(name, "")
+            if value:
+                return value, name
+        return None, " or ".join(names)
+
+    @staticmethod
+    def scrub(text: str, key: str | None) -> str:
+        if key:
+            text = text.replace(key, "[redacted]")
+        return text
+
+    def _kwargs(self, model: Model, key: str | None, remaining: float, options: dict) -> dict:
+        kwargs = {
+            "model": model.litellm_model,
+            # Exactly one retry loop decides, ours.
+            "max_retries": 0,
+            "timeout": max(remaining, 0.001),
+            **options,
+        }
+        if model.api_base:
+            kwargs["api_base"] = model.api_base
+        if key:
+            kwargs["api_key"] = key
+        client = self._client(model, key)
+        if client is not None:
+            kwargs["client"] = client
+        return kwargs
+
+    def _classify(self, model: Model, exc: Exception, key: str | None, env: str) -> ProviderError:
+        status = getattr(exc, "status_code", 0) or 0
+        detail = self.scrub(str(exc), key).replace("\n", " ")[:_MAX_ERROR_CHARS]
+        if isinstance(exc, litellm.Timeout):
+            return ProviderError("timeout", f"{model.alias}: the provider timed out", 408)
+        if status in (404, 410):
+            return ProviderError(
+                "dead", f"{model.alias}: the model is gone or gated (HTTP {status})", status
+            )
+        if status in (401, 403):
+            if env:
+                where = f"check {env}"
+            elif model.provider == "github_copilot":
+                # litellm will not run Copilot's device-code login inside a server.
+                where = (
+                    "log in to GitHub Copilot once and point GITHUB_COPILOT_TOKEN_DIR at the tokens"
+                )
+            else:
+                where = "check the provider's credentials"
+            return ProviderError(
+                "auth",
+                f"{model.alias}: the provider refused the API key (HTTP {status}); {where}",
+                status,
+            )
+        if status == 429:
+            return ProviderError("rate_limited", f"{model.alias}: rate limited (HTTP 429)", 429)
+        if status:
+            return ProviderError("error", f"{model.alias}: HTTP {status}: {detail}", status)
+        return ProviderError("error", f"{model.alias}: {type(exc).__name__}: {detail}")
+
+    @staticmethod
+    def _retry_after(exc: Exception, attempt: int) -> float:
+        headers = getattr(exc, "litellm_response_headers", None) or {}
+        try:
+            raw = headers.get("retry-after")
+        except AttributeError:
+            raw = None
+        if raw:
+            try:
+                return max(0.0, float(raw))
+            except ValueError:
+                pass  # an HTTP date: fall back to our own back-off
+        return _BASE_BACKOFF_S * (2**attempt)
+
+    async def _start(self, model: Model, deadline: float) -> tuple[str | None, str]:
+        key, env = self.key_for(model)
+        if model.api_key_env and key is None:
+            raise ProviderError(
+                "config", f"{model.alias}: no API key: set {env} in the ensemble's environment"
+            )
+        try:
+            await self.limiter.acquire(f"{model.provider}:{model.api_key_env}", deadline)
+        except RateLimited as exc:
+            raise ProviderError("rate_limited", f"{model.alias}: {exc}") from None
+        return key, env
+
+    # -- calls --------------------------------------------------------------------------------
+    async def complete(
+        self, model: Model, messages: list[dict], deadline: float, **options
+    ) -> Reply:
+        """One completion; `deadline` is on `self.clock` (monotonic). Cancelling the caller
+        aborts the HTTP request."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            key, env = await self._start(model, deadline)
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise ProviderError("timeout", f"{model.alias}: no time left for the call")
+            try:
+                async with asyncio.timeout(remaining):
+                    response = await litellm.acompletion(
+                        messages=messages, **self._kwargs(model, key, remaining, options)
+                    )
+            except TimeoutError:
+                raise ProviderError(
+                    "timeout", f"{model.alias}: no answer within {remaining:.1f} s"
+                ) from None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = self._classify(model, exc, key, env)
+                if error.kind != "rate_limited":
+                    raise error from None
+                attempt += 1
+                wait = self._retry_after(exc, attempt - 1)
+                if attempt >= self.retry_429_attempts or self.clock() + wait >= deadline:
+                    raise ProviderError(
+                        "rate_limited",
+                        f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
+                        f"after {wait:.1f} s would pass the call's deadline"
+                        if self.clock() + wait >= deadline
+                        else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
+                        429,
+                    ) from None
+                logger.info("%s: HTTP 429, retrying in %.2f s", model.alias, wait)
+                await asyncio.sleep(wait)
+                continue
+            return self._reply(response, self.clock() - started)
+
+    @staticmethod
+    def _reply(response, latency_s: float) -> Reply:
+        choice = response.choices[0]
+        message = choice.message
+        usage = getattr(response, "usage", None)
+        return Reply(
+            text=message.content or "",
+            reasoning=getattr(message, "reasoning_content", None) or "",
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=choice.finish_reason or "",
+            latency_s=latency_s,
+        )
+
+    async def stream(
+        self, model: Model, messages: list[dict], deadline: float, **options
+    ) -> AsyncIterator[StreamEvent]:
+        """A streamed completion; the last event has `done`. Errors before the first event are
+        ProviderError like `complete`'s (429 is not retried once tokens may have flowed)."""
+        key, env = await self._start(model, deadline)
+        remaining = deadline - self.clock()
+        kwargs = self._kwargs(model, key, remaining, options)
+        finish, prompt_tokens, completion_tokens = "", 0, 0
+        response = None
+        try:
+            async with asyncio.timeout(remaining):
+                response = await litellm.acompletion(
+                    messages=messages,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    **kwargs,
+                )
+                async for chunk in response:
+                    usage = getattr(chunk, "usage", None)
+                    if usage:
+                        prompt_tokens = usage.prompt_tokens or prompt_tokens
+                        completion_tokens = usage.completion_tokens or completion_tokens
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    delta = choice.delta
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+                    text = getattr(delta, "content", None) or ""
+                    reasoning = getattr(delta, "reasoning_content", None) or ""
+                    if text or reasoning:
+                        yield StreamEvent(delta=text, reasoning=reasoning)
+        except TimeoutError:
+            raise ProviderError(
+                "timeout", f"{model.alias}: no complete answer within {remaining:.1f} s"
+            ) from None
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._classify(model, exc, key, env) from None
+        finally:
+            # A caller that stops reading (the client went away) must not leave the provider
+            # streaming into a connection nobody reads.
+            close = getattr(response, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+        yield StreamEvent(
+            done=True,
+            finish_reason=finish or "stop",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )

@@ -1,0 +1,207 @@
+"""Voting (scale): ask the panel in parallel, parse each answer, and stop as soon as one answer
+has a guaranteed majority: the unfinished calls are cancelled, which aborts their HTTP requests.
+
+A majority is guaranteed when the leading answer has more votes than the runner-up could reach
+if every unfinished model voted for it. The outcome is honest: a tie, all abstentions or no
+answer at all are reported as such with an empty answer. Confidence is agreeing votes divided
+by votes cast (abstentions and errors are not votes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from services.ensemble.parser import parse_answer
+from services.ensemble.pool import Asked, Pool
+from services.ensemble.registry import Model
+from services.ensemble.shadow import ShadowPicker
+
+MAJORITY, TIE, ALL_ABSTAIN, NO_ANSWER = "majority", "tie", "all_abstain", "no_answer"
+
+
+@dataclass
+class Ballot:
+    """One model's part in a vote."""
+
+    model: str
+    raw_output: str = ""
+    reasoning: str = ""
+    parsed_answer: str = ""
+    latency_s: float = 0.0
+    error: str = ""
+    abstained: bool = False
+    cancelled: bool = False
+    substituted_for: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class Tally:
+    call_id: str
+    answer: str
+    confidence: float
+    outcome: str
+    votes: list[Ballot]
+    calls_made: int
+    elapsed_s: float
+    short_circuited: bool
+    k: int
+    answer_patterns: list[str]
+    shadow: Ballot | None = None
+    shadow_agrees: bool = False
+    usage: dict[str, float] = field(default_factory=dict)
+
+
+def vote_messages(question: str, context: str, patterns: Sequence[str]) -> list[dict]:
+    """Context in the system message (with the allowed answers), the question in the user's."""
+    allowed = ", ".join(patterns)
+    instruction = (
+        f"Answer with exactly one of: {allowed}. End your reply with a line 'Answer: <answer>'."
+    )
+    system = f"{context.strip()}\n\n{instruction}" if context.strip() else instruction
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def _ballot(asked: Asked, patterns: Sequence[str], started: float, now: float) -> Ballot:
+    ballot = Ballot(model=asked.model.alias, substituted_for=asked.substituted_for)
+    ballot.latency_s = now - started
+    if asked.error is not None:
+        ballot.error = asked.error.message
+        return ballot
+    reply = asked.reply
+    assert reply is not None
+    ballot.raw_output, ballot.reasoning = reply.text, reply.reasoning
+    ballot.prompt_tokens, ballot.completion_tokens = reply.prompt_tokens, reply.completion_tokens
+    ballot.cost_usd = asked.model.usd(reply.prompt_tokens, reply.completion_tokens)
+    parsed = parse_answer(reply.text, patterns)
+    if parsed is None:
+        ballot.abstained = True
+    else:
+        ballot.parsed_answer = parsed
+    return ballot
+
+
+def majority_certain(counts: Counter[str], unfinished: int) -> bool:
+    """True when the leader cannot be caught even if every unfinished model votes otherwise."""
+    if not counts:
+        return False
+    ranked = counts.most_common(2)
+    leader = ranked[0][1]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0
+    return leader > runner_up + unfinished
+
+
+def decide(votes: Sequence[Ballot]) -> tuple[str, float, str]:
+    """(answer, confidence, outcome) from the finished ballots."""
+    counts = Counter(b.parsed_answer for b in votes if b.parsed_answer)
+    cast = sum(counts.values())
+    if not cast:
+        answered = any(b.abstained for b in votes)
+        return "", 0.0, ALL_ABSTAIN if answered else NO_ANSWER
+    ranked = counts.most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return "", ranked[0][1] / cast, TIE
+    return ranked[0][0], ranked[0][1] / cast, MAJORITY
+
+
+async def scale(
+    pool: Pool,
+    shadows: ShadowPicker | None,
+    question: str,
+    context: str,
+    patterns: Sequence[str],
+    panel: Sequence[Model],
+    deadline: float,
+    call_id: str = "",
+    **options,
+) -> Tally:
+    """One vote. `deadline` is on the pool's clock; `options` go to every model call."""
+    started = pool.clock()
+    wall_start = time.perf_counter()
+    messages = vote_messages(question, context, patterns)
+    taken = {m.alias for m in panel}
+    shadow_model = shadows.pick(pool, panel) if shadows is not None else None
+    if shadow_model is not None:
+        taken.add(shadow_model.alias)
+
+    tasks = {
+        asyncio.create_task(pool.ask(model, messages, deadline, taken, **options)): i
+        for i, model in enumerate(panel)
+    }
+    shadow_task = (
+        asyncio.create_task(pool.ask(shadow_model, messages, deadline, taken, **options))
+        if shadow_model is not None
+        else None
+    )
+    ballots: list[Ballot | None] = [None] * len(panel)
+    asked_calls = 0
+    pending = set(tasks)
+    short_circuited = False
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            now = pool.clock()
+            for task in done:
+                asked = task.result()
+                asked_calls += asked.calls
+                ballots[tasks[task]] = _ballot(asked, patterns, started, now)
+            counts = Counter(b.parsed_answer for b in ballots if b and b.parsed_answer)
+            if pending and majority_certain(counts, len(pending)):
+                short_circuited = True
+                break
+    finally:
+        # Cancelling aborts the HTTP requests; wait so that they are closed before we answer.
+        leftovers = [*pending]
+        shadow_ballot = None
+        if shadow_task is not None:
+            if (
+                shadow_task.done()
+                and not shadow_task.cancelled()
+                and shadow_task.exception() is None
+            ):
+                asked = shadow_task.result()
+                asked_calls += asked.calls
+                shadow_ballot = _ballot(asked, patterns, started, pool.clock())
+            else:
+                leftovers.append(shadow_task)
+                asked_calls += 1
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.gather(*leftovers, return_exceptions=True)
+
+    for task in pending:
+        i = tasks[task]
+        asked_calls += 1
+        ballots[i] = Ballot(model=panel[i].alias, cancelled=True)
+    votes = [b for b in ballots if b is not None]
+    answer, confidence, outcome = decide(votes)
+    spent = [*votes, *([shadow_ballot] if shadow_ballot else [])]
+    prompt = sum(b.prompt_tokens for b in spent)
+    completion = sum(b.completion_tokens for b in spent)
+    return Tally(
+        call_id=call_id or uuid.uuid4().hex,
+        answer=answer,
+        confidence=confidence,
+        outcome=outcome,
+        votes=votes,
+        calls_made=asked_calls,
+        elapsed_s=time.perf_counter() - wall_start,
+        short_circuited=short_circuited,
+        k=len(panel),
+        answer_patterns=list(patterns),
+        shadow=shadow_ballot,
+        shadow_agrees=bool(shadow_ballot and answer and shadow_ballot.parsed_answer == answer),
+        usage={
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "cost_usd": sum(b.cost_usd for b in spent),
+        },
+    )

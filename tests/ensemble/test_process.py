@@ -1,0 +1,149 @@
+"""The ensemble as a process: it refuses an invalid registry naming the bad entry, starts
+offline without a key (and says which variable to set), paces calls with its rate limiter, and
+never writes the key anywhere."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from freescaling.common.v1 import info_pb2, models_pb2, voting_pb2
+from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
+from tests.ensemble.conftest import FAKE_KEY, start_ensemble
+from tests.support.fake_openai import Step
+from tests.support.processes import ServiceProcess, wait_for
+
+YN = ["YES", "NO"]
+
+
+def test_an_invalid_registry_stops_the_start_naming_the_entry(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "models:\n  - {alias: ok, model: nvidia_nim/a/b, tier: fast}\n"
+        "  - {alias: broken, model: nvidia_nim/a/c, tier: warp}\n"
+    )
+    process = ServiceProcess("ensemble", tmp_path, env={"FREESCALING_ENSEMBLE_REGISTRY": str(bad)})
+    process.start()
+    assert process.wait_exit(60) == 2
+    log = process.log_text()
+    assert "invalid model registry (FREESCALING_ENSEMBLE_REGISTRY)" in log
+    assert "model 'broken' (entry 2): tier 'warp' is not one of fast, medium, thinking" in log
+
+
+def test_without_a_key_it_serves_and_each_vote_names_the_variable(tmp_path, fake):
+    process = start_ensemble(tmp_path, fake, NVIDIA_API_KEY="", NVIDIA_NIM_API_KEY="")
+    try:
+        assert process.health(process.grpc_name) == "SERVING"
+        stub = ensemble_pb2_grpc.EnsembleStub(process.channel())
+        result = stub.Scale(
+            ensemble_pb2.ScaleRequest(question="q", k=3, answer_patterns=YN), timeout=10
+        )
+        assert result.outcome == voting_pb2.SCALE_OUTCOME_NO_ANSWER
+        for v in result.votes:
+            assert v.error.endswith(
+                "no API key: set NVIDIA_API_KEY or NVIDIA_NIM_API_KEY in the ensemble's environment"
+            )
+        report = stub.Health(models_pb2.ModelHealthRequest(models=["f1"]), timeout=10)
+        assert report.models[0].status == models_pb2.HEALTH_STATUS_ERROR
+        assert "no API key" in report.models[0].error
+        info = stub.GetInfo(info_pb2.GetInfoRequest(), timeout=5)
+        assert all(c.built for c in info.capabilities)
+        assert info.settings["rate_limit_rpm"] == "0.0"
+        assert process.health(process.grpc_name) == "SERVING"
+    finally:
+        assert process.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def paced(tmp_path_factory, fake):
+    process = start_ensemble(
+        tmp_path_factory.mktemp("paced"),
+        fake,
+        FREESCALING_ENSEMBLE_RATE_LIMIT_RPM="120",
+        FREESCALING_ENSEMBLE_RATE_LIMIT_BURST="2",
+        FREESCALING_LOG_LEVEL="DEBUG",
+    )
+    yield process
+    assert process.stop() == 0
+
+
+def test_the_rate_limiter_paces_a_batch_under_its_ceiling(paced, fake):
+    fake.script("test/f1", Step(text="YES"))
+    stub = ensemble_pb2_grpc.EnsembleStub(paced.channel())
+    # Warm the client up (its first call is slower to leave the process), then measure.
+    stub.Scale(
+        ensemble_pb2.ScaleRequest(question="q", models=["f1"], answer_patterns=YN, no_shadow=True),
+        timeout=10,
+    )
+    fake.reset()
+    items = [ensemble_pb2.ScaleItem(question=f"q{i}") for i in range(6)]
+    results = list(
+        stub.ScaleBatch(
+            ensemble_pb2.ScaleBatchRequest(
+                items=items, models=["f1"], answer_patterns=YN, no_shadow=True, max_concurrency=6
+            ),
+            timeout=30,
+        )
+    )
+    assert all(r.result.answer == "YES" for r in results)
+    starts = sorted(r.started for r in fake.requests_for("test/f1"))
+    assert len(starts) == 6
+    # 120 per minute with a burst of 2: six requests cannot span less than (6 - 2) * 0.5 s. The
+    # server sees them a little after the limiter lets them go (client-side jitter, hence the
+    # slack); without the limiter they all arrive within milliseconds.
+    assert starts[-1] - starts[0] >= (6 - 2) * 0.5 - 0.3
+
+
+def test_no_log_line_or_error_carries_the_key(paced, fake):
+    fake.reset()
+    for alias, status in [("f1", 401), ("f2", 500), ("f3", 404)]:
+        fake.script(f"test/{alias}", Step(status=status))
+    stub = ensemble_pb2_grpc.EnsembleStub(paced.channel())
+    result = stub.Scale(
+        ensemble_pb2.ScaleRequest(
+            question="q", models=["f1", "f2", "f3"], answer_patterns=YN, no_shadow=True
+        ),
+        timeout=20,
+    )
+    errors = [v.error for v in result.votes]
+    assert any("HTTP 401" in e for e in errors)
+    report = stub.Health(models_pb2.ModelHealthRequest(models=["f1", "f2", "f3"]), timeout=20)
+    errors += [m.error for m in report.models]
+    with pytest.raises(grpc.RpcError) as err:
+        list(
+            stub.Complete(
+                ensemble_pb2.CompleteRequest(
+                    model="f1", messages=[{"role": "user", "content": "hi"}]
+                ),
+                timeout=10,
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "NVIDIA_API_KEY" in err.value.details()
+    errors.append(err.value.details())
+    info = stub.GetInfo(info_pb2.GetInfoRequest(), timeout=5)
+    assert all(FAKE_KEY not in e for e in errors)
+    assert FAKE_KEY not in str(info)
+    log = paced.log_text()
+    assert "HTTP 401" in log or "DEBUG" in log  # the DEBUG log was written
+    assert FAKE_KEY not in log
+    # The key did reach the provider: the fake saw an Authorization header.
+    assert fake.requests_for("test/f1")[0].headers["authorization-present"] == "True"
+
+
+def test_background_probes_find_a_dead_model_on_their_own(tmp_path, fake):
+    fake.script("test/t2", Step(status=410))
+    process = start_ensemble(tmp_path, fake, FREESCALING_ENSEMBLE_PROBE_INTERVAL_S="0.5")
+    try:
+        stub = ensemble_pb2_grpc.EnsembleStub(process.channel())
+
+        def t2_dead() -> bool:
+            listed = stub.ListModels(models_pb2.ListModelsRequest(), timeout=5).models
+            return {m.alias: m.dead for m in listed}["t2"]
+
+        wait_for(t2_dead, timeout=20, what="the background probe to mark t2 dead")
+        assert fake.requests_for("test/t2")  # found by probing, no vote asked it
+        assert process.health(process.grpc_name) == "SERVING"
+        assert any("background probe" in r.get("message", "") for r in process.log_records())
+    finally:
+        assert process.stop() == 0
