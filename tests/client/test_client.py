@@ -117,10 +117,13 @@ def test_cli_reports_errors_with_their_code_and_exit_status(lonely_gateway):
     assert "UNAUTHENTICATED" in done.stderr
 
 
-def test_cli_json_output_of_a_call_that_answers(stack):
+def test_cli_json_and_table_output(stack):
     done = _cli("--target", stack.gateway.address, "--json", "panels")
-    # The ensemble's ListPanels answers once its issue lands; either way the CLI is honest.
-    if done.returncode == 0:
-        assert isinstance(json.loads(done.stdout), list)
-    else:
-        assert "UNIMPLEMENTED" in done.stderr
+    assert done.returncode == 0, done.stderr
+    panels = {p["name"]: p for p in json.loads(done.stdout)}
+    assert panels["default-k3"]["models"]
+    done = _cli("--target", stack.gateway.address, "models")
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["alias", "tier", "cost", "thinking", "dead", "model"]
+    assert any(row.startswith("llama-3.3 ") for row in rows)

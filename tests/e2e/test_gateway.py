@@ -1,0 +1,178 @@
+"""The public API end to end, through the Python client, against the running system."""
+
+from __future__ import annotations
+
+import pytest
+
+from freescaling.client import Client, InvalidArgument
+from tests.e2e.conftest import FAKE_KEY
+from tests.support.processes import free_port, wait_for
+
+
+@pytest.fixture(scope="module")
+def client(system):
+    with Client(system.gateway.address, timeout_s=60) as c:
+        yield c
+
+
+def _recorded(client: Client, call_id: str) -> bool:
+    calls, _ = client.calls(page_size=500)
+    return any(c.call_id == call_id for c in calls)
+
+
+def test_scale_k3_majority_is_answered_and_recorded(client):
+    result = client.scale(
+        "Is 17 prime?", k=3, answers=["YES", "NO"], models=["yes1", "yes2", "no1"]
+    )
+    assert (result.answer, result.outcome) == ("YES", "majority")
+    assert {v.model for v in result.votes} == {"yes1", "yes2", "no1"}
+    assert result.cascade.path == "fixed"
+    wait_for(lambda: _recorded(client, result.call_id), timeout=20, what="the call record")
+
+
+def test_scale_default_panel_when_no_champion(client):
+    result = client.scale("Is 19 prime?", k=3, answers=["YES", "NO"])
+    assert sorted(v.model for v in result.votes) == ["no1", "yes1", "yes2"]
+    assert result.answer == "YES"
+
+
+def test_scale_auto_runs_the_cascade_and_says_why(client):
+    result = client.scale("Is the sky blue on a clear day?", k="auto", answers=["YES", "NO"])
+    cascade = result.cascade
+    assert cascade.routing.classification is not None
+    assert cascade.routing.method in ("tier", "profile")
+    if cascade.routing.classification.tier == "complex":
+        assert cascade.path.startswith("panel3")
+    else:
+        assert cascade.path.startswith("single")
+        assert cascade.steps[0].models == [cascade.routing.model]
+    assert all(step.reason for step in cascade.steps)
+    assert result.answer == "YES"
+
+
+def test_generate_with_different_judges(client):
+    result = client.generate("Write a haiku about queues", k=3, models=["yes1", "yes2", "yes3"])
+    assert result.winner_model in {"yes1", "yes2", "yes3"}
+    assert {j.judge for j in result.judges}.isdisjoint({"yes1", "yes2", "yes3"})
+    assert result.total_calls == 6
+
+
+def test_chat_streams_routing_then_tokens_then_usage(client):
+    events = list(client.chat("Say hello to the team"))
+    assert events[0].kind == "routing"
+    assert events[0].routing.method in ("tier", "profile")
+    assert events[-1].kind == "done"
+    text = "".join(e.delta for e in events if e.kind == "delta")
+    assert "YES" in text
+    assert events[-1].usage.total_tokens > 0
+    wait_for(lambda: _recorded(client, events[-1].call_id), timeout=20, what="the chat record")
+
+
+def test_chat_with_a_named_model_skips_routing(client):
+    events = list(client.chat("Hello", model="yes3"))
+    assert (events[0].routing.method, events[-1].model) == ("named", "yes3")
+
+
+def test_route_explains_without_calling_a_model(client, fake):
+    before = len(fake.requests)
+    routing = client.route("Write a Python function that reverses a list")
+    assert routing.model and routing.reason
+    assert routing.classification.task_type_1
+    assert len(fake.requests) == before
+
+
+def test_batch_streams_every_item_with_its_index(client):
+    items = list(client.scale_batch(["Is 2 even?", "Is 3 even?", "Is 4 even?"], k=3))
+    assert sorted(i.index for i in items) == [0, 1, 2]
+    assert all(i.result and i.result.answer == "YES" for i in items)
+
+
+def test_feedback_moves_elo(client):
+    result = client.scale(
+        "Is 23 prime?", k=3, answers=["YES", "NO"], models=["yes1", "no1", "slowyes"]
+    )
+    assert [v.parsed_answer for v in result.votes] == ["YES", "NO", "YES"]
+    wait_for(lambda: _recorded(client, result.call_id), timeout=20, what="the call record")
+    before = {r.model: r.rating for r in client.elo_summary()}
+    feedback = client.feedback(result.call_id, "🔴")  # override with the 1st pattern: YES
+    assert feedback.changes
+    after = {r.model: r.rating for r in client.elo_summary()}
+    assert after != before
+    assert client.feedback(result.call_id, "🔴").duplicate
+
+
+def test_bad_input_is_invalid_argument(client):
+    with pytest.raises(InvalidArgument, match="question is required"):
+        client.scale("  ", k=3)
+
+
+def test_classifier_down_chat_falls_back_visibly(system, client):
+    gateway = system.gateway_for(f"127.0.0.1:{free_port()}").start().wait_serving().wait_ready()
+    try:
+        with Client(gateway.address, timeout_s=60) as other:
+            events = list(other.chat("Hello"))
+        assert events[0].routing.method == "fallback"
+        assert events[0].routing.model == "yes2"
+        assert "classifier" in events[0].routing.reason
+        assert events[-1].kind == "done"
+    finally:
+        assert gateway.stop() == 0
+    assert FAKE_KEY not in gateway.log_text()
+
+
+def test_onboarding_makes_a_model_routable_where_it_is_best(system, client, fake):
+    from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+    from freescaling.common.v1 import models_pb2
+    from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+    from tests.support.fake_openai import Step
+
+    questions = [
+        "Is water wet?", "Is fire cold?", "Write a sonnet about rain", "Summarise this report",
+        "Translate hello into French", "Is 9 a prime number?", "Classify this email as spam",
+        "Explain quantum tunnelling to a child", "Does the sun rise in the east?",
+        "Write a SQL query that counts users",
+    ]  # fmt: skip
+    labels = ["YES" if i % 2 == 0 else "NO" for i in range(len(questions))]
+    fitted = classifier_pb2_grpc.ClassifierStub(system.classifier.channel()).FitClusters(
+        classifier_pb2.FitClustersRequest(texts=questions, k=2, seed=0), timeout=60
+    )
+    home = fitted.assignments[0]
+    assert set(fitted.assignments) == {0, 1}
+
+    def script(alias: str, right_at_home: bool) -> None:
+        steps = []
+        for label, cluster in zip(labels, fitted.assignments, strict=True):
+            right = (cluster == home) == right_at_home
+            answer = label if right else ("NO" if label == "YES" else "YES")
+            steps.append(Step(text=f"Answer: {answer}"))
+        fake.script(f"e2e/{alias}", *steps)
+
+    gateway = gateway_pb2_grpc.GatewayStub(system.gateway.channel())
+    for alias, right_at_home in (("expert", True), ("generalist", False)):
+        script(alias, right_at_home)
+        request = gateway_pb2.OnboardModelRequest(
+            alias=alias,
+            model=models_pb2.ModelInfo(
+                litellm_model=f"nvidia_nim/e2e/{alias}",
+                tier=models_pb2.MODEL_TIER_FAST,
+                api_base=fake.base_url,
+                api_key_env="NVIDIA_API_KEY",
+            ),
+            items=[
+                gateway_pb2.LabelledItem(item_id=f"q{i}", question=q, label=labels[i])
+                for i, q in enumerate(questions)
+            ],
+            answer_patterns=["YES", "NO"],
+            max_concurrency=1,
+        )
+        steps = list(gateway.OnboardModel(request, timeout=120))
+        assert [s.done for s in steps[:-1]] == list(range(1, len(questions) + 1))
+        assert steps[-1].profile.model == alias
+        at_home = sum(1 for c in fitted.assignments if c == home)
+        expected = at_home if right_at_home else len(questions) - at_home
+        assert steps[-1].correct == expected
+
+    for question, cluster in zip(questions, fitted.assignments, strict=True):
+        routing = client.route(question, candidates=["expert", "generalist"], lambda_=0.0)
+        assert routing.method == "profile"
+        assert routing.model == ("expert" if cluster == home else "generalist"), question
