@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import grpc  # noqa: E402
-from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc  # noqa: E402
 from freescaling.common.v1 import records_pb2  # noqa: E402
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
+from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
 KEY = "nvapi-bench-not-a-key"
