@@ -10,7 +10,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from prometheus_client import Histogram
+
 logger = logging.getLogger(__name__)
+
+BATCH_SIZE = Histogram(
+    "freescaling_classifier_batch_size",
+    "Texts per forward pass",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -136,6 +144,7 @@ class Batcher(Generic[Item, Result]):
                             fut.set_exception(exc)
                     continue
                 self.batches_run += 1
+                BATCH_SIZE.observe(len(group))
                 for (_, fut), result in zip(group, results, strict=True):
                     if not fut.done():
                         fut.set_result(result)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from prometheus_client import Gauge
+
+DEAD_MODELS = Gauge("freescaling_dead_models", "Models in the dead-model table now")
+
 
 class DeadModels:
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
@@ -19,11 +23,13 @@ class DeadModels:
         until = self.clock() + self.ttl_s
         self._until[alias] = until
         self._why[alias] = why
+        DEAD_MODELS.set(len(self._until))
         return until
 
     def revive(self, alias: str) -> None:
         self._until.pop(alias, None)
         self._why.pop(alias, None)
+        DEAD_MODELS.set(len(self._until))
 
     def until(self, alias: str) -> float | None:
         """When a dead model will be retried, or None when it is alive (or its TTL expired)."""

@@ -31,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("the ensemble service needs litellm: pip install '.[ensemble]'") from exc
 
 import openai  # litellm's dependency, imported after the cost-map setting above
+from prometheus_client import Counter
 
 # litellm prints a "Give Feedback / Get Help" banner on every exception; our errors say enough.
 litellm.suppress_debug_info = True
@@ -62,6 +63,14 @@ class _NoRetryClient(openai.AsyncOpenAI):
     @max_retries.setter
     def max_retries(self, value: int) -> None:
         pass
+
+
+MODEL_CALLS = Counter(
+    "freescaling_model_calls",
+    "Provider calls by model and outcome (ok, cancelled, or the error kind: dead, timeout, "
+    "rate_limited, auth, error...)",
+    ["model", "outcome"],
+)
 
 
 class ProviderError(Exception):
@@ -223,7 +232,21 @@ class Provider:
         self, model: Model, messages: list[dict], deadline: float, **options
     ) -> Reply:
         """One completion; `deadline` is on `self.clock` (monotonic). Cancelling the caller
-        aborts the HTTP request."""
+        aborts the HTTP request. Counted in freescaling_model_calls_total by outcome."""
+        try:
+            reply = await self._complete(model, messages, deadline, **options)
+        except ProviderError as exc:
+            MODEL_CALLS.labels(model.alias, exc.kind).inc()
+            raise
+        except asyncio.CancelledError:
+            MODEL_CALLS.labels(model.alias, "cancelled").inc()
+            raise
+        MODEL_CALLS.labels(model.alias, "ok").inc()
+        return reply
+
+    async def _complete(
+        self, model: Model, messages: list[dict], deadline: float, **options
+    ) -> Reply:
         started = self.clock()
         attempt = 0
         while True:

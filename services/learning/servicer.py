@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import grpc
 import sqlalchemy as sa
+from prometheus_client import Counter
 
 from freescaling.common.v1 import info_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
@@ -29,6 +30,12 @@ T = TypeVar("T")
 
 SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"]
 NOT_BUILT: dict[str, str] = {}
+
+RATING_UPDATES = Counter(
+    "freescaling_rating_updates",
+    "Model ratings moved, by what moved them (consensus after a call, or feedback)",
+    ["source"],
+)
 
 _CODES = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -65,10 +72,16 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         raise AssertionError("unreachable")
 
     async def RecordCall(self, request, context):
-        return await self._guard(context, self.recorder.record(request))
+        reply = await self._guard(context, self.recorder.record(request))
+        RATING_UPDATES.labels("consensus").inc(len(reply.changes))
+        return reply
 
     async def SubmitFeedback(self, request, context):
-        return await self._run(context, feedback.submit, self.db, request, self.settings.feedback_k)
+        reply = await self._run(
+            context, feedback.submit, self.db, request, self.settings.feedback_k
+        )
+        RATING_UPDATES.labels("feedback").inc(len(reply.changes))
+        return reply
 
     async def GetRankings(self, request, context):
         return await self._run(context, self.db.read, lambda c: ratings.rankings(c, request))

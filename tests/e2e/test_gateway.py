@@ -176,3 +176,25 @@ def test_onboarding_makes_a_model_routable_where_it_is_best(system, client, fake
         routing = client.route(question, candidates=["expert", "generalist"], lambda_=0.0)
         assert routing.method == "profile"
         assert routing.model == ("expert" if cluster == home else "generalist"), question
+
+
+def test_each_service_counts_its_own_work_in_metrics(system, client):
+    from tests.support.metrics import scrape, total
+
+    client.scale("Is 31 prime?", k=3, answers=["YES", "NO"], models=["yes1", "no1", "slowyes"])
+    ensemble = scrape(system.ensemble)
+    assert total(ensemble, "freescaling_model_calls_total", model="slowyes", outcome="ok") >= 1
+    assert "freescaling_dead_models" in ensemble
+    classifier = scrape(system.classifier)
+    assert total(classifier, "freescaling_classifier_batch_size_count") >= 1
+    wait_for(
+        lambda: (
+            total(scrape(system.learning), "freescaling_rating_updates_total", source="consensus")
+            >= 1
+        ),
+        timeout=20,
+        what="a consensus rating update",
+    )
+    gateway = scrape(system.gateway)
+    assert total(gateway, "freescaling_outbox_sent_total") >= 1
+    assert "freescaling_outbox_depth" in gateway

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.request
-
 import grpc
 import pytest
 
 from freescaling.common.v1 import info_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
-from tests.support.processes import ServiceProcess, wait_for
-
-
-def _scrape(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
-
-
-def _metrics_port(service: ServiceProcess) -> int:
-    def logged():
-        return next((r["metrics_port"] for r in service.log_records() if r.get("metrics_port")), 0)
-
-    return wait_for(logged, what="the metrics port in the log")
+from tests.support.metrics import scrape
+from tests.support.processes import ServiceProcess
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +26,7 @@ def test_rpcs_are_counted_by_method_and_code(learning):
     with pytest.raises(grpc.RpcError):
         stub.GetCall(learning_pb2.GetCallRequest(call_id="x"), timeout=5)
 
-    samples = _scrape(_metrics_port(learning))
+    samples = scrape(learning)
     info = 'method="/freescaling.learning.v1.Learning/GetInfo"'
     get_call = 'method="/freescaling.learning.v1.Learning/GetCall"'
     assert samples[f'freescaling_rpc_requests_total{{code="OK",{info}}}'] == 2
@@ -58,7 +39,7 @@ def test_rpcs_are_counted_by_method_and_code(learning):
 
 def test_every_service_of_the_stack_serves_metrics(stack):
     for service in stack.all:
-        samples = _scrape(_metrics_port(service))
+        samples = scrape(service)
         assert any(k.startswith("freescaling_rpc_requests_total") for k in samples), service.name
 
 
