@@ -1,6 +1,6 @@
 """The whole system as a user meets it: the four services as separate processes, the test
 classifier checkpoint, scripted models behind a local OpenAI-compatible server, and learning on
-a SQLite file."""
+a SQLite file (the resilience tests: PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -53,13 +53,16 @@ def fake():
 
 
 class System:
-    def __init__(self, workdir, fake: FakeOpenAI) -> None:
+    def __init__(self, workdir, fake: FakeOpenAI, database_url: str = "") -> None:
         (workdir / "registry.yaml").write_text(registry(fake.base_url))
         self.workdir = workdir
         self.learning = ServiceProcess(
             "learning",
             workdir,
-            env={"FREESCALING_LEARNING_DATABASE_URL": f"sqlite:///{workdir / 'learning.db'}"},
+            env={
+                "FREESCALING_LEARNING_DATABASE_URL": database_url
+                or f"sqlite:///{workdir / 'learning.db'}"
+            },
         )
         self.ensemble = ServiceProcess(
             "ensemble",

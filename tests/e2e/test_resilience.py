@@ -1,6 +1,7 @@
-"""The system when parts of it fail: learning stopped mid-run (answers keep coming, every record
-arrives once after it returns), the ensemble stopped (UNAVAILABLE within the deadline), API keys
-on, and the public API driven through server reflection as grpcurl would."""
+"""The system (learning on PostgreSQL) when parts of it fail: learning stopped mid-run
+(answers keep coming, every record arrives once after it returns), the ensemble stopped
+(UNAVAILABLE within the deadline), API keys on, and the public API driven through server
+reflection as grpcurl would."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ from freescaling.common.v1 import records_pb2
 from freescaling.gateway.v1 import gateway_pb2_grpc
 from tests.e2e.conftest import System
 from tests.support.grpcurl import Grpcurl
+from tests.support.postgres import PostgresDatabase
 from tests.support.processes import ServiceProcess, wait_for
 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, fake, classifier_checkpoint):
-    running = System(tmp_path_factory.mktemp("resilience"), fake).start()
+    """The system with learning on PostgreSQL (test_gateway.py runs it on SQLite)."""
+    database = PostgresDatabase()
+    running = System(tmp_path_factory.mktemp("resilience"), fake, database.url).start()
     yield running
     running.stop()
+    database.drop()
 
 
 def _calls(system: System) -> list[str]:
