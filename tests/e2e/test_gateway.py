@@ -198,3 +198,57 @@ def test_each_service_counts_its_own_work_in_metrics(system, client):
     gateway = scrape(system.gateway)
     assert total(gateway, "freescaling_outbox_sent_total") >= 1
     assert "freescaling_outbox_depth" in gateway
+
+
+def _cli(system, *args: str):
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT
+
+    return subprocess.run(
+        [sys.executable, "-m", "freescaling", "--target", system.gateway.address, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_end_to_end(system):
+    import json
+
+    done = _cli(system, "scale", "Is 37 prime?", "-k", "3", "--answers", "YES,NO",
+                "--models", "yes1,no1,slowyes")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "answer: YES  outcome: majority" in done.stdout
+    call_id = next(
+        line.split()[1] for line in done.stdout.splitlines() if line.startswith("call_id")
+    )
+
+    scaled = json.loads(_cli(system, "--json", "scale", "Is 41 prime?", "-k", "1").stdout)
+    assert scaled["answer"] == "YES" and scaled["cascade"]["path"] == "fixed"
+
+    wait_for(
+        lambda: _cli(system, "feedback", call_id, "👍").returncode == 0,
+        timeout=20,
+        what="feedback to find the recorded call",
+    )
+    elo = _cli(system, "elo")
+    assert elo.returncode == 0 and elo.stdout.split()[:6] == [
+        "model", "rating", "calls", "wins", "losses", "agreement",
+    ]  # fmt: skip
+    commands = [
+        ["stats"],
+        ["route", "Sort a list in Python"],
+        ["evolve", "--dry-run"],
+        ["health", "--models", "yes1"],
+        ["generate", "Name a colour", "-k", "1"],
+    ]
+    for command in commands:
+        done = _cli(system, *command)
+        assert done.returncode == 0, (command, done.stderr)
+        assert done.stdout.strip(), command
+    chat = _cli(system, "chat", "Say hi")
+    assert chat.returncode == 0 and "YES" in chat.stdout
+    assert chat.stderr.startswith("[")  # routing details go to stderr
