@@ -66,6 +66,12 @@ class GatewaySettings(ServerSettings):
         "Cost weight of profile routing (psi + lambda * cost) when a request gives none",
         check=non_negative,
     )
+    elo_min_calls: int = setting(
+        30,
+        "FREESCALING_GATEWAY_ELO_MIN_CALLS",
+        "Calls a model needs before k=auto prefers it by ELO over the tier map",
+        check=non_negative,
+    )
     batch_limit: int = setting(
         1000, "FREESCALING_GATEWAY_BATCH_LIMIT", "Items one batch may hold", check=positive
     )

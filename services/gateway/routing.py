@@ -10,20 +10,33 @@ import time
 from collections.abc import Sequence
 
 from freescaling.classifier.v1 import classifier_pb2
-from freescaling.common.v1 import classification_pb2, routing_pb2
+from freescaling.common.v1 import classification_pb2, models_pb2, ratings_pb2, routing_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.gateway.downstream import DownstreamError, Downstreams
 
 logger = logging.getLogger(__name__)
 
 
+# The registry's latency class that serves each prompt tier.
+MODEL_TIER_FOR = {
+    classification_pb2.TIER_SIMPLE: models_pb2.MODEL_TIER_FAST,
+    classification_pb2.TIER_MEDIUM: models_pb2.MODEL_TIER_MEDIUM,
+    classification_pb2.TIER_COMPLEX: models_pb2.MODEL_TIER_THINKING,
+}
+
+
 class Router:
     def __init__(
-        self, downstreams: Downstreams, fallback_model: str, default_lambda: float
+        self,
+        downstreams: Downstreams,
+        fallback_model: str,
+        default_lambda: float,
+        elo_min_calls: int = 30,
     ) -> None:
         self.downstreams = downstreams
         self.fallback_model = fallback_model
         self.default_lambda = default_lambda
+        self.elo_min_calls = elo_min_calls
 
     async def classify(
         self, text: str, context, scoring: int = 0
@@ -97,3 +110,42 @@ class Router:
                 info.reason = f"tier {tier} -> {info.model}"
         info.routing_latency_ms = (time.perf_counter() - started) * 1000
         return info
+
+    async def prefer_elo(self, info: routing_pb2.RoutingInfo, context) -> None:
+        """For the k=auto cascade: replace a tier-map choice by the best-rated live model of the
+        tier's latency class, among models with at least `elo_min_calls` calls; unchanged when
+        none qualifies or a service cannot say."""
+        if info.method != routing_pb2.ROUTING_METHOD_TIER:
+            return
+        tier = MODEL_TIER_FOR.get(info.classification.tier)
+        if tier is None:
+            return
+        try:
+            listed = await self.downstreams.call(
+                "ensemble",
+                "ListModels",
+                models_pb2.ListModelsRequest(tier=tier, live_only=True),
+                context,
+            )
+            ranked = await self.downstreams.call(
+                "learning",
+                "GetRankings",
+                ratings_pb2.RankingsRequest(
+                    sort_by=ratings_pb2.RANKING_SORT_RATING, min_calls=self.elo_min_calls
+                ),
+                context,
+            )
+        except DownstreamError as exc:
+            logger.info("no ELO preference (%s)", exc.message)
+            return
+        live = {m.alias for m in listed.models}
+        best = next((r for r in ranked.ratings if r.model in live), None)
+        if best is None:
+            return
+        info.method = routing_pb2.ROUTING_METHOD_ELO
+        tier_name = models_pb2.ModelTier.Name(tier).removeprefix("MODEL_TIER_").lower()
+        info.reason = (
+            f"{info.reason}; best ELO among live {tier_name} models: {best.model} "
+            f"({best.rating:.0f} over {best.calls} calls)"
+        )
+        info.model = best.model

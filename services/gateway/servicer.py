@@ -46,7 +46,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self.settings, self.health, self.downstreams = settings, health, downstreams
         self.outbox = outbox
         self.panels = Panels(downstreams)
-        self.router = Router(downstreams, settings.fallback_model, settings.default_lambda)
+        self.router = Router(
+            downstreams, settings.fallback_model, settings.default_lambda, settings.elo_min_calls
+        )
         self.voting = Voting(
             downstreams, self.panels, self.router, outbox, settings.batch_concurrency
         )

@@ -105,7 +105,10 @@ class Voting:
 
     async def _cascade(self, request, context) -> gateway_pb2.ScaleResponse:
         call_id = uuid.uuid4().hex
+        started = time.perf_counter()
         routing = await self.router.route(request.question, context)
+        await self.router.prefer_elo(routing, context)
+        routing.routing_latency_ms = (time.perf_counter() - started) * 1000
         cascade = gateway_pb2.Cascade(routing=routing)
         results: list[voting_pb2.ScaleResult] = []
         names: list[str] = []

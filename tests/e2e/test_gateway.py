@@ -40,7 +40,7 @@ def test_scale_auto_runs_the_cascade_and_says_why(client):
     result = client.scale("Is the sky blue on a clear day?", k="auto", answers=["YES", "NO"])
     cascade = result.cascade
     assert cascade.routing.classification is not None
-    assert cascade.routing.method in ("tier", "profile")
+    assert cascade.routing.method in ("tier", "profile", "elo")
     if cascade.routing.classification.tier == "complex":
         assert cascade.path.startswith("panel3")
     else:
@@ -252,3 +252,41 @@ def test_cli_end_to_end(system):
     chat = _cli(system, "chat", "Say hi")
     assert chat.returncode == 0 and "YES" in chat.stdout
     assert chat.stderr.startswith("[")  # routing details go to stderr
+
+
+def test_auto_prefers_the_best_rated_model_of_the_tier_without_profiles(system, client):
+    from tests.support.processes import ServiceProcess
+
+    # Rated calls for the panel models first (this gateway wants 1 call at least).
+    for n in range(3):
+        client.scale(
+            f"Is {n} small?", k=3, answers=["YES", "NO"], models=["yes1", "no1", "slowyes"]
+        )
+    # A classifier that calls every prompt simple, and no centroids: no profile routing.
+    classifier = ServiceProcess(
+        "classifier",
+        system.workdir / "simple-classifier",
+        env={
+            "FREESCALING_CLASSIFIER_TIER_THRESHOLDS": "0.98,0.99",
+            "FREESCALING_CLASSIFIER_TIER_MODELS": "simple=yes1,medium=yes4,complex=deep1",
+            "FREESCALING_CLASSIFIER_CENTROIDS": str(system.workdir / "no-centroids.safetensors"),
+        },
+    )
+    classifier.start().wait_serving(timeout=90).wait_ready(timeout=90)
+    gateway = system.gateway_for(classifier.address, FREESCALING_GATEWAY_ELO_MIN_CALLS="1")
+    gateway.start().wait_serving().wait_ready()
+    try:
+        with Client(gateway.address, timeout_s=60) as other:
+            wait_for(lambda: any(r.calls for r in other.elo_summary()), timeout=20, what="ratings")
+            result = other.scale("Is grass green?", k="auto", answers=["YES", "NO"])
+            rated = {r.model: r.rating for r in other.elo_summary(min_calls=1)}
+            fast = {m.alias for m in other.models() if m.tier == "fast" and not m.dead}
+        routing = result.cascade.routing
+        assert routing.classification.tier == "simple"
+        assert routing.method == "elo", routing.reason
+        assert routing.model == max((m for m in rated if m in fast), key=rated.get)
+        assert "tier simple -> yes1; best ELO among live fast models" in routing.reason
+        assert result.cascade.steps[0].models == [routing.model]
+    finally:
+        assert gateway.stop() == 0
+        assert classifier.stop() == 0
