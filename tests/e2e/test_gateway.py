@@ -250,7 +250,7 @@ def test_cli_end_to_end(system):
         assert done.returncode == 0, (command, done.stderr)
         assert done.stdout.strip(), command
     chat = _cli(system, "chat", "Say hi")
-    assert chat.returncode == 0 and "YES" in chat.stdout
+    assert chat.returncode == 0 and "Answer:" in chat.stdout  # whichever model routing chose
     assert chat.stderr.startswith("[")  # routing details go to stderr
 
 
