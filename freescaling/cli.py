@@ -231,6 +231,31 @@ def _evolve(client: Client, args) -> Any:
     return f"{action} the champion panel: {before} -> {after} ({result.reason})"
 
 
+def _profile(client: Client, args) -> Any:
+    """Onboard each model from a JSON-lines validation set: {"question": ..., "label": ...}."""
+    items = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
+    answers = [a.strip() for a in args.answers.split(",") if a.strip()]
+    profiles = []
+    for alias in args.models.split(","):
+        final = None
+        for step in client.onboard(alias.strip(), items, answers=answers, trials=args.trials):
+            if not args.json:
+                print(f"\r{alias}: {step.done}/{step.total} graded, {step.correct} right", end="",
+                      file=sys.stderr, flush=True)  # fmt: skip
+            final = step
+        if not args.json:
+            print(file=sys.stderr)
+        if final is not None and final.profile is not None:
+            profiles.append(final.profile)
+    if args.json:
+        return profiles
+    rows = []
+    for p in profiles:
+        worst = max(p.clusters, key=lambda c: c.psi, default=None)
+        rows.append((p.model, p.n, p.accuracy, len(p.clusters), worst.cluster_id if worst else "-"))
+    return table(["model", "graded", "accuracy", "clusters", "weakest cluster"], rows)
+
+
 def _stats(client: Client, args) -> Any:
     stats = client.stats()
     if args.json:
@@ -336,6 +361,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="totals and distributions over recorded calls").set_defaults(
         run=_stats
     )
+    pr = sub.add_parser("profile", help="onboard models from a labelled JSON-lines validation set")
+    pr.add_argument("--models", required=True, help="aliases to profile, comma-separated")
+    pr.add_argument("--data", required=True, help='JSON lines: {"question": ..., "label": ...}')
+    pr.add_argument("--answers", default="YES,NO", help="allowed answers, comma-separated")
+    pr.add_argument("--trials", type=int, default=1)
+    pr.set_defaults(run=_profile)
     return p
 
 

@@ -95,6 +95,14 @@ class AsyncClient:
         async for chunk in self._stream("Chat", calls.chat_request(messages, **kwargs), timeout_s):
             yield calls.chat_event(chunk)
 
+    async def onboard(
+        self, alias: str, items, *, timeout_s: float | None = None, **kwargs
+    ) -> AsyncIterator[r.OnboardProgress]:
+        """Onboard a model from labelled items (UniRoute); progress, then the profile."""
+        request = calls.onboard_request(alias, items, **kwargs)
+        async for step in self._stream("OnboardModel", request, timeout_s):
+            yield calls.onboard_progress(step)
+
     async def route(self, text: str, *, timeout_s: float | None = None, **kwargs) -> r.Routing:
         response = await self._unary("Route", calls.route_request(text, **kwargs), timeout_s)
         return calls.route_result(response)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from google.protobuf import json_format
+
 from freescaling.client import results as r
 from freescaling.client.errors import from_item_error
 from freescaling.common.v1 import (
@@ -319,6 +321,42 @@ def calls_request(page_size: int = 50, page_token: str = "", model: str = "", ki
 
 def calls_result(page: records_pb2.CallPage) -> tuple[list[r.CallRecord], str]:
     return [r.from_proto(r.CallRecord, c) for c in page.calls], page.next_page_token
+
+
+def onboard_request(
+    alias: str,
+    items: Sequence[dict],
+    *,
+    answers: Sequence[str] = ("YES", "NO"),
+    trials: int = 1,
+    max_concurrency: int = 0,
+    replace: bool = False,
+    model: dict | None = None,
+) -> gateway_pb2.OnboardModelRequest:
+    """`items`: dicts with `question` and `label` (and optionally `item_id`, `context`,
+    `answer_patterns`); `model`: a registry entry (`litellm_model`, `tier`...) for a new model."""
+    fields = {"item_id", "question", "context", "answer_patterns", "label"}
+    labelled = []
+    for i, item in enumerate(items):
+        unknown = set(item) - fields
+        if unknown:
+            raise ValueError(f"item {i} has unknown fields {sorted(unknown)}; use {sorted(fields)}")
+        labelled.append(gateway_pb2.LabelledItem(**item))
+    request = gateway_pb2.OnboardModelRequest(
+        alias=alias,
+        items=labelled,
+        answer_patterns=list(answers),
+        trials=trials,
+        max_concurrency=max_concurrency,
+        replace=replace,
+    )
+    if model:
+        request.model.CopyFrom(json_format.ParseDict(model, models_pb2.ModelInfo()))
+    return request
+
+
+def onboard_progress(message: gateway_pb2.OnboardProgress) -> r.OnboardProgress:
+    return r.from_proto(r.OnboardProgress, message)
 
 
 # Requests with no parameters worth a builder.

@@ -265,6 +265,44 @@ class Stats:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClusterProfile:
+    cluster_id: int = 0
+    n: int = 0
+    errors: int = 0
+    psi: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskTypeAccuracy:
+    task_type: str = ""
+    n: int = 0
+    correct: int = 0
+    accuracy: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelProfile:
+    model: str = ""
+    cluster_set_id: str = ""
+    clusters: list[ClusterProfile] = dataclasses.field(default_factory=list)
+    task_types: list[TaskTypeAccuracy] = dataclasses.field(default_factory=list)
+    n: int = 0
+    accuracy: float = 0.0
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class OnboardProgress:
+    """Onboarding progress; the last one carries the stored `profile`."""
+
+    done: int = 0
+    total: int = 0
+    correct: int = 0
+    errors: int = 0
+    profile: ModelProfile | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class CallRecord:
     """One recorded call, as learning keeps it."""
 

@@ -89,6 +89,14 @@ class Client:
         for chunk in self._stream("Chat", calls.chat_request(messages, **kwargs), timeout_s):
             yield calls.chat_event(chunk)
 
+    def onboard(
+        self, alias: str, items, *, timeout_s: float | None = None, **kwargs
+    ) -> Iterator[r.OnboardProgress]:
+        """Onboard a model from labelled items (UniRoute); progress, then the profile."""
+        request = calls.onboard_request(alias, items, **kwargs)
+        for step in self._stream("OnboardModel", request, timeout_s):
+            yield calls.onboard_progress(step)
+
     def route(self, text: str, *, timeout_s: float | None = None, **kwargs) -> r.Routing:
         return calls.route_result(
             self._unary("Route", calls.route_request(text, **kwargs), timeout_s)

@@ -290,3 +290,24 @@ def test_auto_prefers_the_best_rated_model_of_the_tier_without_profiles(system, 
     finally:
         assert gateway.stop() == 0
         assert classifier.stop() == 0
+
+
+def test_cli_profile_onboards_models_from_a_jsonl_file(system, tmp_path):
+    import json
+
+    data = tmp_path / "val.jsonl"
+    data.write_text(
+        "\n".join(
+            json.dumps({"question": q, "label": label})
+            for q, label in [("Is 2 prime?", "YES"), ("Is 4 prime?", "NO"), ("Is 5 prime?", "YES")]
+        )
+        + "\n"
+    )
+    done = _cli(system, "--json", "profile", "--models", "yes3,no2", "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    profiles = {p["model"]: p for p in json.loads(done.stdout)}
+    assert profiles["yes3"]["n"] == 3 and abs(profiles["yes3"]["accuracy"] - 2 / 3) < 1e-9
+    assert profiles["no2"]["n"] == 3 and abs(profiles["no2"]["accuracy"] - 1 / 3) < 1e-9
+    table = _cli(system, "profile", "--models", "yes3", "--data", str(data))
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.split()[:5] == ["model", "graded", "accuracy", "clusters", "weakest"]
