@@ -65,7 +65,12 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
         on_start=start,
         on_stop=stop,
         ready_on_start=False,
-        interceptors=[AccessInterceptor(keys, settings.key_concurrency)],
+        # Without keys or a per-key limit there is nothing to check: no extra layer per RPC.
+        interceptors=(
+            [AccessInterceptor(keys, settings.key_concurrency)]
+            if keys or settings.key_concurrency
+            else []
+        ),
     )
 
 
