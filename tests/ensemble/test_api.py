@@ -59,8 +59,10 @@ def closed_early(fake, model: str) -> bool:
 
 # -- voting -----------------------------------------------------------------------------------
 def test_majority_short_circuits_and_the_slow_request_is_really_closed(stub, fake):
-    fake.script("test/f1", Step(text="Answer: YES", delay_s=0.05))
-    fake.script("test/f2", Step(text="YES", think="Could be NO?", delay_s=0.1))
+    # Delays long enough for the hanging model's request to reach the server under any load,
+    # so that what the test sees is its abort, not a request never sent.
+    fake.script("test/f1", Step(text="Answer: YES", delay_s=0.3))
+    fake.script("test/f2", Step(text="YES", think="Could be NO?", delay_s=0.4))
     fake.script("test/f3", Step(hang=True))
     result = scale(stub, k=3)
     assert result.outcome == voting_pb2.SCALE_OUTCOME_MAJORITY
@@ -158,8 +160,10 @@ def test_shadow_answers_outside_the_panel_and_does_not_vote(stub, fake):
 
 
 def test_a_slow_shadow_never_delays_the_answer_and_is_cancelled(stub, fake):
+    # The panel takes 0.3 s, long enough for the shadow's request (started alongside) to reach
+    # the server under any load, so that its abort is what the test sees.
     for name in ("f1", "f2", "f3"):
-        fake.script(f"test/{name}", Step(text="YES"))
+        fake.script(f"test/{name}", Step(text="YES", delay_s=0.3))
     fake.default = Step(hang=True)
     result = scale(stub, k=3, shadow=True)
     assert result.answer == "YES"
