@@ -21,13 +21,8 @@ class Connection:
     # Default deadline per call in seconds; a call can pass its own.
     timeout_s: float = 120.0
 
-    def metadata(self, request_id: str = "") -> tuple[tuple[str, str], ...]:
-        pairs = []
-        if self.api_key:
-            pairs.append(("authorization", f"Bearer {self.api_key}"))
-        if request_id:
-            pairs.append(("x-request-id", request_id))
-        return tuple(pairs)
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.api_key}"),) if self.api_key else ()
 
     def _credentials(self) -> grpc.ChannelCredentials:
         roots = Path(self.tls).read_bytes() if isinstance(self.tls, str) else None

@@ -37,12 +37,12 @@ class Client:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _unary(self, method: str, request, timeout_s: float | None, request_id: str = ""):
+    def _unary(self, method: str, request, timeout_s: float | None):
         try:
             return getattr(self._stub, method)(
                 request,
                 timeout=timeout_s or self.connection.timeout_s,
-                metadata=self.connection.metadata(request_id),
+                metadata=self.connection.metadata(),
             )
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None

@@ -48,7 +48,6 @@ class Service:
     on_stop: Callable[[], Awaitable[None]] | None = None
     # True: readiness goes SERVING as soon as serving starts; False: on_start decides.
     ready_on_start: bool = True
-    extra_reflection_names: Sequence[str] = field(default_factory=tuple)
     # Interceptors after the request-context one (which binds request ids, logs and counts).
     interceptors: Sequence[grpc.aio.ServerInterceptor] = field(default_factory=tuple)
 
@@ -99,7 +98,6 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     reflection.enable_server_reflection(
         (
             service.grpc_service,
-            *service.extra_reflection_names,
             health.SERVICE_NAME,
             reflection.SERVICE_NAME,
         ),

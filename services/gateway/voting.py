@@ -25,6 +25,20 @@ def _outcome(result: voting_pb2.ScaleResult) -> str:
     return voting_pb2.ScaleOutcome.Name(result.outcome).removeprefix("SCALE_OUTCOME_").lower()
 
 
+def _fixed_response(k: int, result: voting_pb2.ScaleResult) -> gateway_pb2.ScaleResponse:
+    """A fixed-k answer: one step, path "fixed"."""
+    step = gateway_pb2.CascadeStep(
+        k=k,
+        models=[v.model for v in result.votes],
+        answer=result.answer,
+        outcome=result.outcome,
+        reason=f"k={k} asked",
+    )
+    return gateway_pb2.ScaleResponse(
+        result=result, cascade=gateway_pb2.Cascade(path="fixed", steps=[step])
+    )
+
+
 class Voting:
     def __init__(
         self,
@@ -92,16 +106,7 @@ class Voting:
     async def _fixed(self, request, context) -> gateway_pb2.ScaleResponse:
         models = await self._panel(request, request.k, context)
         result = await self._ask(request, request.k, models, uuid.uuid4().hex, context)
-        step = gateway_pb2.CascadeStep(
-            k=request.k,
-            models=[v.model for v in result.votes],
-            answer=result.answer,
-            outcome=result.outcome,
-            reason=f"k={request.k} asked",
-        )
-        return gateway_pb2.ScaleResponse(
-            result=result, cascade=gateway_pb2.Cascade(path="fixed", steps=[step])
-        )
+        return _fixed_response(request.k, result)
 
     async def _cascade(self, request, context) -> gateway_pb2.ScaleResponse:
         call_id = uuid.uuid4().hex
@@ -236,19 +241,6 @@ class Voting:
                     cascade_path="fixed",
                 )
             )
-            cascade = gateway_pb2.Cascade(
-                path="fixed",
-                steps=[
-                    gateway_pb2.CascadeStep(
-                        k=request.k,
-                        models=[v.model for v in item.result.votes],
-                        answer=item.result.answer,
-                        outcome=item.result.outcome,
-                        reason=f"k={request.k} asked",
-                    )
-                ],
-            )
             yield gateway_pb2.ScaleBatchResult(
-                index=item.index,
-                response=gateway_pb2.ScaleResponse(result=item.result, cascade=cascade),
+                index=item.index, response=_fixed_response(request.k, item.result)
             )
