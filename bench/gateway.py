@@ -4,11 +4,13 @@ downstream calls it makes, measured side by side with those downstream calls mad
 - Route: gateway.Route against the same work done directly (classifier.Classify, then
   learning.Route).
 - scale(k=3): gateway.Scale on an explicit panel of three instant scripted models against
-  ensemble.Scale on the same panel followed, off the latency path as the gateway's outbox does
-  it, by learning.RecordCall of the result (so both sides load the machine alike).
-Both at concurrency 1 and 64, rounds of gateway and direct calls interleaved so machine noise
-hits both alike. The system runs as four processes with the test-format classifier checkpoint
-and a local OpenAI-compatible server.
+  ensemble.Scale on the same panel whose result is then recorded in learning the way the
+  gateway records it: through an outbox of the same class and settings, off the latency path
+  (so both sides load the machine alike, at the same moments).
+At concurrency 1, gateway and direct calls alternate one by one and the overhead is the median
+of the paired differences, so machine noise hits both alike; at concurrency 64, rounds of each
+alternate and the overhead is the median of the rounds' p50 differences. The system runs as
+four processes with the test-format classifier checkpoint and a local OpenAI-compatible server.
 
     python bench/gateway.py [--quick]
 
@@ -37,6 +39,11 @@ from freescaling.common.v1 import records_pb2  # noqa: E402
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
+from services.common.settings import load  # noqa: E402
+from services.gateway.config import GatewaySettings  # noqa: E402
+from services.gateway.downstream import Downstreams  # noqa: E402
+from services.gateway.outbox import Outbox, OutboxPolicy  # noqa: E402
+from services.gateway.server import record_sender  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
@@ -119,7 +126,17 @@ class Calls:
         self.classifier = classifier_pb2_grpc.ClassifierStub(self.channels["classifier"])
         self.learning = learning_pb2_grpc.LearningStub(self.channels["learning"])
         self.ensemble = ensemble_pb2_grpc.EnsembleStub(self.channels["ensemble"])
-        self.recording: set[asyncio.Future] = set()
+        # The gateway's own outbox and sender, with its default settings, in this process.
+        settings = load(
+            GatewaySettings, [], {"FREESCALING_LEARNING_ADDR": services["learning"].address}
+        )
+        self.downstreams = Downstreams(settings)
+        self.outbox = Outbox(
+            record_sender(self.downstreams, timeout_s=30),
+            OutboxPolicy(
+                batch_size=settings.outbox_batch_size, linger_s=settings.outbox_linger_ms / 1000
+            ),
+        )
 
     async def gateway_route(self) -> None:
         await self.gateway.Route(gateway_pb2.RouteRequest(text=PROMPT), timeout=30)
@@ -160,20 +177,16 @@ class Calls:
             latency_s=result.elapsed_s,
             k=3,
         )
-        self.recording.add(
-            asyncio.ensure_future(
-                self.learning.RecordCall(
-                    learning_pb2.RecordCallRequest(record=record, register_models=True), timeout=30
-                )
-            )
-        )
+        self.outbox.put(record)
 
     async def settle(self) -> None:
         """Wait for the direct side's background records, as the gateway's outbox drains."""
-        await asyncio.gather(*self.recording, return_exceptions=True)
-        self.recording.clear()
+        while self.outbox.depth:
+            await asyncio.sleep(0.005)
 
     async def close(self) -> None:
+        await self.outbox.close(10.0)
+        await self.downstreams.close()
         for channel in self.channels.values():
             await channel.close()
 
@@ -200,20 +213,53 @@ def p50_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000 if values else float("nan")
 
 
-async def compare(calls, name, gateway_call, direct_call, concurrency, n, rounds, errors) -> dict:
-    """Short rounds of gateway then direct calls; the overhead is the median over rounds of the
-    two sides' p50 difference, so that slow drift of the machine cancels out."""
+async def timed(call, errors: list[str]) -> float | None:
+    started = time.perf_counter()
+    try:
+        await call()
+    except grpc.aio.AioRpcError as exc:
+        errors.append(f"{exc.code().name}: {exc.details()}")
+        return None
+    return time.perf_counter() - started
+
+
+async def compare_paired(name, gateway_call, direct_call, pairs, errors) -> dict:
+    """Concurrency 1: gateway and direct calls alternate one by one (in ABBA order, so neither
+    side always goes first); the overhead is the median of the differences within each pair.
+    Adjacent calls see the same machine, so its drift and noise cancel out."""
+    via, direct, differences = [], [], []
+    for i in range(pairs):
+        order = (gateway_call, direct_call) if i % 2 == 0 else (direct_call, gateway_call)
+        first, second = [await timed(call, errors) for call in order]
+        if first is None or second is None:
+            continue
+        v, d = (first, second) if i % 2 == 0 else (second, first)
+        via.append(v)
+        direct.append(d)
+        differences.append(v - d)
+    return {
+        "call": name,
+        "concurrency": 1,
+        "gateway_p50_ms": round(p50_ms(via), 3),
+        "direct_p50_ms": round(p50_ms(direct), 3),
+        "overhead_p50_ms": round(p50_ms(differences), 3),
+    }
+
+
+async def compare_rounds(calls, name, gateway_call, direct_call, n, rounds, errors) -> dict:
+    """Concurrency 64: rounds of n gateway calls then n direct calls, 64 in flight; the
+    overhead is the median over rounds of the two sides' p50 difference."""
     via, direct, differences = [], [], []
     for _ in range(rounds):
-        round_via = await measure(gateway_call, n, concurrency, errors)
-        round_direct = await measure(direct_call, n, concurrency, errors)
+        round_via = await measure(gateway_call, n, 64, errors)
+        round_direct = await measure(direct_call, n, 64, errors)
         await calls.settle()
         via += round_via
         direct += round_direct
         differences.append(p50_ms(round_via) - p50_ms(round_direct))
     return {
         "call": name,
-        "concurrency": concurrency,
+        "concurrency": 64,
         "gateway_p50_ms": round(p50_ms(via), 3),
         "direct_p50_ms": round(p50_ms(direct), 3),
         "overhead_p50_ms": round(statistics.median(differences), 3),
@@ -222,9 +268,10 @@ async def compare(calls, name, gateway_call, direct_call, concurrency, n, rounds
 
 async def run(services: dict[str, ServiceProcess], quick: bool) -> dict:
     calls = Calls(services)
+    await calls.outbox.start()
     errors: list[str] = []
-    # (calls per round at concurrency 1, at 64, rounds): quick stays under a minute here.
-    n1, n64, rounds = (16, 64, 6) if quick else (50, 256, 12)
+    # Pairs at concurrency 1; calls per round and rounds at 64: quick stays under a minute here.
+    pairs, n64, rounds = (120, 64, 2) if quick else (600, 256, 4)
     # Warm up every path (connections, lazy imports, caches).
     await measure(calls.gateway_route, 8, 4, errors)
     await measure(calls.gateway_scale, 8, 4, errors)
@@ -232,15 +279,14 @@ async def run(services: dict[str, ServiceProcess], quick: bool) -> dict:
     await measure(calls.direct_scale, 8, 4, errors)
     await calls.settle()
     errors.clear()
-    rows = []
-    for concurrency, n in ((1, n1), (64, n64)):
-        for name, via, direct in (
-            ("route", calls.gateway_route, calls.direct_route),
-            ("scale", calls.gateway_scale, calls.direct_scale),
-        ):
-            # At concurrency 64 fewer, larger rounds: each must hold 64 calls in flight.
-            r = rounds if concurrency == 1 else max(2, rounds // 3)
-            rows.append(await compare(calls, name, via, direct, concurrency, n, r, errors))
+    sides = (
+        ("route", calls.gateway_route, calls.direct_route),
+        ("scale", calls.gateway_scale, calls.direct_scale),
+    )
+    rows = [await compare_paired(name, via, direct, pairs, errors) for name, via, direct in sides]
+    await calls.settle()
+    for name, via, direct in sides:
+        rows.append(await compare_rounds(calls, name, via, direct, n64, rounds, errors))
     await calls.close()
     return {"rows": rows, "errors": errors}
 

@@ -110,6 +110,19 @@ class GatewaySettings(ServerSettings):
         "Call records waiting for learning at most; more are dropped (counted and logged)",
         check=positive,
     )
+    outbox_batch_size: int = setting(
+        64,
+        "FREESCALING_GATEWAY_OUTBOX_BATCH_SIZE",
+        "Call records sent to learning in one RecordCalls request at most",
+        check=lambda n: None if 1 <= n <= 1000 else "must be between 1 and 1000",
+    )
+    outbox_linger_ms: float = setting(
+        20.0,
+        "FREESCALING_GATEWAY_OUTBOX_LINGER_MS",
+        "How long a sender waits for more records before sending a batch that is not full "
+        "(0: send at once); records wait this much longer to reach learning, answers never",
+        check=non_negative,
+    )
     outbox_spool_dir: str = setting(
         "",
         "FREESCALING_GATEWAY_OUTBOX_SPOOL_DIR",

@@ -3,11 +3,19 @@ the user's answer, then delivered in the background with retries and back-off. D
 idempotent on learning's side (by call_id), so a record sent twice is stored once. Bounded:
 when full, new records are dropped, counted and logged. With a spool directory, each record is
 also written to disk until delivered, so a restart (or a crash of this process) loses nothing;
-pending records are flushed on graceful shutdown."""
+pending records are flushed on graceful shutdown.
+
+Records travel in batches: a sender takes what is waiting (up to `batch_size` records and
+`batch_bytes`), and when that is less than a full batch it lingers `linger_s` for more first,
+as a Kafka producer does. Under load that turns many RPCs into one (and one transaction on
+learning's side); at low load it moves each delivery off the moment the answer is sent and the
+next request arrives, so recording does not compete with answering. Feedback that names a call
+still on its way waits for it (`settled`), so it never misses a call the user has just seen."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -28,9 +36,13 @@ OUTBOX_DROPPED = Counter(
     "freescaling_outbox_dropped", "Call records dropped, by reason", ["reason"]
 )
 OUTBOX_SENT = Counter("freescaling_outbox_sent", "Call records delivered to learning")
-OUTBOX_RETRIES = Counter("freescaling_outbox_retries", "Failed delivery attempts, later retried")
+OUTBOX_RETRIES = Counter(
+    "freescaling_outbox_retries", "Record deliveries that failed and will be retried"
+)
 
-Send = Callable[[records_pb2.CallRecord], Awaitable[None]]
+# Delivers a batch; per record, None when stored (or found already stored), PermanentError when
+# learning refused it for good, another exception to retry it. Raising retries the whole batch.
+Send = Callable[[list[records_pb2.CallRecord]], Awaitable[list[Exception | None]]]
 
 
 class PermanentError(Exception):
@@ -43,13 +55,20 @@ class OutboxPolicy:
     senders: int = 4
     initial_backoff_s: float = 0.2
     max_backoff_s: float = 30.0
+    batch_size: int = 64
+    batch_bytes: int = 4 * 1024 * 1024
+    linger_s: float = 0.0
 
 
 class Outbox:
     def __init__(self, send: Send, policy: OutboxPolicy, spool_dir: Path | None = None) -> None:
         self._send, self.policy, self.spool_dir = send, policy, spool_dir
-        self._queue: asyncio.Queue[records_pb2.CallRecord] = asyncio.Queue()
-        self._pending: set[str] = set()
+        self._queue: collections.deque[records_pb2.CallRecord] = collections.deque()
+        self._arrived = asyncio.Event()
+        # call_id -> message_id of every record not yet delivered (or dropped).
+        self._pending: dict[str, str] = {}
+        self._message_ids: collections.Counter[str] = collections.Counter()
+        self._delivered = asyncio.Condition()
         self._workers: list[asyncio.Task] = []
         self._closing = False
         if spool_dir:
@@ -80,9 +99,28 @@ class Outbox:
         return True
 
     def _enqueue(self, record: records_pb2.CallRecord) -> None:
-        self._pending.add(record.call_id)
+        self._pending[record.call_id] = record.message_id
+        if record.message_id:
+            self._message_ids[record.message_id] += 1
         OUTBOX_DEPTH.set(self.depth)
-        self._queue.put_nowait(record)
+        self._queue.append(record)
+        self._arrived.set()
+
+    def _waiting(self, call_or_message_id: str) -> bool:
+        return call_or_message_id in self._pending or call_or_message_id in self._message_ids
+
+    async def settled(self, call_or_message_id: str, timeout_s: float) -> bool:
+        """Wait until no record with this call id (or external message id) is waiting for
+        delivery, at most `timeout_s`; False when one still is."""
+        return await self._until(lambda: not self._waiting(call_or_message_id), timeout_s)
+
+    async def _until(self, condition: Callable[[], bool], timeout_s: float) -> bool:
+        """Wait (at most `timeout_s`) for deliveries to make `condition` true; returns it."""
+        if not condition():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s), self._delivered:
+                    await self._delivered.wait_for(condition)
+        return condition()
 
     # --- spool ------------------------------------------------------------------------------
 
@@ -127,44 +165,87 @@ class Outbox:
             for i in range(self.policy.senders)
         ]
 
+    def _take_waiting(self, batch: list[records_pb2.CallRecord], size: int) -> int:
+        """Move waiting records into `batch` while it has room; returns its size in bytes."""
+        policy = self.policy
+        while len(batch) < policy.batch_size and self._queue:
+            grown = size + self._queue[0].ByteSize()
+            if batch and grown > policy.batch_bytes:
+                break  # it leads the next batch
+            batch.append(self._queue.popleft())
+            size = grown
+        return size
+
+    async def _next_batch(self) -> list[records_pb2.CallRecord]:
+        while not self._queue:
+            self._arrived.clear()
+            await self._arrived.wait()
+        batch: list[records_pb2.CallRecord] = []
+        size = self._take_waiting(batch, 0)
+        if len(batch) < self.policy.batch_size and self.policy.linger_s > 0 and not self._closing:
+            await asyncio.sleep(self.policy.linger_s)
+            self._take_waiting(batch, size)
+        return batch
+
     async def _deliver(self) -> None:
         while True:
-            record = await self._queue.get()
+            batch = await self._next_batch()
             backoff = self.policy.initial_backoff_s
-            while True:
+            while batch:
                 try:
-                    await self._send(record)
-                    OUTBOX_SENT.inc()
-                    break
-                except PermanentError as exc:
-                    OUTBOX_DROPPED.labels("rejected").inc()
-                    logger.error(
-                        "outbox: learning rejected call %s for good: %s", record.call_id, exc
-                    )
-                    break
+                    outcomes = await self._send(batch)
                 except Exception as exc:
-                    OUTBOX_RETRIES.inc()
-                    logger.warning(
-                        "outbox: delivery of call %s failed (%s); retrying in %.1f s",
-                        record.call_id,
-                        exc,
-                        backoff,
-                    )
-                    # Full jitter keeps many gateways from retrying in step after an outage.
-                    await asyncio.sleep(random.uniform(backoff / 2, backoff))
-                    backoff = min(backoff * 2, self.policy.max_backoff_s)
-            self._pending.discard(record.call_id)
-            self._unspool(record.call_id)
-            OUTBOX_DEPTH.set(self.depth)
-            self._queue.task_done()
+                    outcomes = [exc] * len(batch)
+                retry: list[records_pb2.CallRecord] = []
+                error: Exception | None = None
+                for record, outcome in zip(batch, outcomes, strict=True):
+                    if outcome is None:
+                        OUTBOX_SENT.inc()
+                    elif isinstance(outcome, PermanentError):
+                        OUTBOX_DROPPED.labels("rejected").inc()
+                        logger.error(
+                            "outbox: learning rejected call %s for good: %s",
+                            record.call_id,
+                            outcome,
+                        )
+                    else:
+                        retry.append(record)
+                        error = error or outcome
+                        continue
+                    await self._done(record)
+                if not retry:
+                    break
+                OUTBOX_RETRIES.inc(len(retry))
+                logger.warning(
+                    "outbox: delivery of %d record(s) failed (%s, first call %s); retrying in "
+                    "%.1f s",
+                    len(retry),
+                    error,
+                    retry[0].call_id,
+                    backoff,
+                )
+                # Full jitter keeps many gateways from retrying in step after an outage.
+                await asyncio.sleep(random.uniform(backoff / 2, backoff))
+                backoff = min(backoff * 2, self.policy.max_backoff_s)
+                batch = retry
+
+    async def _done(self, record: records_pb2.CallRecord) -> None:
+        message_id = self._pending.pop(record.call_id, "")
+        if message_id:
+            self._message_ids[message_id] -= 1
+            if self._message_ids[message_id] <= 0:
+                del self._message_ids[message_id]
+        self._unspool(record.call_id)
+        OUTBOX_DEPTH.set(self.depth)
+        async with self._delivered:
+            self._delivered.notify_all()
 
     async def close(self, flush_timeout_s: float) -> int:
         """Stop taking records, try to deliver what is waiting, return how many are left."""
         self._closing = True
         started = time.monotonic()
         # Whatever is not delivered in time is reported (and stays spooled) below.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout=flush_timeout_s)
+        await self._until(lambda: not self._pending, flush_timeout_s)
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)

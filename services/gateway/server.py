@@ -19,20 +19,48 @@ from services.gateway.outbox import Outbox, OutboxPolicy, PermanentError
 from services.gateway.servicer import SERVICE, GatewayServicer
 
 
-def record_sender(downstreams: Downstreams, timeout_s: float):
-    """The outbox's delivery: RecordCall on learning, creating ratings for models it has not
-    seen yet; only INVALID_ARGUMENT is final, every other failure is retried."""
+def record_sender(downstreams: Downstreams, timeout_s: float, max_bytes: int = 0):
+    """The outbox's delivery: RecordCalls on learning, creating ratings for models it has not
+    seen yet. A record learning refuses as INVALID_ARGUMENT is final, and so is one larger than
+    the message limit (`max_bytes`); every other failure is retried. A learning service without
+    RecordCalls (older, mid-upgrade) gets the records one RecordCall at a time."""
 
-    async def send(record: records_pb2.CallRecord) -> None:
+    async def send_one(record: records_pb2.CallRecord) -> Exception | None:
+        if max_bytes and record.ByteSize() > max_bytes:
+            return PermanentError(
+                f"the record is {record.ByteSize()} bytes, over the {max_bytes}-byte message "
+                "limit (FREESCALING_MAX_MESSAGE_MB)"
+            )
         request = learning_pb2.RecordCallRequest(record=record, register_models=True)
         try:
             await downstreams.send("learning", "RecordCall", request, timeout_s, record.request_id)
         except DownstreamError as exc:
             if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise PermanentError(exc.message) from None
-            raise
+                return PermanentError(exc.message)
+            return exc
+        return None
+
+    async def send(records: list[records_pb2.CallRecord]) -> list[Exception | None]:
+        if len(records) == 1:
+            return [await send_one(records[0])]
+        request = learning_pb2.RecordCallsRequest(records=records, register_models=True)
+        try:
+            reply = await downstreams.send("learning", "RecordCalls", request, timeout_s)
+        except DownstreamError as exc:
+            if exc.code != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            return [await send_one(record) for record in records]
+        return [_outcome(o) for o in reply.outcomes]
 
     return send
+
+
+def _outcome(outcome: learning_pb2.RecordCallOutcome) -> Exception | None:
+    if outcome.HasField("recorded"):
+        return None
+    if outcome.error.code == grpc.StatusCode.INVALID_ARGUMENT.name:
+        return PermanentError(outcome.error.message)
+    return DownstreamError(grpc.StatusCode.UNAVAILABLE, outcome.error.message)
 
 
 def build(settings: GatewaySettings, health: Health) -> server.Service:
@@ -41,9 +69,16 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
     except KeyFileError as exc:
         raise server.StartupError(str(exc)) from None
     downstreams = Downstreams(settings)
+    max_bytes = int(settings.max_message_mb * 1024 * 1024)
     outbox = Outbox(
-        record_sender(downstreams, settings.downstream_timeout_s),
-        OutboxPolicy(capacity=settings.outbox_capacity),
+        record_sender(downstreams, settings.downstream_timeout_s, max_bytes),
+        OutboxPolicy(
+            capacity=settings.outbox_capacity,
+            batch_size=settings.outbox_batch_size,
+            # A quarter of the message limit leaves room for the request's own framing.
+            batch_bytes=max_bytes // 4,
+            linger_s=settings.outbox_linger_ms / 1000,
+        ),
         Path(settings.outbox_spool_dir) if settings.outbox_spool_dir else None,
     )
     servicer = GatewayServicer(settings, health, downstreams, outbox)

@@ -38,6 +38,10 @@ def _require(condition: bool, message: str, code=grpc.StatusCode.INVALID_ARGUMEN
         raise _Invalid(code, message)
 
 
+# How long feedback waits for its call's record to leave the outbox.
+FEEDBACK_WAIT_S = 5.0
+
+
 @with_capabilities(SERVICE, NOT_BUILT)
 class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def __init__(
@@ -191,6 +195,19 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         return await self._run(context, work())
 
     async def Feedback(self, request, context) -> ratings_pb2.FeedbackResult:
+        # Feedback on a call whose record is still in the outbox waits for it to reach learning
+        # (a user may react the instant the answer arrives); within the caller's deadline.
+        target = request.call_id or request.message_id
+        if target:
+            remaining = context.time_remaining()
+            wait = FEEDBACK_WAIT_S if remaining is None else min(FEEDBACK_WAIT_S, remaining)
+            if not await self.outbox.settled(target, wait):
+                await context.abort(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"the record of {target!r} has not reached the learning service yet "
+                    "(it is slow or down; the gateway keeps retrying): try the feedback again "
+                    "later",
+                )
         return await self._pass(context, "learning", "SubmitFeedback", request)
 
     async def Rankings(self, request, context) -> ratings_pb2.Rankings:

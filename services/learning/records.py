@@ -277,10 +277,10 @@ def record_call(
 
 
 class Recorder:
-    """Group commit for RecordCall: requests arriving while a batch is being written wait and
-    go into the next transaction together. One batch at a time per process; other processes
-    (replicas) write concurrently, serialized by row locks (PostgreSQL) or the write lock
-    (SQLite)."""
+    """Group commit for RecordCall and RecordCalls: requests arriving while a batch is being
+    written wait and go into the next transaction together. One batch at a time per process;
+    other processes (replicas) write concurrently, serialized by row locks (PostgreSQL) or the
+    write lock (SQLite)."""
 
     def __init__(self, db: Database, k: float, executor: Executor, max_batch: int = 256) -> None:
         self.db, self.k, self.executor, self.max_batch = db, k, executor, max_batch
@@ -288,14 +288,20 @@ class Recorder:
         self.task: asyncio.Task | None = None
 
     async def record(self, request: learning_pb2.RecordCallRequest):
-        future = asyncio.get_running_loop().create_future()
-        self.pending.append((request, future))
-        if self.task is None:
-            self.task = asyncio.create_task(self._drain())
-        result = await future
+        (result,) = await self.record_many([request])
         if isinstance(result, LearningError):
             raise result
         return result
+
+    async def record_many(self, requests: Sequence[learning_pb2.RecordCallRequest]) -> list[Result]:
+        """Each request's response or the LearningError that refused it, in order; the requests
+        join the pending batch (large ones span several transactions)."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in requests]
+        self.pending.extend(zip(requests, futures, strict=True))
+        if self.task is None:
+            self.task = asyncio.create_task(self._drain())
+        return list(await asyncio.gather(*futures))
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()

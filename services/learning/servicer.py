@@ -15,7 +15,7 @@ import grpc
 import sqlalchemy as sa
 from prometheus_client import Counter
 
-from freescaling.common.v1 import info_pb2
+from freescaling.common.v1 import info_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
@@ -23,13 +23,21 @@ from services.common.info import service_info
 from services.learning import evolution, feedback, profiles, ratings, records, stats
 from services.learning.config import LearningSettings
 from services.learning.db import Database
-from services.learning.errors import InvalidInput, NotFound, Precondition, Unavailable
+from services.learning.errors import (
+    InvalidInput,
+    LearningError,
+    NotFound,
+    Precondition,
+    Unavailable,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"]
 NOT_BUILT: dict[str, str] = {}
+# RecordCalls' limit on records per request (the message size limit applies as well).
+MAX_RECORDS_PER_BATCH = 1000
 
 RATING_UPDATES = Counter(
     "freescaling_rating_updates",
@@ -75,6 +83,37 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         reply = await self._guard(context, self.recorder.record(request))
         RATING_UPDATES.labels("consensus").inc(len(reply.changes))
         return reply
+
+    async def RecordCalls(self, request, context):
+        if not request.records:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no records to record")
+        if len(request.records) > MAX_RECORDS_PER_BATCH:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{len(request.records)} records in one request; at most "
+                f"{MAX_RECORDS_PER_BATCH} are allowed: split it",
+            )
+        results = await self._guard(
+            context,
+            self.recorder.record_many(
+                [
+                    learning_pb2.RecordCallRequest(
+                        record=record, register_models=request.register_models
+                    )
+                    for record in request.records
+                ]
+            ),
+        )
+        outcomes = []
+        for result in results:
+            if isinstance(result, LearningError):
+                code = _CODES.get(type(result), grpc.StatusCode.INTERNAL)
+                error = voting_pb2.ItemError(code=code.name, message=str(result))
+                outcomes.append(learning_pb2.RecordCallOutcome(error=error))
+            else:
+                RATING_UPDATES.labels("consensus").inc(len(result.changes))
+                outcomes.append(learning_pb2.RecordCallOutcome(recorded=result))
+        return learning_pb2.RecordCallsResponse(outcomes=outcomes)
 
     async def SubmitFeedback(self, request, context):
         reply = await self._run(

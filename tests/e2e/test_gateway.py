@@ -101,6 +101,27 @@ def test_feedback_moves_elo(client):
     assert client.feedback(result.call_id, "🔴").duplicate
 
 
+def test_feedback_the_instant_the_answer_arrives_finds_the_call(system):
+    """The record lingers half a second in the outbox; the feedback waits for it rather than
+    getting NOT_FOUND from learning."""
+    gateway = (
+        system.gateway_for(system.classifier.address, FREESCALING_GATEWAY_OUTBOX_LINGER_MS="500")
+        .start()
+        .wait_serving()
+        .wait_ready()
+    )
+    try:
+        with Client(gateway.address, timeout_s=30) as client:
+            result = client.scale(
+                "Is 29 prime?", k=3, answers=["YES", "NO"], models=["yes1", "no1", "yes2"]
+            )
+            feedback = client.feedback(result.call_id, "👍")
+            assert feedback.changes and not feedback.duplicate
+            assert _recorded(client, result.call_id)
+    finally:
+        assert gateway.stop() == 0
+
+
 def test_bad_input_is_invalid_argument(client):
     with pytest.raises(InvalidArgument, match="question is required"):
         client.scale("  ", k=3)

@@ -4,12 +4,13 @@ visible drops, spooled to disk so a restart loses nothing, flushed on shutdown."
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 
 import grpc
 from prometheus_client import REGISTRY
 
-from freescaling.common.v1 import records_pb2
+from freescaling.common.v1 import records_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.settings import load
 from services.gateway.config import GatewaySettings
@@ -30,24 +31,41 @@ def _metric(name: str, **labels) -> float:
 
 
 class Learning:
-    """Stands in for learning's RecordCall: fails while `down`, refuses `reject` ids."""
+    """Stands in for learning's RecordCalls: fails whole batches while `down_for` lasts, refuses
+    `reject` ids for good, fails each `flaky` id once (a transient per-record error)."""
 
-    def __init__(self, down_for: int = 0, reject: set[str] | None = None) -> None:
-        self.down_for, self.reject = down_for, reject or set()
+    def __init__(
+        self, down_for: int = 0, reject: set[str] | None = None, flaky: set[str] | None = None
+    ) -> None:
+        self.down_for, self.reject, self.flaky = down_for, reject or set(), flaky or set()
         self.delivered: list[str] = []
-        self.attempts = 0
+        self.batches: list[list[str]] = []
+        self.sent: collections.Counter[str] = collections.Counter()
+        self.failed_records = 0
         self.gate = asyncio.Event()
         self.gate.set()
 
-    async def send(self, record: records_pb2.CallRecord) -> None:
-        self.attempts += 1
+    async def send(self, records: list[records_pb2.CallRecord]) -> list[Exception | None]:
         await self.gate.wait()
-        if record.call_id in self.reject:
-            raise PermanentError("vote for unknown model")
+        ids = [r.call_id for r in records]
+        self.batches.append(ids)
+        self.sent.update(ids)
         if self.down_for > 0:
             self.down_for -= 1
+            self.failed_records += len(records)
             raise ConnectionError("learning is down")
-        self.delivered.append(record.call_id)
+        outcomes: list[Exception | None] = []
+        for call_id in ids:
+            if call_id in self.reject:
+                outcomes.append(PermanentError("vote for unknown model"))
+            elif call_id in self.flaky:
+                self.flaky.discard(call_id)
+                self.failed_records += 1
+                outcomes.append(ConnectionError("database busy"))
+            else:
+                self.delivered.append(call_id)
+                outcomes.append(None)
+        return outcomes
 
 
 async def _drain(outbox: Outbox, timeout: float = 5.0) -> None:
@@ -60,7 +78,7 @@ async def _drain(outbox: Outbox, timeout: float = 5.0) -> None:
 
 def test_records_are_delivered_once_even_after_failures():
     async def scenario():
-        learning = Learning(down_for=5)
+        learning = Learning(down_for=5, flaky={"call-4", "call-15"})
         outbox = Outbox(learning.send, FAST)
         await outbox.start()
         retries = _metric("freescaling_outbox_retries_total")
@@ -69,7 +87,76 @@ def test_records_are_delivered_once_even_after_failures():
         await _drain(outbox)
         assert await outbox.close(1.0) == 0
         assert sorted(learning.delivered) == sorted(f"call-{i}" for i in range(20))
-        assert _metric("freescaling_outbox_retries_total") - retries == 5
+        assert learning.sent["call-4"] >= 2 and learning.sent["call-15"] >= 2
+        retried = _metric("freescaling_outbox_retries_total") - retries
+        assert retried == learning.failed_records >= 5 + 2
+
+    asyncio.run(scenario())
+
+
+def test_records_travel_in_batches_bounded_by_count_and_bytes():
+    async def scenario(policy: OutboxPolicy, records: list) -> list[list[str]]:
+        learning = Learning()
+        outbox = Outbox(learning.send, policy)
+        await outbox.start()
+        for record in records:
+            outbox.put(record)
+        await _drain(outbox)
+        await outbox.close(1.0)
+        assert sorted(learning.delivered) == sorted(r.call_id for r in records)
+        return learning.batches
+
+    one_sender = OutboxPolicy(senders=1, batch_size=4, linger_s=0.05)
+    batches = asyncio.run(scenario(one_sender, [_record(i) for i in range(10)]))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert [i for b in batches for i in b] == [f"call-{i}" for i in range(10)]  # in order
+
+    big = [_record(i) for i in range(5)]
+    for record in big:
+        record.question = "x" * 1000
+    by_bytes = OutboxPolicy(senders=1, batch_size=64, batch_bytes=2500)
+    assert [len(b) for b in asyncio.run(scenario(by_bytes, big))] == [2, 2, 1]
+    # A record larger than batch_bytes still goes, alone.
+    huge = [_record(0), _record(1)]
+    huge[0].question = "x" * 5000
+    assert [len(b) for b in asyncio.run(scenario(by_bytes, huge))] == [1, 1]
+
+
+def test_lingering_gathers_records_that_arrive_in_quick_succession():
+    async def scenario(linger_s: float) -> list[list[str]]:
+        learning = Learning()
+        outbox = Outbox(learning.send, OutboxPolicy(senders=1, linger_s=linger_s))
+        await outbox.start()
+        for i in range(6):
+            outbox.put(_record(i))
+            await asyncio.sleep(0.01)  # answers finishing 10 ms apart
+        await _drain(outbox)
+        await outbox.close(1.0)
+        return learning.batches
+
+    assert len(asyncio.run(scenario(0.0))) == 6
+    assert len(asyncio.run(scenario(0.5))) == 1
+
+
+def test_settled_waits_for_a_record_on_its_way():
+    async def scenario():
+        learning = Learning()
+        learning.gate.clear()
+        outbox = Outbox(learning.send, FAST)
+        await outbox.start()
+        record = _record(1)
+        record.message_id = "chat-msg-1"
+        outbox.put(record)
+        assert not await outbox.settled("call-1", 0.05)
+        assert not await outbox.settled("chat-msg-1", 0.05)
+        assert await outbox.settled("call-2", 0.0)  # nothing pending for it
+        waiting = asyncio.create_task(outbox.settled("chat-msg-1", 5.0))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        learning.gate.set()
+        assert await waiting
+        assert await outbox.settled("call-1", 0.0)
+        await outbox.close(1.0)
 
     asyncio.run(scenario())
 
@@ -100,12 +187,14 @@ def test_a_rejected_record_is_not_retried():
         learning = Learning(reject={"call-1"})
         outbox = Outbox(learning.send, FAST)
         await outbox.start()
+        rejected = _metric("freescaling_outbox_dropped_total", reason="rejected")
         for i in range(3):
             outbox.put(_record(i))
         await _drain(outbox)
         await outbox.close(1.0)
         assert sorted(learning.delivered) == ["call-0", "call-2"]
-        assert learning.attempts == 3
+        assert learning.sent == {"call-0": 1, "call-1": 1, "call-2": 1}
+        assert _metric("freescaling_outbox_dropped_total", reason="rejected") - rejected == 1
 
     asyncio.run(scenario())
 
@@ -160,20 +249,62 @@ def test_without_a_spool_undelivered_records_are_reported_lost(caplog):
 
 
 class RecordingLearning(learning_pb2_grpc.LearningServicer):
+    """RecordCall only, as a learning service older than RecordCalls."""
+
     def __init__(self) -> None:
         self.requests: list[tuple[learning_pb2.RecordCallRequest, str]] = []
 
     async def RecordCall(self, request, context):
         rid = dict(context.invocation_metadata()).get("x-request-id", "")
         self.requests.append((request, rid))
+        if request.record.call_id == "bad":
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "vote for unknown model 'z'")
         return learning_pb2.RecordCallResponse(call_id=request.record.call_id)
+
+
+class BatchLearning(RecordingLearning):
+    """RecordCalls too: refuses "bad" for good, fails "busy" once as a database hiccup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.busy_once = True
+
+    async def RecordCalls(self, request, context):
+        assert request.register_models
+        self.batches.append([r.call_id for r in request.records])
+        outcomes = []
+        for record in request.records:
+            if record.call_id == "bad":
+                error = voting_pb2.ItemError(code="INVALID_ARGUMENT", message="unknown model 'z'")
+                outcomes.append(learning_pb2.RecordCallOutcome(error=error))
+            elif record.call_id == "busy" and self.busy_once:
+                self.busy_once = False
+                error = voting_pb2.ItemError(code="UNAVAILABLE", message="database busy")
+                outcomes.append(learning_pb2.RecordCallOutcome(error=error))
+            else:
+                recorded = learning_pb2.RecordCallResponse(call_id=record.call_id)
+                outcomes.append(learning_pb2.RecordCallOutcome(recorded=recorded))
+        return learning_pb2.RecordCallsResponse(outcomes=outcomes)
+
+
+async def _serve(servicer, port: int) -> grpc.aio.Server:
+    server = grpc.aio.server()
+    learning_pb2_grpc.add_LearningServicer_to_server(servicer, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    return server
+
+
+def _downstreams(port: int) -> Downstreams:
+    settings = load(GatewaySettings, [], {"FREESCALING_LEARNING_ADDR": f"127.0.0.1:{port}"})
+    return Downstreams(settings)
 
 
 def test_delivery_over_grpc_waits_out_a_learning_outage():
     async def scenario():
         port = free_port()
-        settings = load(GatewaySettings, [], {"FREESCALING_LEARNING_ADDR": f"127.0.0.1:{port}"})
-        downstreams = Downstreams(settings)
+        downstreams = _downstreams(port)
         outbox = Outbox(record_sender(downstreams, timeout_s=2.0), FAST)
         await outbox.start()
         record = _record(7)
@@ -183,10 +314,7 @@ def test_delivery_over_grpc_waits_out_a_learning_outage():
         assert outbox.depth == 1
 
         servicer = RecordingLearning()
-        server = grpc.aio.server()
-        learning_pb2_grpc.add_LearningServicer_to_server(servicer, server)
-        server.add_insecure_port(f"127.0.0.1:{port}")
-        await server.start()
+        server = await _serve(servicer, port)
         try:
             await _drain(outbox, timeout=10)
             await outbox.close(1.0)
@@ -197,5 +325,57 @@ def test_delivery_over_grpc_waits_out_a_learning_outage():
         assert request.record.call_id == "call-7"
         assert request.register_models
         assert request_id == "req-7"
+
+    asyncio.run(scenario())
+
+
+def _batch_of(*call_ids: str) -> list[records_pb2.CallRecord]:
+    return [records_pb2.CallRecord(call_id=c) for c in call_ids]
+
+
+def test_batches_go_in_one_recordcalls_with_outcomes_per_record():
+    async def scenario():
+        port = free_port()
+        servicer = BatchLearning()
+        server = await _serve(servicer, port)
+        downstreams = _downstreams(port)
+        outbox = Outbox(
+            record_sender(downstreams, timeout_s=2.0),
+            OutboxPolicy(senders=1, linger_s=0.05, initial_backoff_s=0.01),
+        )
+        await outbox.start()
+        try:
+            for record in _batch_of("a", "bad", "busy", "b"):
+                outbox.put(record)
+            await _drain(outbox)
+            await outbox.close(1.0)
+        finally:
+            await server.stop(None)
+            await downstreams.close()
+        # One request for all four; then only the record that failed for a passing reason.
+        assert servicer.batches == [["a", "bad", "busy", "b"]]
+        assert [r.record.call_id for r, _ in servicer.requests] == ["busy"]
+
+    asyncio.run(scenario())
+
+
+def test_an_older_learning_without_recordcalls_gets_records_one_by_one():
+    async def scenario():
+        port = free_port()
+        servicer = RecordingLearning()
+        server = await _serve(servicer, port)
+        downstreams = _downstreams(port)
+        send = record_sender(downstreams, timeout_s=2.0, max_bytes=2000)
+        try:
+            oversized = records_pb2.CallRecord(call_id="huge", question="x" * 3000)
+            outcomes = await send([*_batch_of("a", "bad", "b"), oversized])
+        finally:
+            await server.stop(None)
+            await downstreams.close()
+        assert outcomes[0] is None and outcomes[2] is None
+        assert isinstance(outcomes[1], PermanentError) and "unknown model" in str(outcomes[1])
+        assert isinstance(outcomes[3], PermanentError)
+        assert "over the 2000-byte message limit" in str(outcomes[3])
+        assert [r.record.call_id for r, _ in servicer.requests] == ["a", "bad", "b"]
 
     asyncio.run(scenario())

@@ -97,6 +97,47 @@ def test_unknown_models_are_refused_unless_registered(stub):
     assert not record(stub, rec).duplicate
 
 
+def test_record_calls_stores_a_batch_with_an_outcome_per_record(stub):
+    a, b, c = unique("a"), unique("b"), unique("c")
+    first = scale_record({a: "YES", b: "YES", c: "NO"}, "YES")
+    record(stub, first)  # already stored: its copy in the batch is a duplicate
+    second = scale_record({a: "NO", b: "YES", c: "YES"}, "YES")
+    invalid = scale_record({a: "YES", b: "NO"}, "MAYBE")
+    stranger = scale_record({a: "YES", unique("stranger"): "NO"}, "YES")
+    reply = stub.RecordCalls(
+        learning_pb2.RecordCallsRequest(records=[first, second, invalid, stranger, second]),
+        timeout=TIMEOUT,
+    )
+    kinds = [o.WhichOneof("result") for o in reply.outcomes]
+    assert kinds == ["recorded", "recorded", "error", "error", "recorded"]
+    assert reply.outcomes[0].recorded.duplicate and reply.outcomes[4].recorded.duplicate
+    assert not reply.outcomes[1].recorded.duplicate
+    assert {ch.model for ch in reply.outcomes[1].recorded.changes} == {a, b, c}
+    assert reply.outcomes[2].error.code == "INVALID_ARGUMENT"
+    assert "record.answer 'MAYBE' is not one of record.answer_patterns" in (
+        reply.outcomes[2].error.message
+    )
+    assert "vote for unknown model(s)" in reply.outcomes[3].error.message
+    rows = ratings_by_model(stub)
+    assert (rows[a].calls, rows[b].calls, rows[c].calls) == (2, 2, 2)
+    assert milli_sum(rows.values()) == 1_500_000 * len(rows)
+    stored = stub.GetCall(learning_pb2.GetCallRequest(call_id=second.call_id), timeout=TIMEOUT)
+    assert [v.model for v in stored.votes] == [a, b, c]
+
+
+def test_record_calls_bounds(stub):
+    expect_error(
+        INVALID, "no records to record", stub.RecordCalls, learning_pb2.RecordCallsRequest()
+    )
+    many = [scale_record({unique("a"): "YES"}, "YES") for _ in range(1001)]
+    expect_error(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "1001 records in one request; at most 1000 are allowed: split it",
+        stub.RecordCalls,
+        learning_pb2.RecordCallsRequest(records=many, register_models=True),
+    )
+
+
 def _bad(**changes) -> records_pb2.CallRecord:
     rec = scale_record({unique("a"): "YES", unique("b"): "NO"}, "YES")
     for path, value in changes.items():

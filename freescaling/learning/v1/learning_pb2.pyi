@@ -3,6 +3,7 @@ from freescaling.common.v1 import models_pb2 as _models_pb2
 from freescaling.common.v1 import ratings_pb2 as _ratings_pb2
 from freescaling.common.v1 import records_pb2 as _records_pb2
 from freescaling.common.v1 import routing_pb2 as _routing_pb2
+from freescaling.common.v1 import voting_pb2 as _voting_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -28,6 +29,28 @@ class RecordCallResponse(_message.Message):
     duplicate: bool
     changes: _containers.RepeatedCompositeFieldContainer[_ratings_pb2.RatingChange]
     def __init__(self, call_id: _Optional[str] = ..., duplicate: _Optional[bool] = ..., changes: _Optional[_Iterable[_Union[_ratings_pb2.RatingChange, _Mapping]]] = ...) -> None: ...
+
+class RecordCallsRequest(_message.Message):
+    __slots__ = ("records", "register_models")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_MODELS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[_records_pb2.CallRecord]
+    register_models: bool
+    def __init__(self, records: _Optional[_Iterable[_Union[_records_pb2.CallRecord, _Mapping]]] = ..., register_models: _Optional[bool] = ...) -> None: ...
+
+class RecordCallsResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[RecordCallOutcome]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[RecordCallOutcome, _Mapping]]] = ...) -> None: ...
+
+class RecordCallOutcome(_message.Message):
+    __slots__ = ("recorded", "error")
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    recorded: RecordCallResponse
+    error: _voting_pb2.ItemError
+    def __init__(self, recorded: _Optional[_Union[RecordCallResponse, _Mapping]] = ..., error: _Optional[_Union[_voting_pb2.ItemError, _Mapping]] = ...) -> None: ...
 
 class GetPanelRequest(_message.Message):
     __slots__ = ("name",)

@@ -45,6 +45,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallResponse.FromString,
                 _registered_method=True)
+        self.RecordCalls = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/RecordCalls',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsResponse.FromString,
+                _registered_method=True)
         self.SubmitFeedback = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/SubmitFeedback',
                 request_serializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.FeedbackRequest.SerializeToString,
@@ -129,6 +134,15 @@ class LearningServicer:
     def RecordCall(self, request, context):
         """Store one call with its votes, shadow and usage, and apply the consensus ELO update (K=16).
         Idempotent by call_id: recording the same call again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordCalls(self, request, context):
+        """Store many calls in one request, each exactly as RecordCall would (the gateway's outbox
+        delivers its records this way). A record refused does not refuse the others: each has its
+        own outcome. INVALID_ARGUMENT for no records; RESOURCE_EXHAUSTED for more than 1000.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -248,6 +262,11 @@ def add_LearningServicer_to_server(servicer, server):
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallResponse.SerializeToString,
             ),
+            'RecordCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCalls,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsResponse.SerializeToString,
+            ),
             'SubmitFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitFeedback,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.FeedbackRequest.FromString,
@@ -352,6 +371,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/RecordCall',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/RecordCalls',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,
