@@ -313,13 +313,49 @@ async def load(address: str, prompts: list[str], concurrency: int):
     return len(prompts) / wall, latencies, replies
 
 
+async def paired_c1(baseline: str, service: str, prompts: list[str]):
+    """Concurrency 1, the two servers alternating prompt by prompt (each prompt to both, in
+    ABBA order so neither always goes first): the machine's drift hits both alike."""
+    async with grpc.aio.insecure_channel(baseline) as a, grpc.aio.insecure_channel(service) as b:
+        stubs = {"baseline": classifier_pb2_grpc.ClassifierStub(a),
+                 "service": classifier_pb2_grpc.ClassifierStub(b)}  # fmt: skip
+        latencies: dict[str, list[float]] = {"baseline": [], "service": []}
+        replies: dict[str, list] = {"baseline": [], "service": []}
+        started = time.perf_counter()
+        for i, prompt in enumerate(prompts):
+            order = ("baseline", "service") if i % 2 == 0 else ("service", "baseline")
+            for name in order:
+                start = time.perf_counter()
+                reply = await stubs[name].Classify(
+                    classifier_pb2.ClassifyRequest(text=prompt), timeout=600
+                )
+                latencies[name].append((time.perf_counter() - start) * 1000)
+                replies[name].append(reply.classification)
+        wall = time.perf_counter() - started
+    return {
+        name: (len(prompts) / (sum(latencies[name]) / 1000), latencies[name], replies[name])
+        for name in latencies
+    }, wall
+
+
 async def measure(servers, counts, figures, replies, rows) -> None:
-    """Each server in turn (never two at once: they would share the cores): a short warm-up,
-    then every concurrency level; int8 only at 64 (its figure and its agreement)."""
-    for name, server in servers.items():
+    """A short warm-up of each server; concurrency 1 paired (baseline and service alternating);
+    then each server in turn (never two at once: they would share the cores) at the other
+    levels; int8 only at 64 (its figure and its agreement)."""
+    for server in servers.values():
         await load(server.address, make_prompts(4, seed=7), 2)
+    pairs, _ = await paired_c1(
+        servers["baseline"].address, servers["service"].address, make_prompts(counts[1], seed=1)
+    )
+    for name, (rate, lat, _) in pairs.items():
+        figures[(name, 1)] = (rate, percentile(lat, 0.5), percentile(lat, 0.99))
+    for name, server in servers.items():
+        if name in pairs:
+            rate, lat, out = pairs[name]
+            tokens = statistics.mean(r.token_count for r in out)
+            rows.append((name, 1, counts[1], *figures[(name, 1)], tokens))
         for c, n in counts.items():
-            if name == "int8" and c != 64:
+            if c == 1 or (name == "int8" and c != 64):
                 continue
             rate, lat, out = await load(server.address, make_prompts(n, seed=c), c)
             figures[(name, c)] = (rate, percentile(lat, 0.5), percentile(lat, 0.99))
@@ -351,7 +387,7 @@ def main() -> int:
         serve_baseline(Path(args.serve_baseline[0]), Path(args.serve_baseline[1]))
         return 0
 
-    counts = {1: 4, 8: 8, 64: 64} if args.quick else {1: 30, 8: 96, 64: 256}
+    counts = {1: 12, 8: 8, 64: 64} if args.quick else {1: 40, 8: 96, 64: 256}
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ckpt = prepare_checkpoint(args.workdir / "checkpoint")

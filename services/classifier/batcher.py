@@ -24,8 +24,13 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-# A pass may hold at most this many padded tokens per real token (1.0 would allow none).
-MAX_PADDING = 1.3
+# How much padding a pass may carry: a text joins the pass before it unless that would pad
+# more than `padding_tokens` tokens in all, or (where `padding_ratio` > 1) more than that
+# ratio of its real tokens. On a CPU a pass costs a fixed part (streaming the weights, about
+# as much as 30 tokens) plus each padded token, so padding beyond that is waste; on a GPU the
+# fixed part dominates and a ratio is the better rule.
+CPU_PADDING = (32, 1.0)
+GPU_PADDING = (32, 1.3)
 
 
 class QueueFull(RuntimeError):
@@ -47,9 +52,11 @@ class Batcher(Generic[Item, Result]):
         max_delay_s: float,
         queue_size: int,
         length: Callable[[Item], int] = len,  # type: ignore[assignment]
+        padding: tuple[int, float] = CPU_PADDING,
     ) -> None:
         self._run = run
         self.max_batch = max_batch
+        self.padding_tokens, self.padding_ratio = padding
         self.max_delay_s = max_delay_s
         self.queue_size = queue_size
         self._length = length
@@ -98,25 +105,23 @@ class Batcher(Generic[Item, Result]):
                 break
 
     def _groups(self, taken: list[tuple[Item, asyncio.Future]]) -> list[list]:
-        """Shortest first, at most max_batch per pass, and a new pass whenever padding to the
-        next text's length would make the pass cost more than MAX_PADDING times its real
-        tokens: on a CPU a pass costs about its padded tokens, so padding is pure waste."""
+        """Shortest first, at most max_batch per pass, and a new pass whenever the next text
+        would pad the pass beyond its padding allowance (see CPU_PADDING)."""
         taken = sorted(taken, key=lambda pair: self._length(pair[0]))
         groups: list[list] = []
         real = 0
         for pair in taken:
             length = max(self._length(pair[0]), 1)
             group = groups[-1] if groups else None
-            if (
-                group is None
-                or len(group) >= self.max_batch
-                or (len(group) + 1) * length > MAX_PADDING * (real + length)
-            ):
-                groups.append([pair])
-                real = length
-            else:
-                group.append(pair)
-                real += length
+            if group is not None and len(group) < self.max_batch:
+                padding = (len(group) + 1) * length - (real + length)
+                allowed = max(self.padding_tokens, (self.padding_ratio - 1) * (real + length))
+                if padding <= allowed:
+                    group.append(pair)
+                    real += length
+                    continue
+            groups.append([pair])
+            real = length
         return groups
 
     async def _loop(self) -> None:

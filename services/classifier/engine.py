@@ -1,6 +1,6 @@
 """The loaded model on its device: tokenized texts in, scores, pooled embeddings and cluster ids
-out, one forward pass per batch (inference mode; bf16/fp16 autocast on CUDA; optional int8
-dynamic quantization on CPU)."""
+out, one forward pass per batch (inference mode; the relative-position projections computed
+once; bf16/fp16 autocast on CUDA; optional int8 dynamic quantization on CPU)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch
 
 from services.classifier import checkpoint
 from services.classifier.centroids import CentroidSet
+from services.classifier.positions import cache_position_projections
 from services.classifier.postprocess import Scores, postprocess
 from services.classifier.tokenizer import Encoded, PromptTokenizer
 
@@ -77,6 +78,8 @@ class Engine:
             torch.set_num_threads(threads or cpu_count())
         tokenizer = PromptTokenizer.from_dir(directory)
         model, heads = checkpoint.load_model(directory)
+        # Before quantizing: the cached projections stay float32.
+        cache_position_projections(model.backbone)
         quantized = False
         if quantize_int8 and device == "cpu":
             from torch.ao.quantization import quantize_dynamic

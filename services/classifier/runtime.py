@@ -143,7 +143,7 @@ class ClassifierRuntime:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_max_s)
-        from services.classifier.batcher import Batcher
+        from services.classifier.batcher import CPU_PADDING, GPU_PADDING, Batcher
 
         self._load_centroids(engine)
         self.engine = engine
@@ -155,6 +155,7 @@ class ClassifierRuntime:
             max_delay_s=self.settings.max_delay_ms / 1000,
             queue_size=max(self.settings.queue_size, self.settings.batch_limit),
             length=lambda encoded: len(encoded.ids),
+            padding=CPU_PADDING if engine.device == "cpu" else GPU_PADDING,
         )
         batcher.start()
         self.batcher = batcher

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from services.classifier import centroids
-from services.classifier.batcher import Batcher, QueueFull
+from services.classifier.batcher import CPU_PADDING, GPU_PADDING, Batcher, QueueFull
 from services.classifier.config import ClassifierSettings
 from services.classifier.kmeans import kmeans
 from services.classifier.postprocess import Scores
@@ -55,6 +55,33 @@ def test_texts_of_very_different_lengths_do_not_share_a_pass():
 
     asyncio.run(main())
     assert [[len(w) for w in p] for p in passes] == [[5, 6], [100]]
+
+
+@pytest.mark.parametrize(
+    ("padding", "expected"),
+    [
+        # CPU: at most 32 padded tokens per pass, whatever the lengths.
+        (CPU_PADDING, [[50, 60], [80], [300, 310]]),
+        # GPU: 32 tokens, or 30% of the pass's real tokens when that is more.
+        (GPU_PADDING, [[50, 60, 80], [300, 310]]),
+    ],
+    ids=["cpu", "gpu"],
+)
+def test_padding_allowance_splits_passes(padding, expected):
+    passes: list[list[str]] = []
+
+    def run(batch):
+        passes.append(list(batch))
+        return list(batch)
+
+    async def main():
+        batcher = Batcher(run, max_batch=8, max_delay_s=0.05, queue_size=100, padding=padding)
+        batcher.start()
+        await asyncio.gather(*(batcher.submit(["x" * n]) for n in (310, 60, 80, 50, 300)))
+        await batcher.close()
+
+    asyncio.run(main())
+    assert [[len(w) for w in p] for p in passes] == expected
 
 
 def test_a_full_queue_is_refused_and_the_rest_still_served():
