@@ -6,6 +6,8 @@ dynamic quantization and its agreement with fp32 on tiers and task types.
 
     python bench/classifier.py [--quick] [--device auto|cpu|cuda]
 
+--quick: 6 prompts at concurrency 1, 8 at 8 and 64 at 64, the baseline (which serves one
+request at a time at any concurrency) timed on a length-stratified quarter of those above 1.
 Ends with one JSON line of figures. Random weights: speed figures are real, answers are not.
 """
 
@@ -338,10 +340,18 @@ async def paired_c1(baseline: str, service: str, prompts: list[str]):
     }, wall
 
 
-async def measure(servers, counts, figures, replies, rows) -> None:
+def stratified(prompts: list[str], fraction: int) -> list[str]:
+    """Every `fraction`-th prompt by length: the same spread of lengths, fewer prompts."""
+    return sorted(prompts, key=len)[fraction // 2 :: fraction]
+
+
+async def measure(servers, counts, figures, replies, rows, baseline_share: int) -> None:
     """A short warm-up of each server; concurrency 1 paired (baseline and service alternating);
     then each server in turn (never two at once: they would share the cores) at the other
-    levels; int8 only at 64 (its figure and its agreement)."""
+    levels; int8 only at 64 (its figure and its agreement). The baseline serves one request at
+    a time whatever the concurrency, so its throughput is the inverse of its mean time per
+    prompt: with `baseline_share` > 1 (quick mode) it is timed on a length-stratified
+    1/baseline_share of each level's prompts."""
     for server in servers.values():
         await load(server.address, make_prompts(4, seed=7), 2)
     pairs, _ = await paired_c1(
@@ -357,12 +367,15 @@ async def measure(servers, counts, figures, replies, rows) -> None:
         for c, n in counts.items():
             if c == 1 or (name == "int8" and c != 64):
                 continue
-            rate, lat, out = await load(server.address, make_prompts(n, seed=c), c)
+            prompts = make_prompts(n, seed=c)
+            if name == "baseline" and baseline_share > 1:
+                prompts = stratified(prompts, baseline_share)
+            rate, lat, out = await load(server.address, prompts, c)
             figures[(name, c)] = (rate, percentile(lat, 0.5), percentile(lat, 0.99))
             if c == 64:
                 replies[name] = out
             tokens = statistics.mean(r.token_count for r in out)
-            rows.append((name, c, n, *figures[(name, c)], tokens))
+            rows.append((name, c, len(prompts), *figures[(name, c)], tokens))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -372,7 +385,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer prompts, under a minute")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer prompts, the baseline on a stratified quarter")  # fmt: skip
     parser.add_argument("--device", default="auto", help="FREESCALING_CLASSIFIER_DEVICE")
     parser.add_argument(
         "--workdir",
@@ -387,7 +401,7 @@ def main() -> int:
         serve_baseline(Path(args.serve_baseline[0]), Path(args.serve_baseline[1]))
         return 0
 
-    counts = {1: 12, 8: 8, 64: 64} if args.quick else {1: 40, 8: 96, 64: 256}
+    counts = {1: 6, 8: 8, 64: 64} if args.quick else {1: 40, 8: 96, 64: 256}
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ckpt = prepare_checkpoint(args.workdir / "checkpoint")
@@ -455,7 +469,7 @@ def main() -> int:
             servers.pop("int8").stop()
             int8 = False
         replies: dict[str, list] = {}
-        asyncio.run(measure(servers, counts, figures, replies, rows))
+        asyncio.run(measure(servers, counts, figures, replies, rows, 4 if args.quick else 1))
         rss, peak = servers["service"].rss_mib()
     finally:
         for server in servers.values():
@@ -498,6 +512,7 @@ def main() -> int:
         "p50_ratio_c1": ratio(("service", 1), ("baseline", 1), 1),
         "rss_mib": round(peak, 1),
         "rss_now_mib": round(rss, 1),
+        "elapsed_s": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(result))
     return 0

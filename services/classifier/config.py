@@ -115,6 +115,12 @@ class ClassifierSettings(ServerSettings):
         "int8 dynamic quantization of the backbone's linear layers (CPU only; faster, "
         "slightly different scores: see the benchmark's agreement figure)",
     )
+    onednn: bool = setting(
+        True,
+        "FREESCALING_CLASSIFIER_ONEDNN",
+        "On CPU in float32, run the backbone's linear layers through oneDNN with weights packed "
+        "once (faster than MKL's sgemm on the AMD cores measured); false keeps nn.Linear",
+    )
     threads: int = setting(
         0,
         "FREESCALING_CLASSIFIER_THREADS",

@@ -1,6 +1,6 @@
 """The loaded model on its device: tokenized texts in, scores, pooled embeddings and cluster ids
-out, one forward pass per batch (inference mode; the relative-position projections computed
-once; bf16/fp16 autocast on CUDA; optional int8 dynamic quantization on CPU)."""
+out, one forward pass per batch (inference mode; attention arranged for inference; bf16/fp16
+autocast on CUDA; on CPU, oneDNN-packed linear layers or optional int8 dynamic quantization)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from services.classifier import checkpoint
+from services.classifier.attention import optimize_attention
 from services.classifier.centroids import CentroidSet
-from services.classifier.positions import cache_position_projections
+from services.classifier.onednn import pack_linears
 from services.classifier.postprocess import Scores, postprocess
 from services.classifier.tokenizer import Encoded, PromptTokenizer
 
@@ -71,15 +72,20 @@ class Engine:
 
     @classmethod
     def load(
-        cls, directory: Path, device: str = "auto", quantize_int8: bool = False, threads: int = 0
+        cls,
+        directory: Path,
+        device: str = "auto",
+        quantize_int8: bool = False,
+        threads: int = 0,
+        onednn: bool = True,
     ) -> Engine:
         device = pick_device(device)
         if device == "cpu":
             torch.set_num_threads(threads or cpu_count())
         tokenizer = PromptTokenizer.from_dir(directory)
         model, heads = checkpoint.load_model(directory)
-        # Before quantizing: the cached projections stay float32.
-        cache_position_projections(model.backbone)
+        # Before quantizing or packing: the cached position projections stay float32.
+        optimize_attention(model.backbone)
         quantized = False
         if quantize_int8 and device == "cpu":
             from torch.ao.quantization import quantize_dynamic
@@ -89,6 +95,8 @@ class Engine:
             quantized = True
         elif quantize_int8:
             logger.warning("int8 dynamic quantization is CPU only; running %s without it", device)
+        if device == "cpu" and onednn and not quantized:
+            pack_linears(model.backbone)
         model.to(device)
         return cls(model, heads, tokenizer, device, checkpoint.fingerprint(directory), quantized)
 

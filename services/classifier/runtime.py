@@ -103,6 +103,7 @@ class ClassifierRuntime:
             device=self.settings.device,
             quantize_int8=self.settings.quantize_int8,
             threads=self.settings.threads,
+            onednn=self.settings.onednn,
         )
         engine.warm_up(self.max_batch_for(engine.device))
         return engine

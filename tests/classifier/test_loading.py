@@ -243,32 +243,39 @@ def test_an_offline_hub_id_is_unavailable_not_a_crash(tmp_path):
         assert service.stop() == 0
 
 
-def test_cached_position_projections_give_the_same_outputs_without_recomputing(
-    classifier_checkpoint,
+@pytest.mark.parametrize("onednn", [False, True], ids=["nn.Linear", "oneDNN"])
+def test_inference_attention_gives_the_library_outputs_without_recomputing_positions(
+    classifier_checkpoint, onednn
 ):
     import torch
 
-    from services.classifier.positions import cache_position_projections
+    from services.classifier.attention import optimize_attention
+    from services.classifier.onednn import pack_linears
 
     plain, _ = checkpoint.load_model(classifier_checkpoint)
-    cached, _ = checkpoint.load_model(classifier_checkpoint)
-    layers = len(cached.backbone.encoder.layer)
-    assert cache_position_projections(cached.backbone) == layers
-    assert cached.state_dict().keys() == plain.state_dict().keys()  # nothing added or renamed
+    fast, _ = checkpoint.load_model(classifier_checkpoint)
+    layers = len(fast.backbone.encoder.layer)
+    assert optimize_attention(fast.backbone) == layers
+    assert fast.state_dict().keys() == plain.state_dict().keys()  # nothing added or renamed
+    if onednn:
+        # query, key, value, attention output, intermediate and output per layer
+        assert pack_linears(fast.backbone) == 6 * layers
 
     calls = []
-    for layer in cached.backbone.encoder.layer:
+    for layer in fast.backbone.encoder.layer:
         layer.attention.self.query_proj.register_forward_hook(lambda *_: calls.append(1))
     generator = torch.Generator().manual_seed(3)
-    ids = torch.randint(5, 90, (3, 40), generator=generator)
-    mask = torch.ones_like(ids)
-    mask[1, 25:] = 0  # a padded row
-    mask[2, 7:] = 0
-    with torch.inference_mode():
-        pooled, logits = plain(ids, mask)
-        pooled_cached, logits_cached = cached(ids, mask)
-    torch.testing.assert_close(pooled_cached, pooled, rtol=1e-5, atol=1e-5)
-    for a, b in zip(logits_cached, logits, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    # Once per layer for the content queries; the position queries were not projected again.
-    assert len(calls) == layers
+    # 90 tokens: past the tiny backbone's linear position buckets (16) into the log ones.
+    for length in (12, 90):
+        ids = torch.randint(5, 90, (3, length), generator=generator)
+        mask = torch.ones_like(ids)
+        mask[1, length // 2 :] = 0  # padded rows
+        mask[2, 7:] = 0
+        with torch.inference_mode():
+            pooled, logits = plain(ids, mask)
+            pooled_fast, logits_fast = fast(ids, mask)
+        torch.testing.assert_close(pooled_fast, pooled, rtol=1e-5, atol=1e-5)
+        for a, b in zip(logits_fast, logits, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    # Once per layer per pass for the content queries; the position rows were not projected.
+    assert len(calls) == 2 * layers
