@@ -3,6 +3,7 @@ settings."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -18,6 +19,7 @@ from services.common.settings import public_values
 STARTED_AT = time.time()
 
 
+@functools.cache  # reading package metadata parses files: once per process is enough
 def package_version() -> str:
     try:
         return metadata.version("freescaling")

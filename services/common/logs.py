@@ -52,6 +52,13 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     """Send all logging to stderr in the chosen format; quiet the chatty libraries."""
+    # Every RPC writes an access line, so a record's cost counts. None of the formats shows
+    # the caller's file and line, the thread or the process: skip collecting them (the
+    # optimizations the logging HOWTO lists; the caller lookup walks the stack per record).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service) if fmt == "json" else TextFormatter(service))
     root = logging.getLogger()

@@ -54,6 +54,32 @@ def _retryable(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def insert_many(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) in the connection's transaction. On PostgreSQL
+    as one COPY: psycopg pipelines an executemany as one statement per row at about 0.15 ms of
+    CPU each, which made a call's four vote rows the costliest part of recording it. A driver
+    error comes back as SQLAlchemy's DBAPIError, as from any other statement."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    import psycopg
+
+    columns = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    try:
+        with (
+            conn.connection.driver_connection.cursor() as cursor,
+            cursor.copy(statement) as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError(statement, None, exc) from exc
+
+
 class Database:
     """An engine plus the transaction helpers every core module uses."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import classification_pb2, records_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import elo, ratings
-from services.learning.db import Database
+from services.learning.db import Database, insert_many
 from services.learning.errors import InvalidInput, LearningError, NotFound, Unavailable
 from services.learning.schema import calls, votes
 
@@ -234,8 +234,7 @@ def record_calls(
             changes = totals.add(current, outcome)
             totals.count(record.votes, answers, majority)
             out[i] = learning_pb2.RecordCallResponse(call_id=record.call_id, changes=changes)
-        if vote_rows:
-            conn.execute(votes.insert(), vote_rows)
+        insert_many(conn, votes, vote_rows)
         totals.write(conn)
         return out
 
@@ -288,7 +287,9 @@ class Recorder:
         self.task: asyncio.Task | None = None
 
     async def record(self, request: learning_pb2.RecordCallRequest):
-        (result,) = await self.record_many([request])
+        future = asyncio.get_running_loop().create_future()
+        self._add([(request, future)])
+        result = await future
         if isinstance(result, LearningError):
             raise result
         return result
@@ -298,10 +299,13 @@ class Recorder:
         join the pending batch (large ones span several transactions)."""
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in requests]
-        self.pending.extend(zip(requests, futures, strict=True))
+        self._add(list(zip(requests, futures, strict=True)))
+        return list(await asyncio.gather(*futures))
+
+    def _add(self, entries: list[tuple[learning_pb2.RecordCallRequest, asyncio.Future]]) -> None:
+        self.pending.extend(entries)
         if self.task is None:
             self.task = asyncio.create_task(self._drain())
-        return list(await asyncio.gather(*futures))
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
