@@ -27,15 +27,16 @@ logger = logging.getLogger(__name__)
 _QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
+# cygrpc reports a code as its raw int; looked up once here, not by scanning the enum per RPC.
+_CODES = {status.value[0]: status for status in grpc.StatusCode}
+
+
 def _code_of(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     code = context.code()
     if isinstance(code, grpc.StatusCode):
         return code
     # Before the handler sets anything, code() is None (or a raw int from cygrpc).
-    for status in grpc.StatusCode:
-        if status.value[0] == code:
-            return status
-    return grpc.StatusCode.OK
+    return _CODES.get(code, grpc.StatusCode.OK)
 
 
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
