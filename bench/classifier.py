@@ -323,7 +323,6 @@ async def paired_c1(baseline: str, service: str, prompts: list[str]):
                  "service": classifier_pb2_grpc.ClassifierStub(b)}  # fmt: skip
         latencies: dict[str, list[float]] = {"baseline": [], "service": []}
         replies: dict[str, list] = {"baseline": [], "service": []}
-        started = time.perf_counter()
         for i, prompt in enumerate(prompts):
             order = ("baseline", "service") if i % 2 == 0 else ("service", "baseline")
             for name in order:
@@ -333,11 +332,10 @@ async def paired_c1(baseline: str, service: str, prompts: list[str]):
                 )
                 latencies[name].append((time.perf_counter() - start) * 1000)
                 replies[name].append(reply.classification)
-        wall = time.perf_counter() - started
     return {
         name: (len(prompts) / (sum(latencies[name]) / 1000), latencies[name], replies[name])
         for name in latencies
-    }, wall
+    }
 
 
 def stratified(prompts: list[str], fraction: int) -> list[str]:
@@ -354,7 +352,7 @@ async def measure(servers, counts, figures, replies, rows, baseline_share: int) 
     1/baseline_share of each level's prompts."""
     for server in servers.values():
         await load(server.address, make_prompts(4, seed=7), 2)
-    pairs, _ = await paired_c1(
+    pairs = await paired_c1(
         servers["baseline"].address, servers["service"].address, make_prompts(counts[1], seed=1)
     )
     for name, (rate, lat, _) in pairs.items():
