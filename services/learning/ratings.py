@@ -45,10 +45,21 @@ def register(conn: Connection, models: Iterable[str]) -> None:
         conn.execute(insert_ignore(conn, ratings), rows)
 
 
-def lock(conn: Connection, models: Iterable[str]) -> dict[str, int]:
-    """Current ratings of `models`, their rows locked until commit. Rows are always locked in
-    alias order, so two writers never wait for each other in a cycle (no deadlock); SQLite
-    needs no row lock because its writers hold the database lock from BEGIN IMMEDIATE."""
+def lock(conn: Connection, models: Iterable[str], create: Iterable[str] = ()) -> dict[str, int]:
+    """Current ratings of `models`, their rows locked until commit; the models of `create`
+    that have no row yet are created at 1500 first. Rows are always locked in alias order, so
+    two writers never wait for each other in a cycle (no deadlock); SQLite needs no row lock
+    because its writers hold the database lock from BEGIN IMMEDIATE. The rows that exist are
+    locked before any is created: the usual call (every model known) costs one statement."""
+    current = _lock(conn, models)
+    missing = set(create) - set(current)
+    if missing:
+        register(conn, missing)
+        current.update(_lock(conn, missing))
+    return current
+
+
+def _lock(conn: Connection, models: Iterable[str]) -> dict[str, int]:
     names = sorted(set(models))
     if not names:
         return {}

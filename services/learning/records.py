@@ -188,11 +188,13 @@ def record_calls(
 
     def work(conn: Connection) -> dict[int, Result]:
         out: dict[int, Result] = {}
-        ratings.register(
+        current = ratings.lock(
             conn,
-            {m for i in todo if requests[i].register_models for m in _models(requests[i].record)},
+            {m for i in todo for m in _models(requests[i].record)},
+            create={
+                m for i in todo if requests[i].register_models for m in _models(requests[i].record)
+            },
         )
-        current = ratings.lock(conn, {m for i in todo for m in _models(requests[i].record)})
         accepted = []
         for i in todo:
             unknown = sorted(set(_models(requests[i].record)) - set(current))

@@ -94,7 +94,12 @@ def test_unknown_models_are_refused_unless_registered(stub):
         stub.GetCall,
         learning_pb2.GetCallRequest(call_id=rec.call_id),
     )
-    assert not record(stub, rec).duplicate
+    # With registration the new model starts at 1500 beside the known one, in the same update.
+    reply = record(stub, rec)
+    assert not reply.duplicate
+    moved = {ch.model: (ch.before, ch.after) for ch in reply.changes}
+    assert moved == {known: (1500, 1508), stranger: (1500, 1492)}
+    assert ratings_by_model(stub)[stranger].calls == 1
 
 
 def test_record_calls_stores_a_batch_with_an_outcome_per_record(stub):
