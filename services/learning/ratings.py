@@ -47,10 +47,12 @@ def register(conn: Connection, models: Iterable[str]) -> None:
 
 def lock(conn: Connection, models: Iterable[str], create: Iterable[str] = ()) -> dict[str, int]:
     """Current ratings of `models`, their rows locked until commit; the models of `create`
-    that have no row yet are created at 1500 first. Rows are always locked in alias order, so
-    two writers never wait for each other in a cycle (no deadlock); SQLite needs no row lock
-    because its writers hold the database lock from BEGIN IMMEDIATE. The rows that exist are
-    locked before any is created: the usual call (every model known) costs one statement."""
+    that have no row yet are created at 1500 first. The rows that exist are locked first, in
+    alias order, so writers of known models never wait for each other in a cycle, and the usual
+    call (every model known) costs one statement. Then the missing rows are created and locked,
+    in alias order too; two writers creating models can still meet in a cycle, which PostgreSQL
+    detects and `Database.write` retries. SQLite needs no row lock: its writers hold the
+    database lock from BEGIN IMMEDIATE."""
     current = _lock(conn, models)
     missing = set(create) - set(current)
     if missing:
