@@ -188,16 +188,15 @@ def record_calls(
 
     def work(conn: Connection) -> dict[int, Result]:
         out: dict[int, Result] = {}
+        models = {i: _models(requests[i].record) for i in todo}
         current = ratings.lock(
             conn,
-            {m for i in todo for m in _models(requests[i].record)},
-            create={
-                m for i in todo if requests[i].register_models for m in _models(requests[i].record)
-            },
+            {m for i in todo for m in models[i]},
+            create={m for i in todo if requests[i].register_models for m in models[i]},
         )
         accepted = []
         for i in todo:
-            unknown = sorted(set(_models(requests[i].record)) - set(current))
+            unknown = sorted(set(models[i]) - set(current))
             if unknown:
                 out[i] = InvalidInput(
                     f"vote for unknown model(s) {', '.join(map(repr, unknown))}: record it with "
