@@ -69,3 +69,12 @@ class LearningSettings(ServerSettings):
         "Members of the champion panel evolution chooses",
         check=at_least_one,
     )
+    profile_estimator: str = setting(
+        "auto",
+        "FREESCALING_LEARNING_PROFILE_ESTIMATOR",
+        "How profile routing estimates a model's error rate on a prompt: auto (the estimator "
+        "with the lowest cross-validated log-loss over the validation items: overall, cluster, "
+        "task type or nearest items, each shrunk toward the model's overall error rate) or "
+        "laplace (SPEC 6's (errors + 1) / (n + 2) on the prompt's cluster)",
+        check=lambda v: None if v in ("auto", "laplace") else "must be auto or laplace",
+    )

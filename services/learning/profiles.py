@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -15,7 +16,8 @@ from freescaling.learning.v1 import learning_pb2
 from services.learning import ratings
 from services.learning.db import Database
 from services.learning.errors import InvalidInput, NotFound, Precondition
-from services.learning.schema import cluster_sets, profiles, validation_results
+from services.learning.routers import Routers
+from services.learning.schema import cluster_sets, profiles, validation_items, validation_results
 
 R = validation_results
 
@@ -146,6 +148,7 @@ def record_validation(
         if (item.item_id, item.trial) in seen:
             raise InvalidInput(f"items[{i}]: item {item.item_id!r} trial {item.trial} twice")
         seen.add((item.item_id, item.trial))
+    embedded = _check_embeddings(request.embeddings)
 
     def work(conn: Connection) -> routing_pb2.ModelProfile:
         cset = _resolve_set(conn, request.cluster_set_id)
@@ -155,6 +158,12 @@ def record_validation(
                     f"items[{i}].cluster_id is {item.cluster_id}; cluster set "
                     f"{cset.id!r} has clusters 0..{cset.k - 1}"
                 )
+        if embedded and cset.dim and len(embedded[0][1]) != cset.dim:
+            raise InvalidInput(
+                f"embeddings have {len(embedded[0][1])} dimensions; cluster set {cset.id!r} "
+                f"was fitted on {cset.dim}"
+            )
+        _store_embeddings(conn, cset.id, embedded)
         # A profiled model is rankable and routable at once: it gets its rating (1500).
         ratings.register(conn, [request.model])
         stamp = ratings.now_us()
@@ -178,15 +187,15 @@ def record_validation(
         if request.replace:
             conn.execute(R.delete().where(*mine))
         elif request.items:
-            # A re-graded (item, trial) replaces its earlier grade.
-            conn.execute(
-                R.delete().where(
-                    *mine,
-                    sa.tuple_(R.c.item_id, R.c.trial).in_(
-                        [(i.item_id, i.trial) for i in request.items]
-                    ),
+            # A re-graded (item, trial) replaces its earlier grade; in chunks, because SQLite
+            # bounds the parameters of one statement.
+            keys = [(i.item_id, i.trial) for i in request.items]
+            for start in range(0, len(keys), 500):
+                conn.execute(
+                    R.delete().where(
+                        *mine, sa.tuple_(R.c.item_id, R.c.trial).in_(keys[start : start + 500])
+                    )
                 )
-            )
         if request.items:
             conn.execute(
                 R.insert(),
@@ -199,6 +208,7 @@ def record_validation(
                         "cluster_id": i.cluster_id,
                         "task_type": i.task_type,
                         "correct": i.correct,
+                        "answer": i.answer,
                     }
                     for i in request.items
                 ],
@@ -206,6 +216,51 @@ def record_validation(
         return _profile(conn, request.model, cset)
 
     return db.write(work)
+
+
+def _check_embeddings(embeddings) -> list[tuple[str, list[float]]]:
+    out, dims, seen = [], set(), set()
+    for i, e in enumerate(embeddings):
+        if not e.item_id:
+            raise InvalidInput(f"embeddings[{i}].item_id is empty")
+        if e.item_id in seen:
+            raise InvalidInput(f"embeddings[{i}]: item {e.item_id!r} twice")
+        if not e.embedding:
+            raise InvalidInput(f"embeddings[{i}] ({e.item_id!r}) is empty")
+        if not all(math.isfinite(x) for x in e.embedding):
+            raise InvalidInput(f"embeddings[{i}] ({e.item_id!r}) holds a non-finite value")
+        seen.add(e.item_id)
+        dims.add(len(e.embedding))
+        out.append((e.item_id, list(e.embedding)))
+    if len(dims) > 1:
+        raise InvalidInput(f"embeddings have different dimensions: {sorted(dims)}")
+    return out
+
+
+def _store_embeddings(conn: Connection, set_id: str, embedded) -> None:
+    """One embedding per item and set, shared by every model profiled on it (newest wins)."""
+    if not embedded:
+        return
+    ids = [item for item, _ in embedded]
+    for start in range(0, len(ids), 500):
+        conn.execute(
+            validation_items.delete().where(
+                validation_items.c.cluster_set_id == set_id,
+                validation_items.c.item_id.in_(ids[start : start + 500]),
+            )
+        )
+    conn.execute(
+        validation_items.insert(),
+        [
+            {
+                "cluster_set_id": set_id,
+                "item_id": item,
+                "dim": len(vector),
+                "embedding": np.asarray(vector, dtype=np.float32).tobytes(),
+            }
+            for item, vector in embedded
+        ],
+    )
 
 
 def get_profile(db: Database, model: str, set_id: str = "") -> routing_pb2.ModelProfile:
@@ -244,7 +299,12 @@ def list_profiles(db: Database, set_id: str) -> learning_pb2.ListProfilesRespons
     return db.read(work)
 
 
-def route(db: Database, request: learning_pb2.RouteRequest) -> learning_pb2.RouteResponse:
+def route(
+    db: Database, routers: Routers, request: learning_pb2.RouteRequest
+) -> learning_pb2.RouteResponse:
+    """Candidates ranked by psi + lambda * cost, psi from the set's profile estimator (chosen by
+    cross-validation: routers.py). Candidates without a profile on the set are left out and
+    named in `unprofiled`, never ranked as free or average."""
     # `lambda` is a Python keyword, hence getattr.
     lam = getattr(request, "lambda")
     if not math.isfinite(lam) or lam < 0:
@@ -252,6 +312,8 @@ def route(db: Database, request: learning_pb2.RouteRequest) -> learning_pb2.Rout
     for model, cost in request.costs.items():
         if not math.isfinite(cost) or cost < 0:
             raise InvalidInput(f"costs[{model!r}] is {cost}; it must not be negative")
+    if not all(math.isfinite(x) for x in request.embedding):
+        raise InvalidInput("embedding holds a value that is not a finite number")
 
     def work(conn: Connection) -> learning_pb2.RouteResponse:
         cset = _resolve_set(conn, request.cluster_set_id)
@@ -260,44 +322,32 @@ def route(db: Database, request: learning_pb2.RouteRequest) -> learning_pb2.Rout
                 f"cluster_id is {request.cluster_id}; cluster set {cset.id!r} has clusters "
                 f"0..{cset.k - 1}"
             )
-        stored = {
-            m: c
-            for m, c in conn.execute(
-                sa.select(profiles.c.model, profiles.c.routing_cost).where(
-                    profiles.c.cluster_set_id == cset.id
-                )
-            )
-        }
-        candidates = sorted(set(request.candidates)) if request.candidates else sorted(stored)
-        if not candidates:
-            raise Precondition(
-                f"no model is profiled on cluster set {cset.id!r} and no candidates were given"
-            )
-        wrong = sa.func.sum(sa.case((R.c.correct, 0), else_=1))
-        counts = {
-            m: (n, e)
-            for m, n, e in conn.execute(
-                sa.select(R.c.model, sa.func.count(), wrong)
-                .where(
-                    R.c.cluster_set_id == cset.id,
-                    R.c.cluster_id == request.cluster_id,
-                    R.c.model.in_(candidates),
-                )
-                .group_by(R.c.model)
-            )
-        }
+        router = routers.get(conn, cset.id)
+        if not router.costs:
+            raise Precondition(f"no model is profiled on cluster set {cset.id!r}")
+        wanted = sorted(set(request.candidates)) if request.candidates else sorted(router.costs)
+        spec, estimates = router.estimate(
+            request.cluster_id, request.task_type, list(request.embedding)
+        )
         ranked = []
-        for m in candidates:
-            n, e = counts.get(m, (0, 0))
-            cost = request.costs.get(m, stored.get(m, 0.0))
-            p = psi(e, n)
+        for m in wanted:
+            if m not in router.costs:
+                continue
+            # A profile with no graded answer yet says nothing: 0.5, as an empty cluster.
+            p, n = estimates.get(m, (0.5, 0))
+            cost = request.costs.get(m, router.costs[m])
             ranked.append(
                 routing_pb2.RouteCandidate(model=m, psi=p, cost=cost, score=p + lam * cost, n=n)
             )
         ranked.sort(key=lambda c: (c.score, c.psi, c.model))
         for rank, c in enumerate(ranked, 1):
             c.rank = rank
-        return learning_pb2.RouteResponse(candidates=ranked, cluster_set_id=cset.id)
+        return learning_pb2.RouteResponse(
+            candidates=ranked,
+            cluster_set_id=cset.id,
+            estimator=router.describe(spec),
+            unprofiled=[m for m in wanted if m not in router.costs],
+        )
 
     return db.read(work)
 
@@ -350,3 +400,73 @@ def _phi(errors: list[tuple[bool, bool]]) -> learning_pb2.ErrorCorrelationRespon
     return learning_pb2.ErrorCorrelationResponse(
         correlation=phi, shared_items=len(errors), both_wrong=n11
     )
+
+
+def capability_map(
+    db: Database, routers: Routers, request: routing_pb2.GetCapabilityMapRequest
+) -> routing_pb2.CapabilityMap:
+    """Every profiled model's accuracy by task type and cluster, its consistency across trials,
+    the error correlation of every pair, and the estimator routing uses."""
+
+    def work(conn: Connection) -> routing_pb2.CapabilityMap:
+        cset = _resolve_set(conn, request.cluster_set_id)
+        costs = dict(
+            conn.execute(
+                sa.select(profiles.c.model, profiles.c.routing_cost)
+                .where(profiles.c.cluster_set_id == cset.id)
+                .order_by(profiles.c.model)
+            ).all()
+        )
+        answers: dict[str, dict[tuple[str, int], tuple[bool, str]]] = {m: {} for m in costs}
+        for model, item, trial, correct, answer in conn.execute(
+            sa.select(R.c.model, R.c.item_id, R.c.trial, R.c.correct, R.c.answer).where(
+                R.c.cluster_set_id == cset.id
+            )
+        ):
+            answers.setdefault(model, {})[(item, trial)] = (bool(correct), answer)
+        result = routing_pb2.CapabilityMap(cluster_set_id=cset.id)
+        for model in costs:
+            profile = _profile(conn, model, cset)
+            by_item: dict[str, set[str]] = {}
+            for (item, _), (_, answer) in answers[model].items():
+                by_item.setdefault(item, set()).add(answer)
+            trials = {}
+            for item, trial in answers[model]:
+                trials[item] = max(trials.get(item, 0), trial + 1)
+            repeated = [item for item, t in trials.items() if t >= 2]
+            agreeing = sum(1 for item in repeated if len(by_item[item]) == 1)
+            result.models.append(
+                routing_pb2.ModelCapability(
+                    model=model,
+                    items=len(by_item),
+                    trials=max(trials.values(), default=0),
+                    accuracy=profile.accuracy,
+                    task_types=profile.task_types,
+                    clusters=profile.clusters,
+                    consistency=agreeing / len(repeated) if repeated else 0.0,
+                    consistency_items=len(repeated),
+                    routing_cost=costs[model],
+                )
+            )
+        names = list(costs)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                shared = answers[a].keys() & answers[b].keys()
+                phi = _phi([(not answers[a][k][0], not answers[b][k][0]) for k in shared])
+                result.correlations.append(
+                    routing_pb2.ErrorCorrelationPair(
+                        model_a=a,
+                        model_b=b,
+                        correlation=phi.correlation,
+                        shared_items=phi.shared_items,
+                        both_wrong=phi.both_wrong,
+                    )
+                )
+        if costs:
+            router = routers.get(conn, cset.id)
+            result.estimator.CopyFrom(router.describe(router.selection.chosen))
+            for scored in sorted(router.selection.scores, key=lambda s: s.log_loss):
+                result.compared.append(router.describe(scored.spec))
+        return result
+
+    return db.read(work)

@@ -143,8 +143,21 @@ validation_results = sa.Table(
     sa.Column("cluster_id", sa.Integer, nullable=False),
     sa.Column("task_type", sa.String(100), nullable=False, server_default=""),
     sa.Column("correct", sa.Boolean, nullable=False),
+    # Third revision: the parsed answer ("" for an abstention or a failure).
+    sa.Column("answer", sa.Text, nullable=False, server_default=""),
     sa.ForeignKeyConstraint(
         ["model", "cluster_set_id"], ["profiles.model", "profiles.cluster_set_id"]
     ),
     sa.Index("ix_validation_set_item", "cluster_set_id", "item_id", "trial"),
+)
+
+# Third revision: each validation item's prompt embedding (float32 bytes), shared by every model
+# profiled on the set: profile routing compares a prompt with its nearest items.
+validation_items = sa.Table(
+    "validation_items",
+    metadata,
+    sa.Column("cluster_set_id", sa.String(200), sa.ForeignKey("cluster_sets.id"), primary_key=True),
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("embedding", sa.LargeBinary, nullable=False),
 )

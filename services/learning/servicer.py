@@ -30,6 +30,7 @@ from services.learning.errors import (
     Precondition,
     Unavailable,
 )
+from services.learning.routers import Routers
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +61,7 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         # One thread per pooled connection: more threads would only wait for a connection.
         self.pool = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="learning-db")
         self.recorder = records.Recorder(db, settings.consensus_k, self.pool)
+        self.routers = Routers(settings.profile_estimator)
 
     async def _run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args) -> T:
         loop = asyncio.get_running_loop()
@@ -150,7 +152,10 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         return await self._run(context, profiles.list_profiles, self.db, request.cluster_set_id)
 
     async def Route(self, request, context):
-        return await self._run(context, profiles.route, self.db, request)
+        return await self._run(context, profiles.route, self.db, self.routers, request)
+
+    async def GetCapabilityMap(self, request, context):
+        return await self._run(context, profiles.capability_map, self.db, self.routers, request)
 
     async def ErrorCorrelation(self, request, context):
         return await self._run(context, profiles.error_correlation, self.db, request)

@@ -81,8 +81,11 @@ def test_route_trades_error_rate_against_cost(stub, cluster_set):
     assert order(0.1, costs={strong: 1.0}) == [(strong, 0.1, 1.0, 0.2), (cheap, 0.4, 1.0, 0.5)]
     unprofiled = unique("unknown")
     request = L.RouteRequest(cluster_id=2, candidates=[unprofiled], cluster_set_id=cluster_set)
-    only = stub.Route(request, timeout=TIMEOUT).candidates
-    assert [(c.model, c.psi, c.n) for c in only] == [(unprofiled, 0.5, 0)]
+    # Never ranked as if it were free or average: left out, and named.
+    reply = stub.Route(request, timeout=TIMEOUT)
+    assert (list(reply.candidates), list(reply.unprofiled)) == ([], [unprofiled])
+    # Too few items to compare estimators: SPEC 6's rule.
+    assert reply.estimator.method == "laplace"
 
     corr = stub.ErrorCorrelation(
         L.ErrorCorrelationRequest(model_a=strong, model_b=cheap, cluster_set_id=cluster_set),
@@ -155,3 +158,107 @@ def test_profile_errors(stub, cluster_set):
     )
     again = stub.RecordClusterSet(routing_pb2.ClusterSet(id=cluster_set, k=3), timeout=TIMEOUT)
     assert again.dim == 768
+
+
+def test_route_compares_a_prompt_with_its_nearest_validation_items(stub):
+    """Two topics the clusters do not separate: the cross-validated estimator is the nearest
+    items', which routes each topic to the model that is right on it; a prompt without an
+    embedding gets the best estimator that needs none."""
+    import numpy as np
+
+    set_id = unique("knnset")
+    stub.RecordClusterSet(routing_pb2.ClusterSet(id=set_id, k=2, dim=4), timeout=TIMEOUT)
+    rng = np.random.default_rng(3)
+    topic = rng.integers(0, 2, 200)
+    centres = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
+    vectors = centres[topic] + rng.normal(0, 0.2, (200, 4))
+    first, second = unique("first"), unique("second")
+    embeddings = [
+        L.ItemEmbedding(item_id=f"k{i}", embedding=list(map(float, v)))
+        for i, v in enumerate(vectors)
+    ]
+    for model, good in ((first, 0), (second, 1)):
+        items = [
+            L.GradedItem(
+                item_id=f"k{i}",
+                cluster_id=i % 2,
+                task_type="QA",
+                correct=bool(topic[i] == good),
+                answer="A" if topic[i] == good else "B",
+            )
+            for i in range(200)
+        ]
+        stub.RecordValidation(
+            L.RecordValidationRequest(
+                model=model, cluster_set_id=set_id, items=items, embeddings=embeddings
+            ),
+            timeout=TIMEOUT,
+        )
+
+    def route(embedding):
+        request = L.RouteRequest(cluster_id=0, cluster_set_id=set_id, embedding=embedding)
+        return stub.Route(request, timeout=TIMEOUT)
+
+    near_first = route([0.95, 0.05, 0.0, 0.0])
+    assert near_first.estimator.method == "knn"
+    assert near_first.estimator.cv_log_loss > 0 and near_first.estimator.items == 200
+    assert [c.model for c in near_first.candidates] == [first, second]
+    assert near_first.candidates[0].n == near_first.estimator.neighbours
+    assert [c.model for c in route([0.05, 0.95, 0.0, 0.0]).candidates] == [second, first]
+    blind = route([])
+    assert blind.estimator.method != "knn"
+    expect_error(
+        INVALID,
+        "embedding holds a value",
+        stub.Route,
+        L.RouteRequest(cluster_id=0, cluster_set_id=set_id, embedding=[float("nan")] * 4),
+    )
+    expect_error(
+        INVALID,
+        "embeddings have 3 dimensions; cluster set",
+        stub.RecordValidation,
+        L.RecordValidationRequest(
+            model=first,
+            cluster_set_id=set_id,
+            embeddings=[L.ItemEmbedding(item_id="x", embedding=[1.0, 2.0, 3.0])],
+        ),
+    )
+
+    atlas = stub.GetCapabilityMap(
+        routing_pb2.GetCapabilityMapRequest(cluster_set_id=set_id), timeout=TIMEOUT
+    )
+    assert [m.model for m in atlas.models] == sorted([first, second])
+    by_model = {m.model: m for m in atlas.models}
+    share = float(np.mean(topic == 0))
+    assert by_model[first].accuracy == pytest.approx(share)
+    assert (by_model[first].items, by_model[first].trials) == (200, 1)
+    # One trial each: nothing to be consistent with.
+    assert (by_model[first].consistency, by_model[first].consistency_items) == (0.0, 0)
+    (pair,) = atlas.correlations
+    # They err on complementary items: perfectly anti-correlated.
+    assert (pair.shared_items, pair.both_wrong) == (200, 0)
+    assert pair.correlation == pytest.approx(-1.0)
+    assert atlas.estimator.method == "knn"
+    assert atlas.compared[0].description == atlas.estimator.description
+
+
+def test_capability_map_measures_consistency_across_trials(stub, cluster_set):
+    steady, fickle = unique("steady"), unique("fickle")
+    for model, answers in ((steady, ["A", "A", "A"]), (fickle, ["A", "B", "A"])):
+        items = [
+            L.GradedItem(
+                item_id=f"t{i}", cluster_id=0, task_type="QA", trial=t, answer=a, correct=a == "A"
+            )
+            for i in range(4)
+            for t, a in enumerate(answers if i < 2 else answers[:1])
+        ]
+        validate(stub, model, cluster_set, items)
+    atlas = stub.GetCapabilityMap(
+        routing_pb2.GetCapabilityMapRequest(cluster_set_id=cluster_set), timeout=TIMEOUT
+    )
+    by_model = {m.model: m for m in atlas.models}
+    assert (by_model[steady].consistency, by_model[steady].consistency_items) == (1.0, 2)
+    assert (by_model[fickle].consistency, by_model[fickle].consistency_items) == (0.0, 2)
+    assert (by_model[fickle].trials, by_model[fickle].items) == (3, 4)
+    # 2 items x (A, B, A) and 2 items x (A): 6 right of 8.
+    assert by_model[fickle].accuracy == pytest.approx(6 / 8)

@@ -118,3 +118,77 @@ class ClusterSet(_message.Message):
     sizes: _containers.RepeatedScalarFieldContainer[int]
     fitted_at: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., k: _Optional[int] = ..., dim: _Optional[int] = ..., model_fingerprint: _Optional[str] = ..., seed: _Optional[int] = ..., sizes: _Optional[_Iterable[int]] = ..., fitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ProfileEstimator(_message.Message):
+    __slots__ = ("method", "neighbours", "shrinkage", "cv_log_loss", "cv_accuracy", "items", "description")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    SHRINKAGE_FIELD_NUMBER: _ClassVar[int]
+    CV_LOG_LOSS_FIELD_NUMBER: _ClassVar[int]
+    CV_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    neighbours: int
+    shrinkage: float
+    cv_log_loss: float
+    cv_accuracy: float
+    items: int
+    description: str
+    def __init__(self, method: _Optional[str] = ..., neighbours: _Optional[int] = ..., shrinkage: _Optional[float] = ..., cv_log_loss: _Optional[float] = ..., cv_accuracy: _Optional[float] = ..., items: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+
+class GetCapabilityMapRequest(_message.Message):
+    __slots__ = ("cluster_set_id",)
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster_set_id: str
+    def __init__(self, cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class ModelCapability(_message.Message):
+    __slots__ = ("model", "items", "trials", "accuracy", "task_types", "clusters", "consistency", "consistency_items", "routing_cost")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    TRIALS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_COST_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    items: int
+    trials: int
+    accuracy: float
+    task_types: _containers.RepeatedCompositeFieldContainer[TaskTypeAccuracy]
+    clusters: _containers.RepeatedCompositeFieldContainer[ClusterProfile]
+    consistency: float
+    consistency_items: int
+    routing_cost: float
+    def __init__(self, model: _Optional[str] = ..., items: _Optional[int] = ..., trials: _Optional[int] = ..., accuracy: _Optional[float] = ..., task_types: _Optional[_Iterable[_Union[TaskTypeAccuracy, _Mapping]]] = ..., clusters: _Optional[_Iterable[_Union[ClusterProfile, _Mapping]]] = ..., consistency: _Optional[float] = ..., consistency_items: _Optional[int] = ..., routing_cost: _Optional[float] = ...) -> None: ...
+
+class ErrorCorrelationPair(_message.Message):
+    __slots__ = ("model_a", "model_b", "correlation", "shared_items", "both_wrong")
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BOTH_WRONG_FIELD_NUMBER: _ClassVar[int]
+    model_a: str
+    model_b: str
+    correlation: float
+    shared_items: int
+    both_wrong: int
+    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., correlation: _Optional[float] = ..., shared_items: _Optional[int] = ..., both_wrong: _Optional[int] = ...) -> None: ...
+
+class CapabilityMap(_message.Message):
+    __slots__ = ("cluster_set_id", "models", "correlations", "estimator", "compared")
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    CORRELATIONS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATOR_FIELD_NUMBER: _ClassVar[int]
+    COMPARED_FIELD_NUMBER: _ClassVar[int]
+    cluster_set_id: str
+    models: _containers.RepeatedCompositeFieldContainer[ModelCapability]
+    correlations: _containers.RepeatedCompositeFieldContainer[ErrorCorrelationPair]
+    estimator: ProfileEstimator
+    compared: _containers.RepeatedCompositeFieldContainer[ProfileEstimator]
+    def __init__(self, cluster_set_id: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelCapability, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[ErrorCorrelationPair, _Mapping]]] = ..., estimator: _Optional[_Union[ProfileEstimator, _Mapping]] = ..., compared: _Optional[_Iterable[_Union[ProfileEstimator, _Mapping]]] = ...) -> None: ...

@@ -73,32 +73,44 @@ class ListPanelChangesResponse(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[_ratings_pb2.PanelChange, _Mapping]]] = ...) -> None: ...
 
 class GradedItem(_message.Message):
-    __slots__ = ("item_id", "cluster_id", "task_type", "correct", "trial")
+    __slots__ = ("item_id", "cluster_id", "task_type", "correct", "trial", "answer")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     CORRECT_FIELD_NUMBER: _ClassVar[int]
     TRIAL_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     cluster_id: int
     task_type: str
     correct: bool
     trial: int
-    def __init__(self, item_id: _Optional[str] = ..., cluster_id: _Optional[int] = ..., task_type: _Optional[str] = ..., correct: _Optional[bool] = ..., trial: _Optional[int] = ...) -> None: ...
+    answer: str
+    def __init__(self, item_id: _Optional[str] = ..., cluster_id: _Optional[int] = ..., task_type: _Optional[str] = ..., correct: _Optional[bool] = ..., trial: _Optional[int] = ..., answer: _Optional[str] = ...) -> None: ...
+
+class ItemEmbedding(_message.Message):
+    __slots__ = ("item_id", "embedding")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, item_id: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class RecordValidationRequest(_message.Message):
-    __slots__ = ("model", "cluster_set_id", "items", "routing_cost", "replace")
+    __slots__ = ("model", "cluster_set_id", "items", "routing_cost", "replace", "embeddings")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     ROUTING_COST_FIELD_NUMBER: _ClassVar[int]
     REPLACE_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     model: str
     cluster_set_id: str
     items: _containers.RepeatedCompositeFieldContainer[GradedItem]
     routing_cost: float
     replace: bool
-    def __init__(self, model: _Optional[str] = ..., cluster_set_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[GradedItem, _Mapping]]] = ..., routing_cost: _Optional[float] = ..., replace: _Optional[bool] = ...) -> None: ...
+    embeddings: _containers.RepeatedCompositeFieldContainer[ItemEmbedding]
+    def __init__(self, model: _Optional[str] = ..., cluster_set_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[GradedItem, _Mapping]]] = ..., routing_cost: _Optional[float] = ..., replace: _Optional[bool] = ..., embeddings: _Optional[_Iterable[_Union[ItemEmbedding, _Mapping]]] = ...) -> None: ...
 
 class GetProfileRequest(_message.Message):
     __slots__ = ("model",)
@@ -119,7 +131,7 @@ class ListProfilesResponse(_message.Message):
     def __init__(self, profiles: _Optional[_Iterable[_Union[_routing_pb2.ModelProfile, _Mapping]]] = ...) -> None: ...
 
 class RouteRequest(_message.Message):
-    __slots__ = ("cluster_id", "candidates", "cluster_set_id", "costs")
+    __slots__ = ("cluster_id", "candidates", "cluster_set_id", "costs", "embedding", "task_type")
     class CostsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -132,19 +144,27 @@ class RouteRequest(_message.Message):
     LAMBDA_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
     COSTS_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     cluster_id: int
     candidates: _containers.RepeatedScalarFieldContainer[str]
     cluster_set_id: str
     costs: _containers.ScalarMap[str, float]
-    def __init__(self, cluster_id: _Optional[int] = ..., candidates: _Optional[_Iterable[str]] = ..., cluster_set_id: _Optional[str] = ..., costs: _Optional[_Mapping[str, float]] = ..., **kwargs) -> None: ...
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    task_type: str
+    def __init__(self, cluster_id: _Optional[int] = ..., candidates: _Optional[_Iterable[str]] = ..., cluster_set_id: _Optional[str] = ..., costs: _Optional[_Mapping[str, float]] = ..., embedding: _Optional[_Iterable[float]] = ..., task_type: _Optional[str] = ..., **kwargs) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("candidates", "cluster_set_id")
+    __slots__ = ("candidates", "cluster_set_id", "estimator", "unprofiled")
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATOR_FIELD_NUMBER: _ClassVar[int]
+    UNPROFILED_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[_routing_pb2.RouteCandidate]
     cluster_set_id: str
-    def __init__(self, candidates: _Optional[_Iterable[_Union[_routing_pb2.RouteCandidate, _Mapping]]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+    estimator: _routing_pb2.ProfileEstimator
+    unprofiled: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, candidates: _Optional[_Iterable[_Union[_routing_pb2.RouteCandidate, _Mapping]]] = ..., cluster_set_id: _Optional[str] = ..., estimator: _Optional[_Union[_routing_pb2.ProfileEstimator, _Mapping]] = ..., unprofiled: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ErrorCorrelationRequest(_message.Message):
     __slots__ = ("model_a", "model_b", "cluster_set_id")

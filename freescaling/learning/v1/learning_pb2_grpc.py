@@ -105,6 +105,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationResponse.FromString,
                 _registered_method=True)
+        self.GetCapabilityMap = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/GetCapabilityMap',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
+                _registered_method=True)
         self.GetStats = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetStats',
                 request_serializer=freescaling_dot_common_dot_v1_dot_records__pb2.StatsRequest.SerializeToString,
@@ -226,6 +231,15 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCapabilityMap(self, request, context):
+        """The capability map of every profiled model: accuracy by task type and cluster, consistency
+        across trials, pairwise error correlation, and the routing estimator. FAILED_PRECONDITION
+        while no cluster set is recorded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStats(self, request, context):
         """Totals and distributions by model, tier, task type and kind.
         """
@@ -321,6 +335,11 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.ErrorCorrelation,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationResponse.SerializeToString,
+            ),
+            'GetCapabilityMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCapabilityMap,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.SerializeToString,
             ),
             'GetStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStats,
@@ -695,6 +714,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/ErrorCorrelation',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCapabilityMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/GetCapabilityMap',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
             options,
             channel_credentials,
             insecure,
