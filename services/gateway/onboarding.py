@@ -1,15 +1,21 @@
-"""UniRoute onboarding: a new model joins the routable pool without retraining. Its labelled
-items are clustered by the classifier (fitting centroids first when none exist), answered by the
-model through the ensemble, graded with the ensemble's answer parser (its parsed answer against
-the label; an abstention or a failure is wrong), and the per-cluster results are stored in
-learning as the model's profile. Progress streams back; the last message carries the profile."""
+"""UniRoute onboarding and the capability map: models join the routable pool without
+retraining. The labelled items are clustered and embedded by the classifier once (fitting
+centroids first when none exist), answered by each model through the ensemble `trials` times,
+graded with the ensemble's answer parser (its parsed answer against the label; an abstention or
+a failure is wrong), and each model's graded answers, with the items' embeddings, are stored in
+learning as its profile. A model is never graded on another model's answers: when the ensemble
+substitutes a dead model, the onboarding of that model stops with FAILED_PRECONDITION and
+nothing of it is stored. Progress streams back; the last message carries the profile (one
+model) or the capability map (several)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import grpc
 
 from freescaling.classifier.v1 import classifier_pb2
-from freescaling.common.v1 import models_pb2
+from freescaling.common.v1 import models_pb2, routing_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from freescaling.learning.v1 import learning_pb2
@@ -17,6 +23,15 @@ from services.gateway.downstream import DownstreamError, Downstreams
 
 # Texts per ClassifyBatch call: well under the classifier's batch limit.
 CLASSIFY_CHUNK = 64
+# Embeddings per RecordValidation request (768 floats each: about 3 KB), under the message limit.
+EMBEDDINGS_CHUNK = 1000
+
+
+@dataclass
+class _Grades:
+    alias: str
+    progress: gateway_pb2.ModelProgress
+    graded: list[learning_pb2.GradedItem] = field(default_factory=list)
 
 
 class Onboarding:
@@ -66,75 +81,172 @@ class Onboarding:
                 "classifier",
                 "ClassifyBatch",
                 classifier_pb2.ClassifyBatchRequest(
-                    texts=questions[start : start + CLASSIFY_CHUNK]
+                    texts=questions[start : start + CLASSIFY_CHUNK], include_embedding=True
                 ),
                 context,
             )
             classifications.extend(reply.classifications)
         return classifications
 
-    async def _routing_cost(self, alias: str, context) -> float:
+    async def _routing_costs(self, context) -> dict[str, float]:
         listed = await self.downstreams.call(
             "ensemble", "ListModels", models_pb2.ListModelsRequest(), context
         )
-        return next((m.routing_cost for m in listed.models if m.alias == alias), 0.0)
+        return {m.alias: m.routing_cost for m in listed.models}
 
-    async def onboard(self, request: gateway_pb2.OnboardModelRequest, context):
-        items = list(request.items)
-        trials = request.trials or 1
-        questions = [i.question for i in items]
-        await self._register(request, context)
-        cluster_set = await self._cluster_set(questions, context)
-        classifications = await self._classify(questions, context)
-        total = len(items) * trials
-        progress = gateway_pb2.OnboardProgress(total=total)
-        graded: list[learning_pb2.GradedItem] = []
+    async def _answers(
+        self, grades: _Grades, items, patterns, trials, concurrency, classified, ctx
+    ):
+        """Ask the model every item `trials` times; yields after each graded answer."""
+        alias = grades.alias
         batch = ensemble_pb2.ScaleBatchRequest(
             items=[
                 ensemble_pb2.ScaleItem(
                     question=i.question,
                     context=i.context,
-                    answer_patterns=list(i.answer_patterns or request.answer_patterns),
+                    answer_patterns=list(i.answer_patterns or patterns),
                 )
                 for i in items
             ],
             k=1,
-            models=[request.alias],
-            max_concurrency=request.max_concurrency or self.concurrency,
+            models=[alias],
+            max_concurrency=concurrency or self.concurrency,
             no_shadow=True,
         )
         for trial in range(trials):
-            async for answer in self.downstreams.stream("ensemble", "ScaleBatch", batch, context):
+            async for answer in self.downstreams.stream("ensemble", "ScaleBatch", batch, ctx):
                 item = items[answer.index]
                 result = answer.result if answer.HasField("result") else None
-                failed = result is None or bool(result.votes and result.votes[0].error)
+                vote = result.votes[0] if result is not None and result.votes else None
+                if vote is not None and (vote.model != alias or vote.substituted_for):
+                    raise DownstreamError(
+                        grpc.StatusCode.FAILED_PRECONDITION,
+                        f"{alias} is dead: {vote.model} answered in its place, so its answers "
+                        f"would not be {alias}'s; onboarding of {alias} stopped and nothing of "
+                        "it was stored (probe it with Health, retry once it answers)",
+                    )
+                failed = result is None or vote is None or bool(vote.error)
                 correct = result is not None and result.answer.casefold() == item.label.casefold()
-                progress.done += 1
-                progress.correct += int(correct)
-                progress.errors += int(failed)
-                graded.append(
+                grades.progress.done += 1
+                grades.progress.correct += int(correct)
+                grades.progress.errors += int(failed)
+                grades.graded.append(
                     learning_pb2.GradedItem(
                         item_id=item.item_id or str(answer.index),
-                        cluster_id=classifications[answer.index].cluster_id,
-                        task_type=classifications[answer.index].task_type_1,
+                        cluster_id=classified[answer.index].cluster_id,
+                        task_type=classified[answer.index].task_type_1,
                         correct=correct,
                         trial=trial,
+                        answer=result.answer if result is not None else "",
                     )
                 )
-                yield progress
-        profile = await self.downstreams.call(
-            "learning",
-            "RecordValidation",
-            learning_pb2.RecordValidationRequest(
-                model=request.alias,
-                cluster_set_id=cluster_set.id,
-                items=graded,
-                routing_cost=await self._routing_cost(request.alias, context),
-                replace=request.replace,
-            ),
+                yield
+
+    async def _store(self, grades: _Grades, cluster_set, embeddings, cost, replace, context):
+        """The model's graded answers and the items' embeddings, in requests under the message
+        limit (the first one replaces an earlier profile when asked)."""
+        profile = None
+        chunks = [
+            embeddings[i : i + EMBEDDINGS_CHUNK]
+            for i in range(0, len(embeddings), EMBEDDINGS_CHUNK)
+        ]
+        for n, chunk in enumerate(chunks or [[]]):
+            profile = await self.downstreams.call(
+                "learning",
+                "RecordValidation",
+                learning_pb2.RecordValidationRequest(
+                    model=grades.alias,
+                    cluster_set_id=cluster_set.id,
+                    items=grades.graded if n == 0 else [],
+                    routing_cost=cost,
+                    replace=replace and n == 0,
+                    embeddings=chunk,
+                ),
+                context,
+            )
+        return profile
+
+    async def _run(self, aliases, items, patterns, trials, concurrency, replace, context):
+        """Yields (grades per model) after each graded answer, then (grades, profiles, set)."""
+        questions = [i.question for i in items]
+        cluster_set = await self._cluster_set(questions, context)
+        classified = await self._classify(questions, context)
+        embeddings = [
+            learning_pb2.ItemEmbedding(
+                item_id=item.item_id or str(i), embedding=classified[i].embedding
+            )
+            for i, item in enumerate(items)
+            if classified[i].embedding
+        ]
+        # Only the ids and labels travel on; the embeddings are stored once per set.
+        for c in classified:
+            c.ClearField("embedding")
+        costs = await self._routing_costs(context)
+        everyone = [_Grades(a, gateway_pb2.ModelProgress(model=a)) for a in aliases]
+        profiles = []
+        for grades in everyone:
+            async for _ in self._answers(
+                grades, items, patterns, trials, concurrency, classified, context
+            ):
+                yield everyone, None, None
+            profiles.append(
+                await self._store(
+                    grades, cluster_set, embeddings, costs.get(grades.alias, 0.0), replace, context
+                )
+            )
+        yield everyone, profiles, cluster_set
+
+    async def onboard(self, request: gateway_pb2.OnboardModelRequest, context):
+        await self._register(request, context)
+        trials = request.trials or 1
+        progress = gateway_pb2.OnboardProgress(total=len(request.items) * trials)
+        async for everyone, profiles, _ in self._run(
+            [request.alias],
+            list(request.items),
+            list(request.answer_patterns),
+            trials,
+            request.max_concurrency,
+            request.replace,
             context,
-        )
-        final = gateway_pb2.OnboardProgress()
-        final.CopyFrom(progress)
-        final.profile.CopyFrom(profile)
-        yield final
+        ):
+            mine = everyone[0].progress
+            progress.done, progress.correct, progress.errors = mine.done, mine.correct, mine.errors
+            if profiles is None:
+                yield progress
+                continue
+            final = gateway_pb2.OnboardProgress()
+            final.CopyFrom(progress)
+            final.profile.CopyFrom(profiles[0])
+            yield final
+
+    async def profile(self, request: gateway_pb2.ProfileModelsRequest, context):
+        trials = request.trials or 1
+        total = len(request.models) * len(request.items) * trials
+        # About 200 progress messages however large the set.
+        every = max(1, total // 200)
+        async for everyone, profiles, cluster_set in self._run(
+            list(request.models),
+            list(request.items),
+            list(request.answer_patterns),
+            trials,
+            request.max_concurrency,
+            request.replace,
+            context,
+        ):
+            done = sum(g.progress.done for g in everyone)
+            if profiles is None and done % every and done != total:
+                continue
+            progress = gateway_pb2.ProfileProgress(
+                done=done,
+                total=total,
+                models=[g.progress for g in everyone],
+            )
+            if profiles is not None:
+                atlas = await self.downstreams.call(
+                    "learning",
+                    "GetCapabilityMap",
+                    routing_pb2.GetCapabilityMapRequest(cluster_set_id=cluster_set.id),
+                    context,
+                )
+                progress.capability_map.CopyFrom(atlas)
+            yield progress

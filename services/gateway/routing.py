@@ -46,7 +46,9 @@ class Router:
             reply = await self.downstreams.call(
                 "classifier",
                 "Classify",
-                classifier_pb2.ClassifyRequest(text=text, scoring=scoring),
+                # The embedding lets learning compare the prompt with its nearest validation
+                # items; it is dropped from the routing details once used.
+                classifier_pb2.ClassifyRequest(text=text, scoring=scoring, include_embedding=True),
                 context,
             )
         except DownstreamError as exc:
@@ -55,17 +57,26 @@ class Router:
         return reply.classification, ""
 
     async def by_profile(
-        self, cluster_id: int, candidates: Sequence[str], lam: float, context
-    ) -> list[routing_pb2.RouteCandidate]:
-        """Candidates ranked by learning's profiles; empty when none exist or learning is away."""
-        request = learning_pb2.RouteRequest(cluster_id=cluster_id, candidates=list(candidates))
+        self,
+        classification: classification_pb2.Classification,
+        candidates: Sequence[str],
+        lam: float,
+        context,
+    ) -> learning_pb2.RouteResponse:
+        """Candidates ranked by learning's profiles; none when no profile exists or learning is
+        away."""
+        request = learning_pb2.RouteRequest(
+            cluster_id=classification.cluster_id,
+            candidates=list(candidates),
+            embedding=classification.embedding,
+            task_type=classification.task_type_1,
+        )
         setattr(request, "lambda", lam)
         try:
-            reply = await self.downstreams.call("learning", "Route", request, context)
+            return await self.downstreams.call("learning", "Route", request, context)
         except DownstreamError as exc:
             logger.info("no profile routing (%s)", exc.message)
-            return []
-        return list(reply.candidates)
+            return learning_pb2.RouteResponse()
 
     async def route(
         self,
@@ -85,19 +96,23 @@ class Router:
             info.model = candidates[0] if candidates else self.fallback_model
             info.reason = f"classifier unavailable ({why_not}); fallback model {info.model}"
         else:
-            info.classification.CopyFrom(classification)
-            ranked = []
+            ranked = learning_pb2.RouteResponse()
             if classification.HasField("cluster_id"):
-                ranked = await self.by_profile(classification.cluster_id, candidates, lam, context)
-            if ranked:
-                best = ranked[0]
+                ranked = await self.by_profile(classification, candidates, lam, context)
+            classification.ClearField("embedding")
+            info.classification.CopyFrom(classification)
+            if ranked.candidates:
+                best = ranked.candidates[0]
                 info.method = routing_pb2.ROUTING_METHOD_PROFILE
                 info.model = best.model
-                info.candidates.extend(ranked)
+                info.candidates.extend(ranked.candidates)
                 info.reason = (
-                    f"cluster {classification.cluster_id}: lowest psi + lambda*cost = "
+                    f"cluster {classification.cluster_id}, psi by "
+                    f"{ranked.estimator.description or 'profile'}: lowest psi + lambda*cost = "
                     f"{best.psi:.3f} + {lam:g}*{best.cost:g}"
                 )
+                if ranked.unprofiled:
+                    info.reason += f"; not profiled, left out: {', '.join(ranked.unprofiled)}"
             else:
                 tier = (
                     classification_pb2.Tier.Name(classification.tier).removeprefix("TIER_").lower()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import grpc
 
-from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2
+from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2, routing_pb2
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from freescaling.learning.v1 import learning_pb2
 from services.common.capabilities import with_capabilities
@@ -153,23 +153,43 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
         return await self._run(context, work())
 
+    def _check_labelled(self, request) -> None:
+        self._check_batch(request.items)
+        _require(request.trials >= 0, f"trials must not be negative; got {request.trials}")
+        for i, item in enumerate(request.items):
+            _require(bool(item.question.strip()), f"items[{i}].question is empty")
+            patterns = list(item.answer_patterns or request.answer_patterns)
+            _require(
+                item.label.casefold() in {p.casefold() for p in patterns},
+                f"items[{i}].label {item.label!r} is not one of its answer patterns {patterns}",
+            )
+
     async def OnboardModel(self, request, context):
         async def progress():
             _require(bool(request.alias.strip()), "alias is required: the model to onboard")
-            self._check_batch(request.items)
-            _require(request.trials >= 0, f"trials must not be negative; got {request.trials}")
-            for i, item in enumerate(request.items):
-                _require(bool(item.question.strip()), f"items[{i}].question is empty")
-                patterns = list(item.answer_patterns or request.answer_patterns)
-                _require(
-                    item.label.casefold() in {p.casefold() for p in patterns},
-                    f"items[{i}].label {item.label!r} is not one of its answer patterns {patterns}",
-                )
+            self._check_labelled(request)
             async for step in self.onboarding.onboard(request, context):
                 yield step
 
         async for step in self._stream(context, progress()):
             yield step
+
+    async def ProfileModels(self, request, context):
+        async def progress():
+            _require(bool(request.models), "models is required: the aliases to profile")
+            for i, alias in enumerate(request.models):
+                _require(bool(alias.strip()), f"models[{i}] is empty")
+            twice = sorted({m for m in request.models if list(request.models).count(m) > 1})
+            _require(not twice, f"models lists {', '.join(twice)} more than once")
+            self._check_labelled(request)
+            async for step in self.onboarding.profile(request, context):
+                yield step
+
+        async for step in self._stream(context, progress()):
+            yield step
+
+    async def GetCapabilityMap(self, request, context) -> routing_pb2.CapabilityMap:
+        return await self._pass(context, "learning", "GetCapabilityMap", request)
 
     # --- pass-through ------------------------------------------------------------------------
 

@@ -275,3 +275,43 @@ class OnboardProgress(_message.Message):
     errors: int
     profile: _routing_pb2.ModelProfile
     def __init__(self, done: _Optional[int] = ..., total: _Optional[int] = ..., correct: _Optional[int] = ..., errors: _Optional[int] = ..., profile: _Optional[_Union[_routing_pb2.ModelProfile, _Mapping]] = ...) -> None: ...
+
+class ProfileModelsRequest(_message.Message):
+    __slots__ = ("models", "items", "answer_patterns", "trials", "max_concurrency", "replace")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_PATTERNS_FIELD_NUMBER: _ClassVar[int]
+    TRIALS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    items: _containers.RepeatedCompositeFieldContainer[LabelledItem]
+    answer_patterns: _containers.RepeatedScalarFieldContainer[str]
+    trials: int
+    max_concurrency: int
+    replace: bool
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[LabelledItem, _Mapping]]] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., trials: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., replace: _Optional[bool] = ...) -> None: ...
+
+class ModelProgress(_message.Message):
+    __slots__ = ("model", "done", "correct", "errors")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    done: int
+    correct: int
+    errors: int
+    def __init__(self, model: _Optional[str] = ..., done: _Optional[int] = ..., correct: _Optional[int] = ..., errors: _Optional[int] = ...) -> None: ...
+
+class ProfileProgress(_message.Message):
+    __slots__ = ("done", "total", "models", "capability_map")
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_MAP_FIELD_NUMBER: _ClassVar[int]
+    done: int
+    total: int
+    models: _containers.RepeatedCompositeFieldContainer[ModelProgress]
+    capability_map: _routing_pb2.CapabilityMap
+    def __init__(self, done: _Optional[int] = ..., total: _Optional[int] = ..., models: _Optional[_Iterable[_Union[ModelProgress, _Mapping]]] = ..., capability_map: _Optional[_Union[_routing_pb2.CapabilityMap, _Mapping]] = ...) -> None: ...

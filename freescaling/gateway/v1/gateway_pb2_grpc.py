@@ -7,6 +7,7 @@ from freescaling.common.v1 import info_pb2 as freescaling_dot_common_dot_v1_dot_
 from freescaling.common.v1 import models_pb2 as freescaling_dot_common_dot_v1_dot_models__pb2
 from freescaling.common.v1 import ratings_pb2 as freescaling_dot_common_dot_v1_dot_ratings__pb2
 from freescaling.common.v1 import records_pb2 as freescaling_dot_common_dot_v1_dot_records__pb2
+from freescaling.common.v1 import routing_pb2 as freescaling_dot_common_dot_v1_dot_routing__pb2
 from freescaling.gateway.v1 import gateway_pb2 as freescaling_dot_gateway_dot_v1_dot_gateway__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -113,6 +114,16 @@ class GatewayStub:
                 '/freescaling.gateway.v1.Gateway/OnboardModel',
                 request_serializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.OnboardModelRequest.SerializeToString,
                 response_deserializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.OnboardProgress.FromString,
+                _registered_method=True)
+        self.ProfileModels = channel.unary_stream(
+                '/freescaling.gateway.v1.Gateway/ProfileModels',
+                request_serializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.ProfileModelsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.ProfileProgress.FromString,
+                _registered_method=True)
+        self.GetCapabilityMap = channel.unary_unary(
+                '/freescaling.gateway.v1.Gateway/GetCapabilityMap',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
                 _registered_method=True)
         self.GetInfo = channel.unary_unary(
                 '/freescaling.gateway.v1.Gateway/GetInfo',
@@ -231,6 +242,24 @@ class GatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProfileModels(self, request, context):
+        """Profile several models on one labelled validation set (the capability map): the items are
+        classified once, every model answers each item `trials` times (never substituted by another
+        model), each model's graded answers are stored as its profile, and the last message carries
+        the capability map. FAILED_PRECONDITION when a model is dead (nothing of it is stored).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCapabilityMap(self, request, context):
+        """The capability map of the profiled models: accuracy by task type and cluster, consistency
+        across trials, pairwise error correlation, and the estimator profile routing uses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetInfo(self, request, context):
         """Version, settings, which RPCs are built, and each downstream service's state.
         """
@@ -315,6 +344,16 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.OnboardModel,
                     request_deserializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.OnboardModelRequest.FromString,
                     response_serializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.OnboardProgress.SerializeToString,
+            ),
+            'ProfileModels': grpc.unary_stream_rpc_method_handler(
+                    servicer.ProfileModels,
+                    request_deserializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.ProfileModelsRequest.FromString,
+                    response_serializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.ProfileProgress.SerializeToString,
+            ),
+            'GetCapabilityMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCapabilityMap,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.SerializeToString,
             ),
             'GetInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInfo,
@@ -728,6 +767,60 @@ class Gateway:
             '/freescaling.gateway.v1.Gateway/OnboardModel',
             freescaling_dot_gateway_dot_v1_dot_gateway__pb2.OnboardModelRequest.SerializeToString,
             freescaling_dot_gateway_dot_v1_dot_gateway__pb2.OnboardProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProfileModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/freescaling.gateway.v1.Gateway/ProfileModels',
+            freescaling_dot_gateway_dot_v1_dot_gateway__pb2.ProfileModelsRequest.SerializeToString,
+            freescaling_dot_gateway_dot_v1_dot_gateway__pb2.ProfileProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCapabilityMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.gateway.v1.Gateway/GetCapabilityMap',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
             options,
             channel_credentials,
             insecure,
