@@ -4,6 +4,7 @@ with the real targets and maps, model.safetensors with the real key layout, and 
 gives DeBERTa-v3-base's shapes (the benchmark). Its answers are meaningless.
 
     python -m services.classifier.tiny_checkpoint DIR [--full-size] [--tokenizer-json]
+        [--corpus FILE --vocab-size N] [--hidden-size N]
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def write_checkpoint(
     corpus: list[str] | None = None,
     vocab_size: int = 400,
     head_std: float = 0.5,
+    hidden_size: int = 0,
 ) -> Path:
     from safetensors.torch import save_file
 
@@ -177,6 +179,9 @@ def write_checkpoint(
 
     pieces = sentencepiece.SentencePieceProcessor(model_proto=spm_bytes).get_piece_size()
     overrides = {} if full_size else {**TINY_BACKBONE, "vocab_size": pieces}
+    if hidden_size and not full_size:
+        # A wider random backbone keeps more of the prompt's tokens apart in its embedding.
+        overrides.update(hidden_size=hidden_size, intermediate_size=2 * hidden_size)
     config = {
         "base_model": "microsoft/DeBERTa-v3-base",
         "fc_dropout": 0.2,
@@ -228,9 +233,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-size", action="store_true", help="DeBERTa-v3-base shapes")
     parser.add_argument("--tokenizer-json", action="store_true", help="also write tokenizer.json")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--corpus", type=Path, help="train the tokenizer on this text file (one text per line)"
+    )
+    parser.add_argument("--vocab-size", type=int, default=400, help="tokenizer pieces")
+    parser.add_argument("--hidden-size", type=int, default=0, help="width of the small backbone")
     args = parser.parse_args(argv)
+    corpus = None
+    if args.corpus:
+        corpus = [line for line in args.corpus.read_text().splitlines() if line.strip()]
     write_checkpoint(
-        args.directory, full_size=args.full_size, tokenizer_json=args.tokenizer_json, seed=args.seed
+        args.directory,
+        full_size=args.full_size,
+        tokenizer_json=args.tokenizer_json,
+        seed=args.seed,
+        corpus=corpus,
+        vocab_size=args.vocab_size,
+        hidden_size=args.hidden_size,
     )
     print(
         f"wrote a random-weight classifier checkpoint to {args.directory} (its answers are "

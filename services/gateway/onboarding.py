@@ -23,6 +23,9 @@ from services.gateway.downstream import DownstreamError, Downstreams
 
 # Texts per ClassifyBatch call: well under the classifier's batch limit.
 CLASSIFY_CHUNK = 64
+# Items per ensemble ScaleBatch: under the ensemble's batch limit
+# (FREESCALING_ENSEMBLE_MAX_BATCH_ITEMS, 1000 by default).
+ENSEMBLE_CHUNK = 500
 # Embeddings per RecordValidation request (768 floats each: about 3 KB), under the message limit.
 EMBEDDINGS_CHUNK = 1000
 
@@ -99,48 +102,56 @@ class Onboarding:
     ):
         """Ask the model every item `trials` times; yields after each graded answer."""
         alias = grades.alias
-        batch = ensemble_pb2.ScaleBatchRequest(
-            items=[
-                ensemble_pb2.ScaleItem(
-                    question=i.question,
-                    context=i.context,
-                    answer_patterns=list(i.answer_patterns or patterns),
-                )
-                for i in items
-            ],
-            k=1,
-            models=[alias],
-            max_concurrency=concurrency or self.concurrency,
-            no_shadow=True,
-        )
+        asked = [
+            ensemble_pb2.ScaleItem(
+                question=i.question,
+                context=i.context,
+                answer_patterns=list(i.answer_patterns or patterns),
+            )
+            for i in items
+        ]
         for trial in range(trials):
-            async for answer in self.downstreams.stream("ensemble", "ScaleBatch", batch, ctx):
-                item = items[answer.index]
-                result = answer.result if answer.HasField("result") else None
-                vote = result.votes[0] if result is not None and result.votes else None
-                if vote is not None and (vote.model != alias or vote.substituted_for):
-                    raise DownstreamError(
-                        grpc.StatusCode.FAILED_PRECONDITION,
-                        f"{alias} is dead: {vote.model} answered in its place, so its answers "
-                        f"would not be {alias}'s; onboarding of {alias} stopped and nothing of "
-                        "it was stored (probe it with Health, retry once it answers)",
-                    )
-                failed = result is None or vote is None or bool(vote.error)
-                correct = result is not None and result.answer.casefold() == item.label.casefold()
-                grades.progress.done += 1
-                grades.progress.correct += int(correct)
-                grades.progress.errors += int(failed)
-                grades.graded.append(
-                    learning_pb2.GradedItem(
-                        item_id=item.item_id or str(answer.index),
-                        cluster_id=classified[answer.index].cluster_id,
-                        task_type=classified[answer.index].task_type_1,
-                        correct=correct,
-                        trial=trial,
-                        answer=result.answer if result is not None else "",
-                    )
+            for first in range(0, len(asked), ENSEMBLE_CHUNK):
+                batch = ensemble_pb2.ScaleBatchRequest(
+                    items=asked[first : first + ENSEMBLE_CHUNK],
+                    k=1,
+                    models=[alias],
+                    max_concurrency=concurrency or self.concurrency,
+                    no_shadow=True,
                 )
-                yield
+                async for answer in self.downstreams.stream("ensemble", "ScaleBatch", batch, ctx):
+                    self._grade(grades, items, first + answer.index, answer, trial, classified)
+                    yield
+
+    @staticmethod
+    def _grade(grades: _Grades, items, index: int, answer, trial: int, classified) -> None:
+        """Grade one answer of the model onboarded: its parsed answer against the label."""
+        alias = grades.alias
+        item = items[index]
+        result = answer.result if answer.HasField("result") else None
+        vote = result.votes[0] if result is not None and result.votes else None
+        if vote is not None and (vote.model != alias or vote.substituted_for):
+            raise DownstreamError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{alias} is dead: {vote.model} answered in its place, so its answers "
+                f"would not be {alias}'s; onboarding of {alias} stopped and nothing of "
+                "it was stored (probe it with Health, retry once it answers)",
+            )
+        failed = result is None or vote is None or bool(vote.error)
+        correct = result is not None and result.answer.casefold() == item.label.casefold()
+        grades.progress.done += 1
+        grades.progress.correct += int(correct)
+        grades.progress.errors += int(failed)
+        grades.graded.append(
+            learning_pb2.GradedItem(
+                item_id=item.item_id or str(index),
+                cluster_id=classified[index].cluster_id,
+                task_type=classified[index].task_type_1,
+                correct=correct,
+                trial=trial,
+                answer=result.answer if result is not None else "",
+            )
+        )
 
     async def _store(self, grades: _Grades, cluster_set, embeddings, cost, replace, context):
         """The model's graded answers and the items' embeddings, in requests under the message

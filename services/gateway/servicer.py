@@ -191,6 +191,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     async def GetCapabilityMap(self, request, context) -> routing_pb2.CapabilityMap:
         return await self._pass(context, "learning", "GetCapabilityMap", request)
 
+    async def SuggestPanel(self, request, context) -> routing_pb2.SuggestedPanel:
+        return await self._pass(context, "learning", "SuggestPanel", request)
+
     # --- pass-through ------------------------------------------------------------------------
 
     async def Health(self, request, context) -> models_pb2.ModelHealthReport:

@@ -136,6 +136,67 @@ def _groups(labels: np.ndarray, pool: Pool, fit: np.ndarray, size: int):
     return e, n
 
 
+class Fitted:
+    """An estimator fitted on the items `fit` of a pool: the tables a prediction reads, computed
+    once (routing asks the fitted router of a set many times)."""
+
+    def __init__(self, spec: Spec, pool: Pool, fit: np.ndarray) -> None:
+        self.spec, self.pool = spec, pool
+        self.p0 = overall_rate(pool, fit)
+        self.total = pool.answers[fit].sum(axis=0)
+        if spec.method in (LAPLACE, CLUSTER):
+            # One spare row: a cluster no validation item fell in reads zeros.
+            self.e, self.n = _groups(
+                pool.clusters, pool, fit, int(pool.clusters.max(initial=0)) + 2
+            )
+        elif spec.method == TASK:
+            # The spare row is index -1: an unknown task type reads zeros, i.e. p0.
+            self.e, self.n = _groups(pool.tasks, pool, fit, len(pool.task_types) + 1)
+        elif spec.method == KNN:
+            assert pool.embeddings is not None and pool.embedded is not None
+            keep = np.isin(pool.embedded, fit)
+            self.rows = pool.embeddings[keep]
+            items = pool.embedded[keep]
+            self.errors, self.answers = pool.errors[items], pool.answers[items]
+            self.k = min(spec.neighbours, len(items))
+        elif spec.method != OVERALL:
+            raise ValueError(f"unknown estimator {spec.method!r}")
+
+    def nearest(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the k most similar items per query, most similar first."""
+        similarity = queries @ self.rows.T
+        top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        ranks = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1)
+        return np.take_along_axis(top, ranks, axis=1)
+
+    def predict(
+        self,
+        clusters: np.ndarray,
+        tasks: np.ndarray,
+        queries: np.ndarray | None,
+        nearest: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(estimates, answers behind them), each (prompts, models), for prompts given by their
+        cluster ids, task indexes (-1: unknown) and unit embeddings (`knn` only; `nearest`, from
+        `nearest()` with at least k columns, saves recomputing them)."""
+        spec, a = self.spec, self.spec.shrinkage
+        if spec.method == OVERALL:
+            shape = (len(clusters), len(self.p0))
+            return np.broadcast_to(self.p0, shape).copy(), np.broadcast_to(self.total, shape).copy()
+        if spec.method == KNN:
+            if nearest is None:
+                assert queries is not None
+                nearest = self.nearest(queries, self.k)
+            nearest = nearest[:, : self.k]
+            e, n = self.errors[nearest].sum(axis=1), self.answers[nearest].sum(axis=1)
+        else:
+            labels = tasks if spec.method == TASK else np.minimum(clusters, len(self.e) - 1)
+            e, n = self.e[labels], self.n[labels]
+        if spec.method == LAPLACE:
+            return (e + 1) / (n + 2), n
+        return (e + a * self.p0) / (n + a), n
+
+
 def predict(
     spec: Spec,
     pool: Pool,
@@ -144,37 +205,8 @@ def predict(
     tasks: np.ndarray,
     queries: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(estimates, answers behind them), each (queries, models), for prompts given by their
-    cluster ids, task indexes (-1: unknown task type) and unit embeddings, from the items `fit`."""
-    p0 = overall_rate(pool, fit)
-    count = len(clusters)
-    if spec.method == OVERALL:
-        n = np.broadcast_to(pool.answers[fit].sum(axis=0), (count, len(pool.models)))
-        return np.broadcast_to(p0, n.shape).copy(), n.copy()
-    if spec.method in (LAPLACE, CLUSTER):
-        size = int(max(pool.clusters.max(initial=0), clusters.max(initial=0))) + 1
-        e, n = _groups(pool.clusters, pool, fit, size)
-        e, n = e[clusters], n[clusters]
-        if spec.method == LAPLACE:
-            return (e + 1) / (n + 2), n
-        return (e + spec.shrinkage * p0) / (n + spec.shrinkage), n
-    if spec.method == TASK:
-        size = len(pool.task_types) + 1
-        e, n = _groups(pool.tasks, pool, fit, size)
-        # Index -1 (an unknown task type) lands on the extra, empty row: the estimate is p0.
-        e, n = e[tasks], n[tasks]
-        return (e + spec.shrinkage * p0) / (n + spec.shrinkage), n
-    if spec.method == KNN:
-        assert pool.embeddings is not None and pool.embedded is not None and queries is not None
-        keep = np.isin(pool.embedded, fit)
-        rows, items = pool.embeddings[keep], pool.embedded[keep]
-        k = min(spec.neighbours, len(items))
-        similarity = queries @ rows.T
-        nearest = items[np.argpartition(-similarity, k - 1, axis=1)[:, :k]]
-        e = pool.errors[nearest].sum(axis=1)
-        n = pool.answers[nearest].sum(axis=1)
-        return (e + spec.shrinkage * p0) / (n + spec.shrinkage), n
-    raise ValueError(f"unknown estimator {spec.method!r}")
+    """`Fitted(spec, pool, fit).predict(...)`, for one use."""
+    return Fitted(spec, pool, fit).predict(clusters, tasks, queries)
 
 
 def candidates(pool: Pool, items: int) -> list[Spec]:
@@ -248,8 +280,15 @@ def select(pool: Pool, forced: str = "") -> Selection:
         e, n = pool.errors[held], pool.answers[held]
         weight += n.sum()
         questions += len(held)
+        # Neighbourhoods of every size come from one ranking of the fold's items.
+        ranked = None
+        widest = max((s.neighbours for s in specs if s.method == KNN), default=0)
+        if widest and queries is not None:
+            base = Fitted(Spec(KNN, neighbours=widest), pool, fit)
+            ranked = base.nearest(queries, base.k)
         for spec in specs:
-            p, _ = predict(spec, pool, fit, pool.clusters[held], pool.tasks[held], queries)
+            fitted = Fitted(spec, pool, fit)
+            p, _ = fitted.predict(pool.clusters[held], pool.tasks[held], queries, ranked)
             p = np.clip(p, _EPS, 1 - _EPS)
             loss[spec] -= float((e * np.log(p) + (n - e) * np.log(1 - p)).sum())
             # Routing at lambda 0 among the models that answered the item.

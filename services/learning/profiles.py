@@ -73,7 +73,7 @@ def _cluster_set(conn: Connection, set_id: str) -> routing_pb2.ClusterSet:
     )
 
 
-def _resolve_set(conn: Connection, set_id: str):
+def resolve_set(conn: Connection, set_id: str):
     if set_id:
         row = conn.execute(sa.select(cluster_sets).where(cluster_sets.c.id == set_id)).first()
         if row is None:
@@ -151,7 +151,7 @@ def record_validation(
     embedded = _check_embeddings(request.embeddings)
 
     def work(conn: Connection) -> routing_pb2.ModelProfile:
-        cset = _resolve_set(conn, request.cluster_set_id)
+        cset = resolve_set(conn, request.cluster_set_id)
         for i, item in enumerate(request.items):
             if not 0 <= item.cluster_id < cset.k:
                 raise InvalidInput(
@@ -278,15 +278,15 @@ def get_profile(db: Database, model: str, set_id: str = "") -> routing_pb2.Model
             ).scalar()
             if latest is None:
                 raise NotFound(f"model {model!r} has no profile; RecordValidation first")
-            return _profile(conn, model, _resolve_set(conn, latest))
-        return _profile(conn, model, _resolve_set(conn, set_id))
+            return _profile(conn, model, resolve_set(conn, latest))
+        return _profile(conn, model, resolve_set(conn, set_id))
 
     return db.read(work)
 
 
 def list_profiles(db: Database, set_id: str) -> learning_pb2.ListProfilesResponse:
     def work(conn: Connection) -> learning_pb2.ListProfilesResponse:
-        cset = _resolve_set(conn, set_id)
+        cset = resolve_set(conn, set_id)
         models = conn.execute(
             sa.select(profiles.c.model)
             .where(profiles.c.cluster_set_id == cset.id)
@@ -316,7 +316,7 @@ def route(
         raise InvalidInput("embedding holds a value that is not a finite number")
 
     def work(conn: Connection) -> learning_pb2.RouteResponse:
-        cset = _resolve_set(conn, request.cluster_set_id)
+        cset = resolve_set(conn, request.cluster_set_id)
         if not 0 <= request.cluster_id < cset.k:
             raise InvalidInput(
                 f"cluster_id is {request.cluster_id}; cluster set {cset.id!r} has clusters "
@@ -359,7 +359,7 @@ def error_correlation(
         raise InvalidInput("model_a and model_b are both required")
 
     def work(conn: Connection) -> learning_pb2.ErrorCorrelationResponse:
-        cset = _resolve_set(conn, request.cluster_set_id)
+        cset = resolve_set(conn, request.cluster_set_id)
         for m in (request.model_a, request.model_b):
             known = conn.execute(
                 sa.select(profiles.c.model).where(
@@ -409,7 +409,7 @@ def capability_map(
     the error correlation of every pair, and the estimator routing uses."""
 
     def work(conn: Connection) -> routing_pb2.CapabilityMap:
-        cset = _resolve_set(conn, request.cluster_set_id)
+        cset = resolve_set(conn, request.cluster_set_id)
         costs = dict(
             conn.execute(
                 sa.select(profiles.c.model, profiles.c.routing_cost)

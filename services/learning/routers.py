@@ -28,6 +28,9 @@ class Router:
     pool: estimators.Pool
     selection: estimators.Selection
     costs: dict[str, float]
+    # The chosen estimator and the best one without embeddings, fitted on every item.
+    chosen: estimators.Fitted
+    plain: estimators.Fitted
 
     def describe(self, spec: estimators.Spec) -> routing_pb2.ProfileEstimator:
         scored = next((s for s in self.selection.scores if s.spec == spec), None)
@@ -46,21 +49,19 @@ class Router:
     ) -> tuple[estimators.Spec, dict[str, tuple[float, int]]]:
         """The spec used and (psi, answers behind it) per profiled model for one prompt."""
         pool = self.pool
-        spec = self.selection.chosen
-        query = pool.unit(embedding) if spec.method == estimators.KNN else None
-        if spec.method == estimators.KNN and query is None:
-            spec = self.selection.without_embedding
+        fitted = self.chosen
+        query = pool.unit(embedding) if fitted.spec.method == estimators.KNN else None
+        if fitted.spec.method == estimators.KNN and query is None:
+            fitted = self.plain
         task = pool.task_types.index(task_type) if task_type in pool.task_types else -1
-        everything = np.arange(len(pool.item_ids))
-        psi, answers = estimators.predict(
-            spec,
-            pool,
-            everything,
+        psi, answers = fitted.predict(
             np.asarray([cluster_id]),
             np.asarray([task]),
             None if query is None else query[None, :],
         )
-        return spec, {m: (float(psi[0, i]), int(answers[0, i])) for i, m in enumerate(pool.models)}
+        return fitted.spec, {
+            m: (float(psi[0, i]), int(answers[0, i])) for i, m in enumerate(pool.models)
+        }
 
 
 def _version(conn: Connection, set_id: str) -> tuple[int, int]:
@@ -117,7 +118,15 @@ class Routers:
             )
             forced = estimators.LAPLACE if self.estimator == "laplace" else ""
             selection = estimators.select(pool, forced)
-            fitted = Router(version, pool, selection, costs)
+            everything = np.arange(len(pool.item_ids))
+            fitted = Router(
+                version,
+                pool,
+                selection,
+                costs,
+                estimators.Fitted(selection.chosen, pool, everything),
+                estimators.Fitted(selection.without_embedding, pool, everything),
+            )
             self._fitted[set_id] = fitted
             logger.info(
                 "profile estimator for cluster set %s: %s over %d items and %d models",

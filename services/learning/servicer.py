@@ -20,7 +20,15 @@ from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.learning import evolution, feedback, profiles, ratings, records, stats
+from services.learning import (
+    evolution,
+    feedback,
+    panel_suggestion,
+    profiles,
+    ratings,
+    records,
+    stats,
+)
 from services.learning.config import LearningSettings
 from services.learning.db import Database
 from services.learning.errors import (
@@ -153,6 +161,9 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def Route(self, request, context):
         return await self._run(context, profiles.route, self.db, self.routers, request)
+
+    async def SuggestPanel(self, request, context):
+        return await self._run(context, panel_suggestion.suggest, self.db, request)
 
     async def GetCapabilityMap(self, request, context):
         return await self._run(context, profiles.capability_map, self.db, self.routers, request)

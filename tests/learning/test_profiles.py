@@ -262,3 +262,48 @@ def test_capability_map_measures_consistency_across_trials(stub, cluster_set):
     assert (by_model[fickle].trials, by_model[fickle].items) == (3, 4)
     # 2 items x (A, B, A) and 2 items x (A): 6 right of 8.
     assert by_model[fickle].accuracy == pytest.approx(6 / 8)
+
+
+def test_suggested_panel_prefers_models_that_err_apart(stub):
+    """Four models on 12 items: twin1 and twin2 are the most accurate alone but err on the same
+    items, so a panel holding both errs wherever they do; loner and steady err elsewhere."""
+    set_id = unique("panelset")
+    stub.RecordClusterSet(routing_pb2.ClusterSet(id=set_id, k=1), timeout=TIMEOUT)
+    wrong_on = {
+        "twin1": {0, 1, 2},
+        "twin2": {0, 1, 2},
+        "loner": {6, 7, 8, 9},
+        "steady": {3, 4, 10, 11},
+    }
+    names = {m: unique(m) for m in wrong_on}
+    for m, errs in wrong_on.items():
+        items = [
+            L.GradedItem(
+                item_id=f"p{i}", cluster_id=0, task_type="QA", correct=i not in errs,
+                answer="B" if i in errs else "A",
+            )
+            for i in range(12)
+        ]  # fmt: skip
+        validate(stub, names[m], set_id, items)
+    panel = stub.SuggestPanel(
+        routing_pb2.SuggestPanelRequest(size=3, cluster_set_id=set_id), timeout=TIMEOUT
+    )
+    # twin1 + loner + steady: every item has two right votes; any panel with both twins errs
+    # on items 0-2.
+    assert sorted(panel.models) == sorted([names["twin1"], names["loner"], names["steady"]])
+    assert panel.panel_accuracy == 1.0
+    assert (panel.best_single_model, panel.best_single_accuracy) == (names["twin1"], 0.75)
+    assert panel.items == 12 and panel.mean_error_correlation < 0
+    assert "every panel of 3 of the 4 candidates" in panel.reason
+    expect_error(
+        INVALID,
+        "size must be 3 or 5",
+        stub.SuggestPanel,
+        routing_pb2.SuggestPanelRequest(size=2, cluster_set_id=set_id),
+    )
+    expect_error(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "a panel of 5 needs 5 profiled candidates; there are 4",
+        stub.SuggestPanel,
+        routing_pb2.SuggestPanelRequest(size=5, cluster_set_id=set_id),
+    )

@@ -22,6 +22,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # NIM's error bodies have no "error" key (see CLASSIFIER.md); reproduce them as they are.
@@ -80,11 +81,14 @@ class Request:
 class _Model:
     steps: list[Step]
     served: int = 0
+    # Computes each request's step from its body instead of playing `steps`.
+    responder: Callable[[dict], Step] | None = None
 
-    def next_step(self) -> Step:
-        step = self.steps[min(self.served, len(self.steps) - 1)]
+    def next_step(self, body: dict) -> Step:
         self.served += 1
-        return step
+        if self.responder is not None:
+            return self.responder(body)
+        return self.steps[min(self.served - 1, len(self.steps) - 1)]
 
 
 @dataclass
@@ -97,6 +101,8 @@ class FakeOpenAI:
     requests: list[Request] = field(default_factory=list)
     # Answer unknown models with this step (None: 404 as NIM does).
     default: Step | None = None
+    # Keep every request in `requests` (benchmarks sending thousands turn it off).
+    record: bool = True
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -113,6 +119,12 @@ class FakeOpenAI:
     def script(self, model: str, *steps: Step) -> None:
         with self._lock:
             self.models[model] = _Model(list(steps) or [Step()])
+
+    def respond(self, model: str, responder: Callable[[dict], Step]) -> None:
+        """Answer each request to `model` with `responder(request body)`: answers that depend
+        on the question, as a replay of recorded model correctness needs."""
+        with self._lock:
+            self.models[model] = _Model([Step()], responder=responder)
 
     def reset(self) -> None:
         with self._lock:
@@ -212,9 +224,10 @@ class FakeOpenAI:
         )
         record.headers["authorization-present"] = str("authorization" in headers)
         with self._lock:
-            self.requests.append(record)
+            if self.record:
+                self.requests.append(record)
             model = self.models.get(name)
-            step = model.next_step() if model else self.default
+            step = model.next_step(body) if model else self.default
         if step is None:
             step = Step(status=404)
         step = self._directed(step, body)

@@ -192,3 +192,31 @@ class CapabilityMap(_message.Message):
     estimator: ProfileEstimator
     compared: _containers.RepeatedCompositeFieldContainer[ProfileEstimator]
     def __init__(self, cluster_set_id: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelCapability, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[ErrorCorrelationPair, _Mapping]]] = ..., estimator: _Optional[_Union[ProfileEstimator, _Mapping]] = ..., compared: _Optional[_Iterable[_Union[ProfileEstimator, _Mapping]]] = ...) -> None: ...
+
+class SuggestPanelRequest(_message.Message):
+    __slots__ = ("size", "candidates", "cluster_set_id")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    cluster_set_id: str
+    def __init__(self, size: _Optional[int] = ..., candidates: _Optional[_Iterable[str]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class SuggestedPanel(_message.Message):
+    __slots__ = ("models", "panel_accuracy", "best_single_model", "best_single_accuracy", "mean_error_correlation", "items", "reason")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    PANEL_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    BEST_SINGLE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BEST_SINGLE_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    MEAN_ERROR_CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    panel_accuracy: float
+    best_single_model: str
+    best_single_accuracy: float
+    mean_error_correlation: float
+    items: int
+    reason: str
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., panel_accuracy: _Optional[float] = ..., best_single_model: _Optional[str] = ..., best_single_accuracy: _Optional[float] = ..., mean_error_correlation: _Optional[float] = ..., items: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -125,6 +125,11 @@ class GatewayStub:
                 request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
                 _registered_method=True)
+        self.SuggestPanel = channel.unary_unary(
+                '/freescaling.gateway.v1.Gateway/SuggestPanel',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.FromString,
+                _registered_method=True)
         self.GetInfo = channel.unary_unary(
                 '/freescaling.gateway.v1.Gateway/GetInfo',
                 request_serializer=freescaling_dot_common_dot_v1_dot_info__pb2.GetInfoRequest.SerializeToString,
@@ -260,6 +265,14 @@ class GatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuggestPanel(self, request, context):
+        """A panel of high-accuracy, low-correlation models from the validation results: the members
+        whose simulated majority vote is right most often, with the figures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetInfo(self, request, context):
         """Version, settings, which RPCs are built, and each downstream service's state.
         """
@@ -354,6 +367,11 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.GetCapabilityMap,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.SerializeToString,
+            ),
+            'SuggestPanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestPanel,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.SerializeToString,
             ),
             'GetInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInfo,
@@ -821,6 +839,33 @@ class Gateway:
             '/freescaling.gateway.v1.Gateway/GetCapabilityMap',
             freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
             freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestPanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.gateway.v1.Gateway/SuggestPanel',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.FromString,
             options,
             channel_credentials,
             insecure,

@@ -110,6 +110,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
                 _registered_method=True)
+        self.SuggestPanel = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/SuggestPanel',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.FromString,
+                _registered_method=True)
         self.GetStats = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetStats',
                 request_serializer=freescaling_dot_common_dot_v1_dot_records__pb2.StatsRequest.SerializeToString,
@@ -240,6 +245,15 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuggestPanel(self, request, context):
+        """The panel of `size` profiled models whose simulated majority vote is right most often on
+        the validation items, with its figures. FAILED_PRECONDITION with fewer candidates than
+        `size` or no item they all answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStats(self, request, context):
         """Totals and distributions by model, tier, task type and kind.
         """
@@ -340,6 +354,11 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.GetCapabilityMap,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.SerializeToString,
+            ),
+            'SuggestPanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestPanel,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.SerializeToString,
             ),
             'GetStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStats,
@@ -741,6 +760,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/GetCapabilityMap',
             freescaling_dot_common_dot_v1_dot_routing__pb2.GetCapabilityMapRequest.SerializeToString,
             freescaling_dot_common_dot_v1_dot_routing__pb2.CapabilityMap.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestPanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/SuggestPanel',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.FromString,
             options,
             channel_credentials,
             insecure,
