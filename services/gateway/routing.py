@@ -17,6 +17,9 @@ from services.gateway.downstream import DownstreamError, Downstreams
 logger = logging.getLogger(__name__)
 
 
+# How long the ensemble's list of live models is reused (a model's death shows within this).
+LIVE_TTL_S = 2.0
+
 # The registry's latency class that serves each prompt tier.
 MODEL_TIER_FOR = {
     classification_pb2.TIER_SIMPLE: models_pb2.MODEL_TIER_FAST,
@@ -37,6 +40,24 @@ class Router:
         self.fallback_model = fallback_model
         self.default_lambda = default_lambda
         self.elo_min_calls = elo_min_calls
+        self._live: tuple[float, frozenset[str]] | None = None
+
+    async def live_models(self, context) -> frozenset[str] | None:
+        """The registry's models the ensemble does not hold dead, cached for LIVE_TTL_S; None
+        when the ensemble cannot say (routing then goes on without the filter)."""
+        now = time.monotonic()
+        if self._live is not None and now - self._live[0] < LIVE_TTL_S:
+            return self._live[1]
+        try:
+            listed = await self.downstreams.call(
+                "ensemble", "ListModels", models_pb2.ListModelsRequest(live_only=True), context
+            )
+        except DownstreamError as exc:
+            logger.info("no live-model list for routing (%s)", exc.message)
+            return None
+        live = frozenset(m.alias for m in listed.models)
+        self._live = (now, live)
+        return live
 
     async def classify(
         self, text: str, context, scoring: int = 0
@@ -97,8 +118,16 @@ class Router:
             info.reason = f"classifier unavailable ({why_not}); fallback model {info.model}"
         else:
             ranked = learning_pb2.RouteResponse()
+            dead: list[str] = []
             if classification.HasField("cluster_id"):
-                ranked = await self.by_profile(classification, candidates, lam, context)
+                # Dead models are skipped: only live ones are offered to profile routing.
+                live = await self.live_models(context)
+                allowed = list(candidates) if candidates else sorted(live or ())
+                if live is not None:
+                    dead = [c for c in allowed if c not in live]
+                    allowed = [c for c in allowed if c in live]
+                if allowed or live is None:
+                    ranked = await self.by_profile(classification, allowed, lam, context)
             classification.ClearField("embedding")
             info.classification.CopyFrom(classification)
             if ranked.candidates:
@@ -111,8 +140,10 @@ class Router:
                     f"{ranked.estimator.description or 'profile'}: lowest psi + lambda*cost = "
                     f"{best.psi:.3f} + {lam:g}*{best.cost:g}"
                 )
-                if ranked.unprofiled:
+                if candidates and ranked.unprofiled:
                     info.reason += f"; not profiled, left out: {', '.join(ranked.unprofiled)}"
+                if dead:
+                    info.reason += f"; dead, skipped: {', '.join(dead)}"
             else:
                 tier = (
                     classification_pb2.Tier.Name(classification.tier).removeprefix("TIER_").lower()

@@ -102,3 +102,10 @@ def test_a_dead_model_is_never_profiled_on_a_stand_ins_answers(gateway, fake, sy
     assert "nothing of it was stored" in caught.value.details()
     atlas = gateway.GetCapabilityMap(routing_pb2.GetCapabilityMapRequest(), timeout=30)
     assert "ghost" not in {m.model for m in atlas.models}
+    # Routing skips it too, and says so.
+    request = gateway_pb2.RouteRequest(text="Is 40 an even number?", candidates=["ghost", "yes1"])
+    routing = gateway.Route(request, timeout=30).routing
+    assert routing.method == routing_pb2.ROUTING_METHOD_PROFILE
+    assert routing.model == "yes1"
+    assert [c.model for c in routing.candidates] == ["yes1"]
+    assert "dead, skipped: ghost" in routing.reason
