@@ -22,6 +22,7 @@ from services.common.health import Health
 from services.common.info import service_info
 from services.learning import (
     evolution,
+    experts,
     feedback,
     panel_suggestion,
     profiles,
@@ -161,6 +162,9 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def Route(self, request, context):
         return await self._run(context, profiles.route, self.db, self.routers, request)
+
+    async def Experts(self, request, context):
+        return await self._run(context, experts.choose, self.db, self.routers, request)
 
     async def SuggestPanel(self, request, context):
         return await self._run(context, panel_suggestion.suggest, self.db, request)

@@ -191,3 +191,73 @@ class GetCallRequest(_message.Message):
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     def __init__(self, call_id: _Optional[str] = ...) -> None: ...
+
+class ExpertsRequest(_message.Message):
+    __slots__ = ("candidates", "asked", "count", "cluster_id", "cluster_set_id", "embedding", "task_type", "costs", "min_calls")
+    class CostsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    ASKED_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_FIELD_NUMBER: _ClassVar[int]
+    COSTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_CALLS_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    asked: _containers.RepeatedScalarFieldContainer[str]
+    count: int
+    cluster_id: int
+    cluster_set_id: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    task_type: str
+    costs: _containers.ScalarMap[str, float]
+    min_calls: int
+    def __init__(self, candidates: _Optional[_Iterable[str]] = ..., asked: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., cluster_id: _Optional[int] = ..., cluster_set_id: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., task_type: _Optional[str] = ..., costs: _Optional[_Mapping[str, float]] = ..., min_calls: _Optional[int] = ..., **kwargs) -> None: ...
+
+class Expert(_message.Message):
+    __slots__ = ("model", "accuracy", "profile_accuracy", "profile_n", "task_accuracy", "task_n", "agreement", "agreement_n", "rating", "cost", "correlation", "score", "evidence")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_N_FIELD_NUMBER: _ClassVar[int]
+    TASK_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    TASK_N_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_N_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    accuracy: float
+    profile_accuracy: float
+    profile_n: int
+    task_accuracy: float
+    task_n: int
+    agreement: float
+    agreement_n: int
+    rating: float
+    cost: float
+    correlation: float
+    score: float
+    evidence: str
+    def __init__(self, model: _Optional[str] = ..., accuracy: _Optional[float] = ..., profile_accuracy: _Optional[float] = ..., profile_n: _Optional[int] = ..., task_accuracy: _Optional[float] = ..., task_n: _Optional[int] = ..., agreement: _Optional[float] = ..., agreement_n: _Optional[int] = ..., rating: _Optional[float] = ..., cost: _Optional[float] = ..., correlation: _Optional[float] = ..., score: _Optional[float] = ..., evidence: _Optional[str] = ...) -> None: ...
+
+class ExpertsResponse(_message.Message):
+    __slots__ = ("chosen", "ranked", "cluster_set_id")
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    RANKED_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    chosen: _containers.RepeatedCompositeFieldContainer[Expert]
+    ranked: _containers.RepeatedCompositeFieldContainer[Expert]
+    cluster_set_id: str
+    def __init__(self, chosen: _Optional[_Iterable[_Union[Expert, _Mapping]]] = ..., ranked: _Optional[_Iterable[_Union[Expert, _Mapping]]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...

@@ -115,6 +115,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.FromString,
                 _registered_method=True)
+        self.Experts = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/Experts',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.FromString,
+                _registered_method=True)
         self.GetStats = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetStats',
                 request_serializer=freescaling_dot_common_dot_v1_dot_records__pb2.StatsRequest.SerializeToString,
@@ -254,6 +259,15 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Experts(self, request, context):
+        """The k=auto cascade's models: the single expert for a prompt, or the models an escalation
+        adds to those already asked (accurate, and erring apart from them), by one rule over the
+        profile, the task type's validation accuracy and the consensus record (docs/learning.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStats(self, request, context):
         """Totals and distributions by model, tier, task type and kind.
         """
@@ -359,6 +373,11 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.SuggestPanel,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.SerializeToString,
+            ),
+            'Experts': grpc.unary_unary_rpc_method_handler(
+                    servicer.Experts,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.SerializeToString,
             ),
             'GetStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStats,
@@ -787,6 +806,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/SuggestPanel',
             freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestPanelRequest.SerializeToString,
             freescaling_dot_common_dot_v1_dot_routing__pb2.SuggestedPanel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Experts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/Experts',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.FromString,
             options,
             channel_credentials,
             insecure,
