@@ -189,15 +189,26 @@ class Downstreams:
         )
         return all(d.serving for d in self.services.values() if d.required)
 
+    def not_ready_reason(self) -> str:
+        """Which required downstreams are not serving, for GetInfo (empty when all are)."""
+        down = [d for d in self.services.values() if d.required and not d.serving]
+        return "; ".join(
+            f"the required {d.name} service ({d.target}) is not serving: {d.detail}" for d in down
+        )
+
+    async def _update(self, health: Health) -> None:
+        ready = await self.check_all()
+        await health.set_ready(ready, "" if ready else self.not_ready_reason())
+
     async def start(self, health: Health) -> None:
-        await health.set_ready(await self.check_all())
+        await self._update(health)
         self._monitor = asyncio.create_task(self._watch(health), name="downstream-health")
 
     async def _watch(self, health: Health) -> None:
         while True:
             await asyncio.sleep(self.settings.health_interval_s)
             try:
-                await health.set_ready(await self.check_all())
+                await self._update(health)
             except Exception:
                 logger.exception("downstream health check failed")
 
