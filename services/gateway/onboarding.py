@@ -38,6 +38,10 @@ class Onboarding:
                 raise
 
     async def _cluster_set(self, questions: list[str], context):
+        """The centroid set in use and, when it was fitted here on these questions, their
+        cluster ids (the fit's own assignments: another classifier replica may not have
+        loaded the new set yet when the questions are classified)."""
+        assignments = None
         try:
             reply = await self.downstreams.call(
                 "classifier", "GetClusters", classifier_pb2.GetClustersRequest(), context
@@ -54,10 +58,10 @@ class Onboarding:
                 ),
                 context,
             )
-            cluster_set = fitted.cluster_set
+            cluster_set, assignments = fitted.cluster_set, list(fitted.assignments)
         # Learning must know the set the profile's cluster ids refer to (idempotent by id).
         await self.downstreams.call("learning", "RecordClusterSet", cluster_set, context)
-        return cluster_set
+        return cluster_set, assignments
 
     async def _classify(self, questions: list[str], context):
         classifications = []
@@ -84,8 +88,16 @@ class Onboarding:
         trials = request.trials or 1
         questions = [i.question for i in items]
         await self._register(request, context)
-        cluster_set = await self._cluster_set(questions, context)
+        cluster_set, assignments = await self._cluster_set(questions, context)
         classifications = await self._classify(questions, context)
+        if assignments is None:
+            if not all(c.HasField("cluster_id") for c in classifications):
+                raise DownstreamError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"a classifier replica has no centroids loaded yet (set {cluster_set.id} "
+                    "is in use elsewhere); retry after FREESCALING_CLASSIFIER_CENTROIDS_POLL_S",
+                )
+            assignments = [c.cluster_id for c in classifications]
         total = len(items) * trials
         progress = gateway_pb2.OnboardProgress(total=total)
         graded: list[learning_pb2.GradedItem] = []
@@ -115,7 +127,7 @@ class Onboarding:
                 graded.append(
                     learning_pb2.GradedItem(
                         item_id=item.item_id or str(answer.index),
-                        cluster_id=classifications[answer.index].cluster_id,
+                        cluster_id=assignments[answer.index],
                         task_type=classifications[answer.index].task_type_1,
                         correct=correct,
                         trial=trial,

@@ -122,6 +122,9 @@ cluster_sets = sa.Table(
     sa.Column("sizes", sa.Text, nullable=False, server_default="[]"),
     sa.Column("fitted_us", sa.BigInteger, nullable=False),
     sa.Column("recorded_us", sa.BigInteger, nullable=False),
+    # Third revision: the centroids themselves (k x dim float32, little-endian), stored by the
+    # classifier so that every replica uses the same set; NULL for a set recorded by metadata.
+    sa.Column("centroids", sa.LargeBinary, nullable=True),
 )
 
 profiles = sa.Table(

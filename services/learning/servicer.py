@@ -20,7 +20,15 @@ from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.learning import evolution, feedback, profiles, ratings, records, stats
+from services.learning import (
+    centroids,
+    evolution,
+    feedback,
+    profiles,
+    ratings,
+    records,
+    stats,
+)
 from services.learning.config import LearningSettings
 from services.learning.db import Database
 from services.learning.errors import (
@@ -139,6 +147,12 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def RecordClusterSet(self, request, context):
         return await self._run(context, profiles.record_cluster_set, self.db, request)
+
+    async def StoreCentroids(self, request, context):
+        return await self._run(context, centroids.store_centroids, self.db, request)
+
+    async def GetCentroids(self, request, context):
+        return await self._run(context, centroids.get_centroids, self.db, request)
 
     async def RecordValidation(self, request, context):
         return await self._run(context, profiles.record_validation, self.db, request)
