@@ -11,7 +11,14 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?= --quick
 
-.PHONY: install protos protos-check docs run test lint format bench clean checkpoint
+# Container images (`make images`): one per service, tagged $(IMAGE_PREFIX)<service>:$(IMAGE_TAG),
+# plus the classifier's CUDA variant ($(IMAGE_TAG)-cuda, PyTorch's $(CUDA_VARIANT) wheels).
+IMAGE_PREFIX ?= freescaling/
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CUDA_VARIANT ?= cu128
+CONTAINER_ENGINE ?= $(shell command -v docker || command -v podman)
+
+.PHONY: install protos protos-check docs run test lint format bench clean checkpoint images
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +66,18 @@ bench: $(STAMP)
 	@set -e; found=0; for b in bench/*.py; do \
 		[ -f "$$b" ] || continue; found=1; echo "== $$b"; $(PY) "$$b" $(BENCH_ARGS); \
 	done; [ $$found = 1 ] || echo "no benchmarks under bench/ yet"
+
+# Builds where a container engine runs; says so and fails where none does (these machines).
+images:
+	@if [ -z "$(CONTAINER_ENGINE)" ] || ! $(CONTAINER_ENGINE) info >/dev/null 2>&1; then \
+		echo "make images: no container engine is running here ($(or $(CONTAINER_ENGINE),no docker or podman found)); nothing was built. Run it where Docker or Podman runs (tests/deploy/test_images.py checks the Dockerfile's commands without one)." >&2; \
+		exit 1; \
+	fi
+	set -e; for service in gateway ensemble learning classifier; do \
+		$(CONTAINER_ENGINE) build --target $$service -t $(IMAGE_PREFIX)$$service:$(IMAGE_TAG) .; \
+	done
+	$(CONTAINER_ENGINE) build --target classifier --build-arg TORCH_VARIANT=$(CUDA_VARIANT) \
+		-t $(IMAGE_PREFIX)classifier:$(IMAGE_TAG)-cuda .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

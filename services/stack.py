@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         env[f"FREESCALING_{c.name.upper()}_PORT"] = str(c.port)
         if c.name != "gateway":
             env.setdefault(f"FREESCALING_{c.name.upper()}_ADDR", f"{host}:{c.port}")
+    # The classifier keeps its centroids in learning, as every deployment of several replicas must.
+    env.setdefault("FREESCALING_CLASSIFIER_LEARNING_ADDR", env["FREESCALING_LEARNING_ADDR"])
 
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

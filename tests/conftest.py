@@ -10,10 +10,12 @@ import pytest
 from tests.support.processes import ROOT, Stack
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def classifier_checkpoint(tmp_path_factory):
     """A small random-weight checkpoint in the published classifier's format, written once per
-    session; every classifier process the tests start (and `make run`'s) loads it, offline."""
+    session (it costs torch's import and a save: seconds). Not autouse: a test or fixture that
+    starts a classifier process requests it, and every classifier process started after that
+    (and `make run`'s) loads it, offline; tests that start none (deploy, settings) never pay."""
     directory = tmp_path_factory.mktemp("classifier") / "tiny"
     subprocess.run(
         [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(directory)],

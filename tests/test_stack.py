@@ -22,6 +22,8 @@ def _launch(
     tmp_path, ports: dict[str, int]
 ) -> tuple[subprocess.Popen, list[str], threading.Thread]:
     env = {**os.environ, "FREESCALING_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    # No provider key here: the ensemble would (rightly) not be ready without this opt-out.
+    env["FREESCALING_ENSEMBLE_REQUIRE_KEYS"] = "false"
     env.update({f"FREESCALING_{n.upper()}_PORT": str(p) for n, p in ports.items()})
     process = subprocess.Popen(
         [sys.executable, "-m", "services.stack", "--data-dir", str(tmp_path / "data")],
@@ -53,7 +55,7 @@ def _status(port: int, service: str) -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
 
-def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path):
+def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifier_checkpoint):
     ports = {n: free_port() for n in NAMES}
     process, lines, reader = _launch(tmp_path, ports)
     try:

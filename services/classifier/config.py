@@ -130,7 +130,23 @@ class ClassifierSettings(ServerSettings):
     centroids: str = setting(
         "data/classifier-centroids.safetensors",
         "FREESCALING_CLASSIFIER_CENTROIDS",
-        "File the K-means centroids are saved to by FitClusters and loaded from at start",
+        "File the K-means centroids are saved to by FitClusters and loaded from at start, "
+        "when FREESCALING_CLASSIFIER_LEARNING_ADDR is empty (one replica only)",
+    )
+    learning_addr: str = setting(
+        "",
+        "FREESCALING_CLASSIFIER_LEARNING_ADDR",
+        "gRPC target of the learning service, which then keeps the K-means centroids for every "
+        "classifier replica (FitClusters stores them there; each replica loads the newest at "
+        "start and when they change); empty keeps them in the FREESCALING_CLASSIFIER_CENTROIDS "
+        "file",
+    )
+    centroids_poll_s: float = setting(
+        30.0,
+        "FREESCALING_CLASSIFIER_CENTROIDS_POLL_S",
+        "Seconds between asks to learning for a newer centroid set (the centroids travel only "
+        "when they changed); a set fitted by another replica is in use here within this time",
+        check=positive,
     )
     retry_max_s: float = setting(
         60.0,

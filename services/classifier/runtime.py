@@ -69,7 +69,7 @@ class FitResult:
     assignments: list[int]
     inertia: float
     iterations: int
-    path: Path
+    path: Path | None  # None: stored in learning
 
 
 class ClassifierRuntime:
@@ -86,6 +86,15 @@ class ClassifierRuntime:
         self.centroids_note = "no centroids yet: fit them with FitClusters"
         self.device = ""
         self._fit_lock = asyncio.Lock()
+        self.shared = None
+        if settings.learning_addr:
+            from services.classifier.shared_centroids import SharedCentroids
+
+            self.shared = SharedCentroids(settings.learning_addr)
+            self.centroids_note = (
+                "no centroids for this model in learning yet: fit them with FitClusters"
+            )
+        self._poller: asyncio.Task | None = None
 
     @property
     def ready(self) -> bool:
@@ -112,6 +121,36 @@ class ClassifierRuntime:
         if self.settings.max_batch:
             return self.settings.max_batch
         return 8 if device == "cpu" else 128
+
+    async def refresh_centroids(self, engine) -> bool:
+        """Adopt the newest centroid set learning holds for this model; True when it changed.
+        Failures are logged and noted (GetClusters says them), never raised: clusters are
+        optional to classification, and the next poll tries again."""
+        from services.classifier.centroids import CentroidsError
+        from services.classifier.shared_centroids import StoreUnavailable
+
+        try:
+            newest = await self.shared.newest(engine.fingerprint, engine.dim, engine.centroids)
+        except (StoreUnavailable, CentroidsError) as exc:
+            if self.centroids_note != str(exc):
+                logger.warning("centroids: %s", exc)
+            # Keep the set in use (if any): a learning outage must not change cluster ids.
+            if engine.centroids is None:
+                self.centroids_note = str(exc)
+            return False
+        if newest is None or newest is engine.centroids:
+            return False
+        engine.centroids = newest
+        self.centroids_note = ""
+        logger.info(
+            "centroids %s (k=%d) loaded from learning (%s)", newest.id, newest.k, self.shared.target
+        )
+        return True
+
+    async def _poll_centroids(self, engine) -> None:
+        while True:
+            await asyncio.sleep(self.settings.centroids_poll_s)
+            await self.refresh_centroids(engine)
 
     def _load_centroids(self, engine) -> None:
         from services.classifier import centroids
@@ -146,7 +185,11 @@ class ClassifierRuntime:
                 delay = min(delay * 2, self.settings.retry_max_s)
         from services.classifier.batcher import CPU_PADDING, GPU_PADDING, Batcher
 
-        self._load_centroids(engine)
+        if self.shared is not None:
+            await self.refresh_centroids(engine)
+            self._poller = asyncio.create_task(self._poll_centroids(engine), name="centroids")
+        else:
+            self._load_centroids(engine)
         self.engine = engine
         self.device = engine.device
         max_batch = self.max_batch_for(engine.device)
@@ -171,8 +214,13 @@ class ClassifierRuntime:
         await on_ready()
 
     async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
         if self.batcher is not None:
             await self.batcher.close()
+        if self.shared is not None:
+            await self.shared.close()
 
     def _require_ready(self):
         if self.batcher is None:
@@ -238,11 +286,24 @@ class ClassifierRuntime:
                 seed=seed,
                 sizes=[int(s) for s in sizes],
             )
-            path = Path(self.settings.centroids)
-            await asyncio.to_thread(centroids.save, path, cset)
+            if self.shared is not None:
+                # Stored first, used after: a set no other replica can load is never in use.
+                from services.classifier.shared_centroids import StoreUnavailable
+
+                try:
+                    await self.shared.store(cset)
+                except StoreUnavailable as exc:
+                    raise StoreUnavailable(
+                        f"{exc}; the fitted centroids are not in use, retry FitClusters"
+                    ) from None
+                path, where = None, f"learning ({self.shared.target})"
+            else:
+                path = Path(self.settings.centroids)
+                await asyncio.to_thread(centroids.save, path, cset)
+                where = str(path)
             engine.centroids = cset
             self.centroids_note = ""
-            logger.info("fitted %d clusters over %d texts, saved to %s", k, len(texts), path)
+            logger.info("fitted %d clusters over %d texts, stored in %s", k, len(texts), where)
         return FitResult(
             cset, [int(a) for a in result.assignments], result.inertia, result.iterations, path
         )

@@ -12,6 +12,7 @@ from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from freescaling.common.v1 import classification_pb2, info_pb2, routing_pb2
 from services.classifier.config import ClassifierSettings
 from services.classifier.runtime import ClassifierRuntime, InvalidInput, NotReady, TooMany
+from services.classifier.shared_centroids import StoreUnavailable
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
@@ -86,7 +87,7 @@ async def _abort_for(exc: Exception, context) -> None:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
     if isinstance(exc, QueueFull | TooMany):
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-    if isinstance(exc, NotReady | BatcherClosed):
+    if isinstance(exc, NotReady | BatcherClosed | StoreUnavailable):
         await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
     raise exc
 
@@ -149,7 +150,7 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
             assignments=fit.assignments,
             inertia=fit.inertia,
             iterations=fit.iterations,
-            path=str(fit.path),
+            path=str(fit.path) if fit.path else "",
         )
 
     async def GetClusters(self, request, context):

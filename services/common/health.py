@@ -76,17 +76,23 @@ class Health:
         self.servicer = _HealthServicer()
         self.readiness_name = readiness_name
         self.ready = False
+        # Why readiness is NOT_SERVING, for GetInfo and the log; empty when ready or unknown.
+        self.reason = ""
 
     async def start(self) -> None:
         await self.servicer.set(LIVENESS, SERVING)
         await self.servicer.set(self.readiness_name, NOT_SERVING)
 
-    async def set_ready(self, ready: bool) -> None:
+    async def set_ready(self, ready: bool, reason: str = "") -> None:
         if ready != self.ready:
             logger.info(
-                "readiness %s: %s", self.readiness_name, "SERVING" if ready else "NOT_SERVING"
+                "readiness %s: %s%s",
+                self.readiness_name,
+                "SERVING" if ready else "NOT_SERVING",
+                f" ({reason})" if reason and not ready else "",
             )
         self.ready = ready
+        self.reason = "" if ready else reason
         await self.servicer.set(self.readiness_name, SERVING if ready else NOT_SERVING)
 
     async def shut_down(self) -> None:

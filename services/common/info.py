@@ -43,6 +43,7 @@ def service_info(
         started_at=started,
         grpc_service=service.full_name,
         ready=health.ready,
+        not_ready_reason="" if health.ready else health.reason,
         capabilities=capability_list(service, not_built),
         downstreams=list(downstreams),
         settings=public_values(settings),

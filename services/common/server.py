@@ -62,7 +62,14 @@ class PortInUse(StartupError):
 
 def _server_options(settings: ServerSettings) -> list[tuple[str, int]]:
     max_bytes = int(settings.max_message_mb * 1024 * 1024)
+    age = []
+    if settings.max_connection_age_s > 0:
+        # A client balancing over a headless Service's addresses re-resolves only when a
+        # connection ends: ending each one after a while (gRPC adds +-10% jitter) lets new
+        # replicas get traffic. No age grace option: calls in flight (streams included) finish.
+        age = [("grpc.max_connection_age_ms", int(settings.max_connection_age_s * 1000))]
     return [
+        *age,
         # Over this a request or response is refused with RESOURCE_EXHAUSTED (both directions).
         ("grpc.max_receive_message_length", max_bytes),
         ("grpc.max_send_message_length", max_bytes),

@@ -32,6 +32,14 @@ class ServerSettings:
         "RPCs served at once by this process; more get RESOURCE_EXHAUSTED",
         check=positive,
     )
+    max_connection_age_s: float = setting(
+        300.0,
+        "FREESCALING_MAX_CONNECTION_AGE_S",
+        "Seconds a client connection lives before the server asks the client to reconnect "
+        "(GOAWAY; calls in flight finish), so clients resolve the service's name again and "
+        "find new replicas; 0 keeps connections for ever",
+        check=non_negative,
+    )
     log_level: str = setting(
         "INFO",
         "FREESCALING_LOG_LEVEL",

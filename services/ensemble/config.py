@@ -49,6 +49,15 @@ class EnsembleSettings(ServerSettings):
         "about 40); 0 disables the limiter",
         check=non_negative,
     )
+    rate_limit_replicas: int = setting(
+        1,
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_REPLICAS",
+        "Ensemble replicas sharing each provider key: each allows RATE_LIMIT_RPM and "
+        "RATE_LIMIT_BURST divided by this (the burst at least 1), so that the deployment as a "
+        "whole stays within the provider's limit; set it to the most replicas that may run "
+        "(the HPA's maxReplicas)",
+        check=_at_least_one,
+    )
     rate_limit_burst: int = setting(
         5,
         "FREESCALING_ENSEMBLE_RATE_LIMIT_BURST",
@@ -102,6 +111,13 @@ class EnsembleSettings(ServerSettings):
         "FREESCALING_ENSEMBLE_MAX_MODELS",
         "Most models in one explicit panel (or judges list)",
         check=_at_least_one,
+    )
+    require_keys: bool = setting(
+        True,
+        "FREESCALING_ENSEMBLE_REQUIRE_KEYS",
+        "Not ready (readiness NOT_SERVING, the reason in the log and GetInfo) while a model of "
+        "the default panels has no API key in the environment; false serves without (each "
+        "vote then names the missing variable), e.g. against a keyless local server",
     )
     shadow: bool = setting(
         True,

@@ -5,6 +5,12 @@ Generic cell rate algorithm: each key has a theoretical arrival time; a request 
 that time minus the burst allowance has come, and pushes it one interval further. In any window
 of W seconds at most `burst + W * rpm / 60` requests start. Waiters are served in arrival order;
 a caller whose wait would outlast its deadline is told at once and takes no slot.
+
+The provider's limit is per key, whatever number of ensemble replicas use the key: `share()`
+gives each of N replicas 1/N of the pace and of the burst (at least one request), so that N
+replicas together never start more than the provider allows. N is a setting (the most replicas
+that may run) rather than a count kept in learning: no call to another service on the path of
+every model call, at the price of an unused share while fewer replicas run.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ class RateLimiter:
         self.burst = max(1, burst)
         self.clock = clock
         self._tat: dict[str, float] = {}
+
+    @classmethod
+    def share(cls, rpm: float, burst: int, replicas: int, **kwargs) -> RateLimiter:
+        """One replica's limiter when `replicas` replicas share the key's `rpm` and `burst`."""
+        replicas = max(1, replicas)
+        return cls(rpm / replicas, max(1, burst // replicas), **kwargs)
 
     @property
     def interval(self) -> float:

@@ -1,12 +1,15 @@
 """The ensemble process: settings, the registry, the pool (provider, limiter, dead table), the
 servicer, optional background probes, and the shared bootstrap.
 
-It starts offline and without an API key: nothing calls a provider until a request (or the
-optional periodic probe) does, so readiness is SERVING at once; model problems show through the
-Health RPC and in each vote's error."""
+It starts offline: nothing calls a provider until a request (or the optional periodic probe)
+does. Readiness is SERVING at once when the default panels' models have their API keys, and
+NOT_SERVING, with the reason logged and in GetInfo, while one is missing (unless
+FREESCALING_ENSEMBLE_REQUIRE_KEYS is false); model problems show through the Health RPC and in
+each vote's error."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from freescaling.ensemble.v1 import ensemble_pb2_grpc
@@ -15,11 +18,14 @@ from services.common.health import Health
 from services.ensemble import registry
 from services.ensemble.config import EnsembleSettings
 from services.ensemble.deadmodels import DeadModels
+from services.ensemble.keys import missing_keys, not_ready_reason
 from services.ensemble.pool import Pool
 from services.ensemble.probe import BackgroundProber
 from services.ensemble.provider import Provider
 from services.ensemble.ratelimit import RateLimiter
 from services.ensemble.servicer import SERVICE, EnsembleServicer
+
+logger = logging.getLogger(__name__)
 
 
 def build(settings: EnsembleSettings, health: Health) -> server.Service:
@@ -31,7 +37,9 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
         ) from None
     models = registry.with_api_base(models, settings.api_base)
     provider = Provider(
-        limiter=RateLimiter(settings.rate_limit_rpm, settings.rate_limit_burst),
+        limiter=RateLimiter.share(
+            settings.rate_limit_rpm, settings.rate_limit_burst, settings.rate_limit_replicas
+        ),
         retry_429_attempts=settings.retry_429_attempts,
     )
     pool = Pool(models, provider, DeadModels(settings.dead_ttl_s), settings.max_models)
@@ -40,8 +48,19 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
         pool, settings.probe_interval_s, settings.probe_timeout_s, settings.slow_threshold_s
     )
 
-    async def on_start(_health: Health) -> None:
+    missing = missing_keys(models, provider)
+
+    async def on_start(state: Health) -> None:
         prober.start()
+        if missing and settings.require_keys:
+            # Alive (liveness stays SERVING) but not ready: every default call would fail.
+            reason = not_ready_reason(missing)
+            logger.error("not ready: %s", reason)
+            await state.set_ready(False, reason)
+        else:
+            if missing:
+                logger.warning("serving without keys: %s", not_ready_reason(missing))
+            await state.set_ready(True)
 
     async def on_stop() -> None:
         await prober.stop()
@@ -54,6 +73,7 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
         add_to_server=lambda srv: ensemble_pb2_grpc.add_EnsembleServicer_to_server(servicer, srv),
         on_start=on_start,
         on_stop=on_stop,
+        ready_on_start=False,
     )
 
 

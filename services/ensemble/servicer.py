@@ -511,4 +511,9 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             await self._fail(context, exc)
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
-        return service_info("ensemble", SERVICE, NOT_BUILT, self.health, self.settings)
+        info = service_info("ensemble", SERVICE, NOT_BUILT, self.health, self.settings)
+        # What this replica allows once the key's limit is shared (RATE_LIMIT_REPLICAS).
+        limiter = self.pool.provider.limiter
+        info.settings["rate_limit_rpm_per_replica"] = f"{limiter.rpm:g}"
+        info.settings["rate_limit_burst_per_replica"] = str(limiter.burst)
+        return info

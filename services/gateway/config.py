@@ -27,13 +27,22 @@ class GatewaySettings(ServerSettings):
         50051, "FREESCALING_GATEWAY_PORT", "Port the gateway listens on", check=port_number
     )
     classifier_addr: str = setting(
-        "127.0.0.1:50052", "FREESCALING_CLASSIFIER_ADDR", "host:port of the classifier service"
+        "127.0.0.1:50052",
+        "FREESCALING_CLASSIFIER_ADDR",
+        "gRPC target of the classifier service: host:port, or dns:///NAME:PORT of a headless "
+        "Service to balance over every ready pod",
     )
     ensemble_addr: str = setting(
-        "127.0.0.1:50053", "FREESCALING_ENSEMBLE_ADDR", "host:port of the ensemble service"
+        "127.0.0.1:50053",
+        "FREESCALING_ENSEMBLE_ADDR",
+        "gRPC target of the ensemble service: host:port, or dns:///NAME:PORT of a headless "
+        "Service to balance over every ready pod",
     )
     learning_addr: str = setting(
-        "127.0.0.1:50054", "FREESCALING_LEARNING_ADDR", "host:port of the learning service"
+        "127.0.0.1:50054",
+        "FREESCALING_LEARNING_ADDR",
+        "gRPC target of the learning service: host:port, or dns:///NAME:PORT of a headless "
+        "Service to balance over every ready pod",
     )
     required: list[str] = setting(
         ["ensemble"],

@@ -1,7 +1,16 @@
 """The gateway's connections to the classifier, the ensemble and learning: channels with retry
 policies for idempotent calls, a deadline on every call (never longer than the caller has left),
 downstream failures turned into errors that name the service, and a health monitor that keeps
-the gateway's readiness in step with its required downstreams."""
+the gateway's readiness in step with its required downstreams.
+
+Each channel balances over every address its target resolves to (`round_robin`), so that behind
+a headless Kubernetes Service (`dns:///ensemble-headless:50053`) every replica gets calls: a
+channel is one HTTP/2 connection per address, and with the default `pick_first` one gateway
+would talk to one pod for the life of its connection. Client-side health checking leaves out an
+address whose readiness name is not SERVING (a pod shutting down, an ensemble without its key).
+The DNS name is resolved again when a connection fails or the server ends it with GOAWAY; the
+servers' `FREESCALING_MAX_CONNECTION_AGE_S` makes that happen periodically, so new pods are
+found even while the old ones stay healthy."""
 
 from __future__ import annotations
 
@@ -49,6 +58,11 @@ _SERVICES = {
 def _service_config(grpc_service: str, idempotent: Sequence[str]) -> str:
     return json.dumps(
         {
+            # A subchannel (one connection) per resolved address, calls spread over the ready ones.
+            "loadBalancingConfig": [{"round_robin": {}}],
+            # Ready means the readiness name is SERVING (a Watch stream per subchannel), not
+            # merely that the TCP connection is up.
+            "healthCheckConfig": {"serviceName": grpc_service},
             "methodConfig": [
                 {
                     "name": [{"service": grpc_service, "method": m} for m in idempotent],
@@ -62,7 +76,7 @@ def _service_config(grpc_service: str, idempotent: Sequence[str]) -> str:
                         "retryableStatusCodes": ["UNAVAILABLE"],
                     },
                 }
-            ]
+            ],
         }
     )
 
@@ -175,15 +189,26 @@ class Downstreams:
         )
         return all(d.serving for d in self.services.values() if d.required)
 
+    def not_ready_reason(self) -> str:
+        """Which required downstreams are not serving, for GetInfo (empty when all are)."""
+        down = [d for d in self.services.values() if d.required and not d.serving]
+        return "; ".join(
+            f"the required {d.name} service ({d.target}) is not serving: {d.detail}" for d in down
+        )
+
+    async def _update(self, health: Health) -> None:
+        ready = await self.check_all()
+        await health.set_ready(ready, "" if ready else self.not_ready_reason())
+
     async def start(self, health: Health) -> None:
-        await health.set_ready(await self.check_all())
+        await self._update(health)
         self._monitor = asyncio.create_task(self._watch(health), name="downstream-health")
 
     async def _watch(self, health: Health) -> None:
         while True:
             await asyncio.sleep(self.settings.health_interval_s)
             try:
-                await health.set_ready(await self.check_all())
+                await self._update(health)
             except Exception:
                 logger.exception("downstream health check failed")
 

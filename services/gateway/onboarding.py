@@ -56,6 +56,10 @@ class Onboarding:
                 raise
 
     async def _cluster_set(self, questions: list[str], context):
+        """The centroid set in use and, when it was fitted here on these questions, their
+        cluster ids (the fit's own assignments: another classifier replica may not have
+        loaded the new set yet when the questions are classified)."""
+        assignments = None
         try:
             reply = await self.downstreams.call(
                 "classifier", "GetClusters", classifier_pb2.GetClustersRequest(), context
@@ -72,10 +76,10 @@ class Onboarding:
                 ),
                 context,
             )
-            cluster_set = fitted.cluster_set
+            cluster_set, assignments = fitted.cluster_set, list(fitted.assignments)
         # Learning must know the set the profile's cluster ids refer to (idempotent by id).
         await self.downstreams.call("learning", "RecordClusterSet", cluster_set, context)
-        return cluster_set
+        return cluster_set, assignments
 
     async def _classify(self, questions: list[str], context):
         classifications = []
@@ -180,8 +184,19 @@ class Onboarding:
     async def _run(self, aliases, items, patterns, trials, concurrency, replace, context):
         """Yields (grades per model) after each graded answer, then (grades, profiles, set)."""
         questions = [i.question for i in items]
-        cluster_set = await self._cluster_set(questions, context)
+        cluster_set, assignments = await self._cluster_set(questions, context)
         classified = await self._classify(questions, context)
+        if assignments is None:
+            if not all(c.HasField("cluster_id") for c in classified):
+                raise DownstreamError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"a classifier replica has no centroids loaded yet (set {cluster_set.id} "
+                    "is in use elsewhere); retry after FREESCALING_CLASSIFIER_CENTROIDS_POLL_S",
+                )
+        else:
+            # The fit's own assignments: another replica may not have loaded the new set yet.
+            for c, cluster in zip(classified, assignments, strict=True):
+                c.cluster_id = cluster
         embeddings = [
             learning_pb2.ItemEmbedding(
                 item_id=item.item_id or str(i), embedding=classified[i].embedding

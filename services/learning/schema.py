@@ -122,6 +122,9 @@ cluster_sets = sa.Table(
     sa.Column("sizes", sa.Text, nullable=False, server_default="[]"),
     sa.Column("fitted_us", sa.BigInteger, nullable=False),
     sa.Column("recorded_us", sa.BigInteger, nullable=False),
+    # Third revision: the centroids themselves (k x dim float32, little-endian), stored by the
+    # classifier so that every replica uses the same set; NULL for a set recorded by metadata.
+    sa.Column("centroids", sa.LargeBinary, nullable=True),
 )
 
 profiles = sa.Table(
@@ -143,7 +146,7 @@ validation_results = sa.Table(
     sa.Column("cluster_id", sa.Integer, nullable=False),
     sa.Column("task_type", sa.String(100), nullable=False, server_default=""),
     sa.Column("correct", sa.Boolean, nullable=False),
-    # Third revision: the parsed answer ("" for an abstention or a failure).
+    # Fourth revision: the parsed answer ("" for an abstention or a failure).
     sa.Column("answer", sa.Text, nullable=False, server_default=""),
     sa.ForeignKeyConstraint(
         ["model", "cluster_set_id"], ["profiles.model", "profiles.cluster_set_id"]
@@ -151,7 +154,7 @@ validation_results = sa.Table(
     sa.Index("ix_validation_set_item", "cluster_set_id", "item_id", "trial"),
 )
 
-# Third revision: each validation item's prompt embedding (float32 bytes), shared by every model
+# Fourth revision: each validation item's prompt embedding (float32 bytes), shared by every model
 # profiled on the set: profile routing compares a prompt with its nearest items.
 validation_items = sa.Table(
     "validation_items",

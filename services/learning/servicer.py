@@ -21,6 +21,7 @@ from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
 from services.learning import (
+    centroids,
     evolution,
     experts,
     feedback,
@@ -150,6 +151,12 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def RecordClusterSet(self, request, context):
         return await self._run(context, profiles.record_cluster_set, self.db, request)
+
+    async def StoreCentroids(self, request, context):
+        return await self._run(context, centroids.store_centroids, self.db, request)
+
+    async def GetCentroids(self, request, context):
+        return await self._run(context, centroids.get_centroids, self.db, request)
 
     async def RecordValidation(self, request, context):
         return await self._run(context, profiles.record_validation, self.db, request)

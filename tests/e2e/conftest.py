@@ -81,7 +81,10 @@ class System:
         self.gateway: ServiceProcess | None = None
 
     def start(self) -> System:
-        for service in (self.learning, self.ensemble, self.classifier):
+        # Learning first: the classifier keeps its centroids there, as in a deployment.
+        self.learning.start().wait_serving(timeout=90)
+        self.classifier.env["FREESCALING_CLASSIFIER_LEARNING_ADDR"] = self.learning.address
+        for service in (self.ensemble, self.classifier):
             service.start()
         for service in (self.learning, self.ensemble, self.classifier):
             service.wait_serving(timeout=90).wait_ready(timeout=90)

@@ -1,6 +1,7 @@
-"""The ensemble as a process: it refuses an invalid registry naming the bad entry, starts
-offline without a key (and says which variable to set), paces calls with its rate limiter, and
-never writes the key anywhere."""
+"""The ensemble as a process: it refuses an invalid registry naming the bad entry, is alive but
+not ready without its provider key (and says which variable to set), serves without one when
+told to, paces calls with its rate limiter (its share of the key's limit when replicas share
+it), and never writes the key anywhere."""
 
 from __future__ import annotations
 
@@ -30,8 +31,58 @@ def test_an_invalid_registry_stops_the_start_naming_the_entry(tmp_path):
     assert "model 'broken' (entry 2): tier 'warp' is not one of fast, medium, thinking" in log
 
 
-def test_without_a_key_it_serves_and_each_vote_names_the_variable(tmp_path, fake):
-    process = start_ensemble(tmp_path, fake, NVIDIA_API_KEY="", NVIDIA_NIM_API_KEY="")
+def test_without_its_key_it_is_alive_but_not_ready_and_says_why(tmp_path, fake):
+    process = ServiceProcess(
+        "ensemble",
+        tmp_path,
+        env={
+            "NVIDIA_API_KEY": "",
+            "NVIDIA_NIM_API_KEY": "",
+            "FREESCALING_ENSEMBLE_REQUIRE_KEYS": "true",
+            "FREESCALING_ENSEMBLE_API_BASE": fake.base_url,
+        },
+    )
+    process.start().wait_serving(timeout=60)
+    try:
+        assert process.health("") == "SERVING"
+        wait_for(lambda: "no provider API key" in process.log_text(), what="the not-ready log line")
+        assert process.health(process.grpc_name) == "NOT_SERVING"
+        info = ensemble_pb2_grpc.EnsembleStub(process.channel()).GetInfo(
+            info_pb2.GetInfoRequest(), timeout=5
+        )
+        assert not info.ready
+        # The packaged registry's default panels are NIM models: one variable (or its alias).
+        assert info.not_ready_reason.startswith(
+            "no provider API key for the default panels' models: set NVIDIA_API_KEY or "
+            "NVIDIA_NIM_API_KEY (needed by llama-3.3, gemma-27b, dracarys-70b, kimi-k2, "
+            "mistral-large)"
+        )
+        assert "FREESCALING_ENSEMBLE_REQUIRE_KEYS=false" in info.not_ready_reason
+        (line,) = [r for r in process.log_records() if r["message"].startswith("not ready:")]
+        assert line["level"] == "ERROR" and info.not_ready_reason in line["message"]
+    finally:
+        assert process.stop() == 0
+
+
+def test_with_its_key_it_is_ready(tmp_path, fake):
+    process = start_ensemble(tmp_path, fake, FREESCALING_ENSEMBLE_REQUIRE_KEYS="true")
+    try:
+        info = ensemble_pb2_grpc.EnsembleStub(process.channel()).GetInfo(
+            info_pb2.GetInfoRequest(), timeout=5
+        )
+        assert info.ready and info.not_ready_reason == ""
+    finally:
+        assert process.stop() == 0
+
+
+def test_told_to_serve_without_a_key_each_vote_names_the_variable(tmp_path, fake):
+    process = start_ensemble(
+        tmp_path,
+        fake,
+        NVIDIA_API_KEY="",
+        NVIDIA_NIM_API_KEY="",
+        FREESCALING_ENSEMBLE_REQUIRE_KEYS="false",
+    )
     try:
         assert process.health(process.grpc_name) == "SERVING"
         stub = ensemble_pb2_grpc.EnsembleStub(process.channel())
@@ -147,3 +198,42 @@ def test_background_probes_find_a_dead_model_on_their_own(tmp_path, fake):
         assert any("background probe" in r.get("message", "") for r in process.log_records())
     finally:
         assert process.stop() == 0
+
+
+def test_replicas_sharing_a_key_start_no_more_than_its_burst_together(tmp_path, fake):
+    """Two replicas told they share the key (RATE_LIMIT_REPLICAS=2) with a burst of 2 and a
+    pace of one request per 20 s each: together they start 2 requests, not 4. The third call
+    to each would wait 20 s, past its 3 s deadline, so it is refused at once (no timing)."""
+    fake.script("test/f1", Step(text="YES"))
+    limits = {
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM": "6",
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_BURST": "2",
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_REPLICAS": "2",
+    }
+    replicas = [start_ensemble(tmp_path / f"r{i}", fake, **limits) for i in range(2)]
+    try:
+        fake.reset()
+        outcomes = []
+        for replica in replicas:
+            stub = ensemble_pb2_grpc.EnsembleStub(replica.channel())
+            info = stub.GetInfo(info_pb2.GetInfoRequest(), timeout=5)
+            assert info.settings["rate_limit_rpm_per_replica"] == "3"
+            assert info.settings["rate_limit_burst_per_replica"] == "1"
+            for _ in range(2):
+                result = stub.Scale(
+                    ensemble_pb2.ScaleRequest(
+                        question="q", models=["f1"], answer_patterns=YN, no_shadow=True
+                    ),
+                    timeout=3,
+                )
+                outcomes.append(result.votes[0].error or result.answer)
+        assert len(fake.requests_for("test/f1")) == 2
+        assert outcomes.count("YES") == 2
+        refused = [o for o in outcomes if o != "YES"]
+        assert len(refused) == 2
+        assert all(
+            "client-side rate limit" in o and "beyond this call's deadline" in o for o in refused
+        )
+    finally:
+        for replica in replicas:
+            assert replica.stop() == 0

@@ -8,7 +8,7 @@ import threading
 import grpc
 import pytest
 
-from freescaling.common.v1 import models_pb2, ratings_pb2
+from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2
 from freescaling.gateway.v1 import gateway_pb2_grpc
 from tests.support.held_learning import HeldLearning
 from tests.support.processes import ServiceProcess, free_port, wait_for
@@ -36,6 +36,12 @@ def test_downstream_down_is_unavailable_naming_it_and_readiness_follows(tmp_path
         assert gateway.health("") == "SERVING"
         assert gateway.health(gateway.grpc_name) == "NOT_SERVING"
         stub = gateway_pb2_grpc.GatewayStub(gateway.channel())
+        # And says why: which required downstream, where, and what its last check said.
+        info = stub.GetInfo(info_pb2.GetInfoRequest(), timeout=5)
+        assert not info.ready
+        assert info.not_ready_reason.startswith(
+            f"the required ensemble service (127.0.0.1:{ensemble_port}) is not serving: UNAVAILABLE"
+        )
 
         with pytest.raises(grpc.RpcError) as err:
             stub.ListModels(models_pb2.ListModelsRequest(), timeout=5)

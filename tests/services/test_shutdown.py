@@ -18,7 +18,9 @@ from tests.support.processes import ServiceProcess, wait_for
 
 @pytest.mark.parametrize("name", ["gateway", "classifier", "ensemble", "learning"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_idle_service_exits_zero_on_signal(tmp_path, name, sig):
+def test_idle_service_exits_zero_on_signal(request, tmp_path, name, sig):
+    if name == "classifier":
+        request.getfixturevalue("classifier_checkpoint")  # what the classifier loads
     service = ServiceProcess(name, tmp_path, env={"FREESCALING_GATEWAY_REQUIRED": ""})
     service.start().wait_serving()
     service.send(sig)

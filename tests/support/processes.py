@@ -70,6 +70,16 @@ class ServiceProcess:
             self.env.setdefault(
                 "FREESCALING_LEARNING_DATABASE_URL", f"sqlite:///{workdir / 'learning.db'}"
             )
+        if name == "ensemble":
+            # Tests run ensembles against keyless fakes and registries; the tests of readiness
+            # without a provider key set this to true.
+            self.env.setdefault("FREESCALING_ENSEMBLE_REQUIRE_KEYS", "false")
+        if name == "classifier" and "FREESCALING_CLASSIFIER_MODEL" not in self.env:
+            # Else it would try the hub, which these machines cannot reach, and never be ready.
+            raise AssertionError(
+                "a classifier process needs a checkpoint: request the classifier_checkpoint "
+                "fixture (tests/conftest.py) or pass FREESCALING_CLASSIFIER_MODEL"
+            )
         self.args = ["--host", "127.0.0.1", "--port", str(port), "--port-file", str(self.port_file)]
         self.args += args or []
         self.process: subprocess.Popen | None = None

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n freescaling/common/v1/info.proto\x12\x15\x66reescaling.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"+\n\x0eGetInfoRequest\x12\x19\n\x11probe_downstreams\x18\x01 \x01(\x08\"9\n\nCapability\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\r\n\x05\x62uilt\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"\x8d\x01\n\nDownstream\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x0f\n\x07serving\x18\x04 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12.\n\nchecked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xea\x02\n\x0bServiceInfo\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12.\n\nstarted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cgrpc_service\x18\x04 \x01(\t\x12\r\n\x05ready\x18\x05 \x01(\x08\x12\x37\n\x0c\x63\x61pabilities\x18\x06 \x03(\x0b\x32!.freescaling.common.v1.Capability\x12\x36\n\x0b\x64ownstreams\x18\x07 \x03(\x0b\x32!.freescaling.common.v1.Downstream\x12\x42\n\x08settings\x18\x08 \x03(\x0b\x32\x30.freescaling.common.v1.ServiceInfo.SettingsEntry\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n freescaling/common/v1/info.proto\x12\x15\x66reescaling.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"+\n\x0eGetInfoRequest\x12\x19\n\x11probe_downstreams\x18\x01 \x01(\x08\"9\n\nCapability\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\r\n\x05\x62uilt\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\"\x8d\x01\n\nDownstream\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x0f\n\x07serving\x18\x04 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12.\n\nchecked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x84\x03\n\x0bServiceInfo\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12.\n\nstarted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cgrpc_service\x18\x04 \x01(\t\x12\r\n\x05ready\x18\x05 \x01(\x08\x12\x37\n\x0c\x63\x61pabilities\x18\x06 \x03(\x0b\x32!.freescaling.common.v1.Capability\x12\x36\n\x0b\x64ownstreams\x18\x07 \x03(\x0b\x32!.freescaling.common.v1.Downstream\x12\x42\n\x08settings\x18\x08 \x03(\x0b\x32\x30.freescaling.common.v1.ServiceInfo.SettingsEntry\x12\x18\n\x10not_ready_reason\x18\t \x01(\t\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,7 +42,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DOWNSTREAM']._serialized_start=197
   _globals['_DOWNSTREAM']._serialized_end=338
   _globals['_SERVICEINFO']._serialized_start=341
-  _globals['_SERVICEINFO']._serialized_end=703
-  _globals['_SERVICEINFO_SETTINGSENTRY']._serialized_start=656
-  _globals['_SERVICEINFO_SETTINGSENTRY']._serialized_end=703
+  _globals['_SERVICEINFO']._serialized_end=729
+  _globals['_SERVICEINFO_SETTINGSENTRY']._serialized_start=682
+  _globals['_SERVICEINFO_SETTINGSENTRY']._serialized_end=729
 # @@protoc_insertion_point(module_scope)

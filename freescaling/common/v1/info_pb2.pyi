@@ -42,7 +42,7 @@ class Downstream(_message.Message):
     def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ..., required: _Optional[bool] = ..., serving: _Optional[bool] = ..., detail: _Optional[str] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ServiceInfo(_message.Message):
-    __slots__ = ("service", "version", "started_at", "grpc_service", "ready", "capabilities", "downstreams", "settings")
+    __slots__ = ("service", "version", "started_at", "grpc_service", "ready", "capabilities", "downstreams", "settings", "not_ready_reason")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class ServiceInfo(_message.Message):
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     DOWNSTREAMS_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    NOT_READY_REASON_FIELD_NUMBER: _ClassVar[int]
     service: str
     version: str
     started_at: _timestamp_pb2.Timestamp
@@ -66,4 +67,5 @@ class ServiceInfo(_message.Message):
     capabilities: _containers.RepeatedCompositeFieldContainer[Capability]
     downstreams: _containers.RepeatedCompositeFieldContainer[Downstream]
     settings: _containers.ScalarMap[str, str]
-    def __init__(self, service: _Optional[str] = ..., version: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., grpc_service: _Optional[str] = ..., ready: _Optional[bool] = ..., capabilities: _Optional[_Iterable[_Union[Capability, _Mapping]]] = ..., downstreams: _Optional[_Iterable[_Union[Downstream, _Mapping]]] = ..., settings: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    not_ready_reason: str
+    def __init__(self, service: _Optional[str] = ..., version: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., grpc_service: _Optional[str] = ..., ready: _Optional[bool] = ..., capabilities: _Optional[_Iterable[_Union[Capability, _Mapping]]] = ..., downstreams: _Optional[_Iterable[_Union[Downstream, _Mapping]]] = ..., settings: _Optional[_Mapping[str, str]] = ..., not_ready_reason: _Optional[str] = ...) -> None: ...

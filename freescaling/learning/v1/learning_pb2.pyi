@@ -261,3 +261,27 @@ class ExpertsResponse(_message.Message):
     ranked: _containers.RepeatedCompositeFieldContainer[Expert]
     cluster_set_id: str
     def __init__(self, chosen: _Optional[_Iterable[_Union[Expert, _Mapping]]] = ..., ranked: _Optional[_Iterable[_Union[Expert, _Mapping]]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class StoreCentroidsRequest(_message.Message):
+    __slots__ = ("cluster_set", "centroids")
+    CLUSTER_SET_FIELD_NUMBER: _ClassVar[int]
+    CENTROIDS_FIELD_NUMBER: _ClassVar[int]
+    cluster_set: _routing_pb2.ClusterSet
+    centroids: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, cluster_set: _Optional[_Union[_routing_pb2.ClusterSet, _Mapping]] = ..., centroids: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class GetCentroidsRequest(_message.Message):
+    __slots__ = ("model_fingerprint", "known_id")
+    MODEL_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_ID_FIELD_NUMBER: _ClassVar[int]
+    model_fingerprint: str
+    known_id: str
+    def __init__(self, model_fingerprint: _Optional[str] = ..., known_id: _Optional[str] = ...) -> None: ...
+
+class GetCentroidsResponse(_message.Message):
+    __slots__ = ("cluster_set", "centroids")
+    CLUSTER_SET_FIELD_NUMBER: _ClassVar[int]
+    CENTROIDS_FIELD_NUMBER: _ClassVar[int]
+    cluster_set: _routing_pb2.ClusterSet
+    centroids: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, cluster_set: _Optional[_Union[_routing_pb2.ClusterSet, _Mapping]] = ..., centroids: _Optional[_Iterable[float]] = ...) -> None: ...

@@ -80,6 +80,16 @@ class LearningStub:
                 request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.FromString,
                 _registered_method=True)
+        self.StoreCentroids = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/StoreCentroids',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreCentroidsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.FromString,
+                _registered_method=True)
+        self.GetCentroids = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/GetCentroids',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsResponse.FromString,
+                _registered_method=True)
         self.RecordValidation = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/RecordValidation',
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordValidationRequest.SerializeToString,
@@ -201,6 +211,23 @@ class LearningServicer:
 
     def RecordClusterSet(self, request, context):
         """Store a centroid set's metadata (after the classifier fits one); idempotent by its id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StoreCentroids(self, request, context):
+        """Store a centroid set with its centroids (each classifier replica stores what FitClusters
+        fitted), making it the newest set of its classifier model; idempotent by its id.
+        INVALID_ARGUMENT when the centroids are not k x dim or the metadata is incomplete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCentroids(self, request, context):
+        """The newest centroid set stored for a classifier model, with its centroids (every classifier
+        replica loads it at start and whenever it changes); NOT_FOUND when none is stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -338,6 +365,16 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.RecordClusterSet,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.SerializeToString,
+            ),
+            'StoreCentroids': grpc.unary_unary_rpc_method_handler(
+                    servicer.StoreCentroids,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreCentroidsRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.SerializeToString,
+            ),
+            'GetCentroids': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCentroids,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsResponse.SerializeToString,
             ),
             'RecordValidation': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordValidation,
@@ -617,6 +654,60 @@ class Learning:
             '/freescaling.learning.v1.Learning/RecordClusterSet',
             freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.SerializeToString,
             freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StoreCentroids(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/StoreCentroids',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreCentroidsRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ClusterSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCentroids(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/GetCentroids',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsResponse.FromString,
             options,
             channel_credentials,
             insecure,

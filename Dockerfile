@@ -1,0 +1,85 @@
+# One image per service, each a target of this file:
+#
+#   docker build --target gateway    -t freescaling-gateway .
+#   docker build --target ensemble   -t freescaling-ensemble .
+#   docker build --target learning   -t freescaling-learning .
+#   docker build --target classifier -t freescaling-classifier .                      # CPU torch
+#   docker build --target classifier --build-arg TORCH_VARIANT=cu128 -t freescaling-classifier:cuda .
+#
+# `make images` builds all of them. Multi-stage: each service's virtualenv is built in its own
+# stage and only the virtualenv is copied into the runtime image (no compiler, no pip cache, no
+# source tree). Only the classifier's image holds torch and transformers. The CUDA variant needs
+# no CUDA base image: PyTorch's CUDA wheels carry the CUDA runtime, and the node's NVIDIA driver
+# comes in through the NVIDIA container toolkit. Every image runs as uid/gid 10001, never root,
+# and writes nothing outside /tmp and its mounted volumes (the root filesystem is read-only in
+# the manifests).
+#
+# tests/deploy/test_images.py runs the RUN and ENTRYPOINT lines of the gateway, ensemble and
+# learning targets in a fresh virtualenv, since these machines have no container engine: keep
+# RUN lines to the venv and pip commands that test can run.
+
+ARG PYTHON_VERSION=3.11
+
+FROM python:${PYTHON_VERSION}-slim-bookworm AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+
+# --- build stages: one virtualenv per service ------------------------------------------------
+FROM base AS build
+WORKDIR /src
+COPY pyproject.toml README.md /src/
+COPY freescaling /src/freescaling
+COPY services /src/services
+RUN python -m venv /opt/venv
+RUN /opt/venv/bin/python -m pip install --upgrade pip
+
+FROM build AS build-gateway
+RUN /opt/venv/bin/python -m pip install "/src[gateway]"
+
+FROM build AS build-ensemble
+RUN /opt/venv/bin/python -m pip install "/src[ensemble]"
+
+FROM build AS build-learning
+RUN /opt/venv/bin/python -m pip install "/src[learning]"
+
+FROM build AS build-classifier
+# cpu, or a CUDA build of PyTorch's index (cu126, cu128...) for the GPU image.
+ARG TORCH_VARIANT=cpu
+ARG TORCH_SPEC=torch==2.13.0
+RUN /opt/venv/bin/python -m pip install --index-url "https://download.pytorch.org/whl/${TORCH_VARIANT}" "${TORCH_SPEC}"
+RUN /opt/venv/bin/python -m pip install "/src[classifier]"
+
+# --- runtime images ------------------------------------------------------------------------
+FROM base AS runtime
+# No home directory is needed: HOME is the writable /tmp (an emptyDir in Kubernetes).
+ENV HOME=/tmp
+WORKDIR /tmp
+USER 10001:10001
+
+FROM runtime AS gateway
+COPY --from=build-gateway /opt/venv /opt/venv
+# gRPC, Prometheus /metrics, OpenAI-compatible HTTP.
+EXPOSE 50051 51051 8080
+ENTRYPOINT ["python", "-m", "services.gateway"]
+
+FROM runtime AS ensemble
+COPY --from=build-ensemble /opt/venv /opt/venv
+# litellm's price map from its bundled copy: clusters are often air-gapped.
+ENV LITELLM_LOCAL_MODEL_COST_MAP=True
+EXPOSE 50053 51053
+ENTRYPOINT ["python", "-m", "services.ensemble"]
+
+FROM runtime AS learning
+COPY --from=build-learning /opt/venv /opt/venv
+EXPOSE 50054 51054
+# Migrations as a release step or init container: python -m services.learning.migrate
+ENTRYPOINT ["python", "-m", "services.learning"]
+
+FROM runtime AS classifier
+COPY --from=build-classifier /opt/venv /opt/venv
+# The hub snapshot goes to a mounted volume (HF_HOME) so that a restart does not fetch it again.
+ENV HF_HOME=/cache/huggingface
+EXPOSE 50052 51052
+ENTRYPOINT ["python", "-m", "services.classifier"]

@@ -1,0 +1,242 @@
+"""The Dockerfile's images, checked without a container engine (these machines have none).
+
+The gateway, ensemble and learning targets are built the way a builder would build them, minus
+the isolation: every RUN line of the target's stages, in order, with its ARG and ENV values,
+runs in a fresh folder standing for the image's root (/opt/venv and /src re-rooted there, the
+COPY sources copied as .dockerignore lets them through), then the runtime image's ENTRYPOINT
+starts the service from /tmp, outside the checkout, with the image's ENV: it must import the
+installed package, listen and answer health checks. The classifier target cannot run here
+(PyTorch's own index is not reachable); its lines are checked as text. Slow (pip installs), so
+marked `slow`, but run by default: `-m "not slow"` leaves it out."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support import dockerfile
+from tests.support.processes import ROOT, wait_for
+
+DOCKERFILE = ROOT / "Dockerfile"
+PARSED = dockerfile.parse(DOCKERFILE)
+IGNORE = dockerfile.dockerignore(ROOT / ".dockerignore")
+SERVICES = ("gateway", "ensemble", "learning", "classifier")
+# The classifier's alone (litellm pulls tokenizers, which is small: not in this list).
+HEAVY = {"torch", "transformers", "sentencepiece"}
+# The image paths the build writes to; the test puts them under its own root.
+_IMAGE_PATH = re.compile(r"(?<![\w.])/(opt|src|tmp|cache)(?=[/\s\"'\[]|$)")
+
+
+def _reroot(text: str, root: Path) -> str:
+    return _IMAGE_PATH.sub(lambda m: f"{root}/{m.group(1)}", text)
+
+
+def _copy(args: str, root: Path, stage_dir: Path) -> None:
+    *sources, dest = args.split()
+    target = Path(_reroot(dest, root)) if dest.startswith("/") else stage_dir / dest
+    for source in sources:
+        origin = ROOT / source
+        assert origin.exists(), f"COPY {source}: not in the repository"
+        assert not dockerfile.ignored(source, IGNORE), f"COPY {source}: .dockerignore drops it"
+        if origin.is_dir():
+            shutil.copytree(
+                origin,
+                target / origin.name if dest.endswith("/") else target,
+                ignore=lambda d, names: [
+                    n
+                    for n in names
+                    if dockerfile.ignored(str((Path(d) / n).relative_to(ROOT)), IGNORE)
+                ],
+            )
+        else:
+            (target if dest.endswith("/") else target.parent).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, target / origin.name if dest.endswith("/") else target)
+
+
+class Built:
+    """One target built under `root`: its runtime ENV, working directory and entry point."""
+
+    def __init__(self, target: str, root: Path, execute: bool = True) -> None:
+        self.target, self.root, self.execute = target, root, execute
+        shim = root / "host-bin"
+        if execute:
+            shim.mkdir(parents=True)
+            # The base image's `python`: this interpreter's base, the image's minor version.
+            (shim / "python").symlink_to(getattr(sys, "_base_executable", sys.executable))
+        # What the image's environment starts from; pip's own settings pass through (where
+        # this machine finds packages), nothing else of the host's.
+        self.initial_env = {"PATH": f"{shim}:{os.environ['PATH']}", "HOME": str(root / "tmp")}
+        self.initial_env |= {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
+        self.env = dict(self.initial_env)
+        self.workdir = root
+        self.entrypoint: list[str] = []
+        self.runs: list[str] = []
+
+    def apply(self, stage: dockerfile.Stage, args: dict[str, str]) -> None:
+        execute = self.execute
+        for step in stage.steps:
+            values = {**args, **self.env}
+            if step.instruction == "ENV":
+                for name, value in dockerfile.env_pairs(step.args):
+                    self.env[name] = _reroot(dockerfile.substitute(value, values), self.root)
+                    values[name] = self.env[name]
+            elif step.instruction == "WORKDIR":
+                self.workdir = Path(_reroot(step.args, self.root))
+                if execute:
+                    self.workdir.mkdir(parents=True, exist_ok=True)
+            elif step.instruction == "COPY":
+                if step.args.startswith("--from=") or not execute:
+                    # --from: the build stage's venv is already where the runtime image has it.
+                    continue
+                _copy(step.args, self.root, self.workdir)
+            elif step.instruction == "RUN":
+                command = _reroot(dockerfile.substitute(step.args, values), self.root)
+                self.runs.append(command)
+                if execute:
+                    done = subprocess.run(
+                        ["bash", "-euo", "pipefail", "-c", command],
+                        cwd=self.workdir,
+                        env=self.env,
+                        capture_output=True,
+                        text=True,
+                        timeout=600,
+                        check=False,
+                    )
+                    assert done.returncode == 0, f"RUN {step.args}\n{done.stdout}\n{done.stderr}"
+            elif step.instruction == "ENTRYPOINT":
+                self.entrypoint = dockerfile.exec_form(step.args)
+            elif step.instruction == "USER":
+                assert step.args.split(":")[0] not in ("0", "root"), "the image runs as root"
+
+    @classmethod
+    def build(cls, target: str, root: Path, execute: bool = True) -> Built:
+        built = cls(target, root, execute)
+        # The runtime target's chain, with its COPY --from stage built first.
+        chain = PARSED.chain(target)
+        copy_from = [
+            s.args.split()[0].removeprefix("--from=")
+            for stage in chain
+            for s in stage.steps
+            if s.instruction == "COPY" and s.args.startswith("--from=")
+        ]
+        for source in copy_from:
+            for stage in PARSED.chain(source):
+                built.apply(stage, PARSED.build_args(source))
+        # The runtime image starts from the base again: none of the build stages' settings.
+        built.env, built.workdir = dict(built.initial_env), root
+        for stage in chain:
+            built.apply(stage, PARSED.build_args(target))
+        return built
+
+    def packages(self) -> set[str]:
+        done = subprocess.run(
+            ["python", "-m", "pip", "list", "--format=freeze"],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return {line.split("==")[0].lower().replace("_", "-") for line in done.stdout.split()}
+
+
+def test_every_service_has_a_non_root_target_with_an_entrypoint():
+    for name in SERVICES:
+        assert name in PARSED.stages, f"no `{name}` target in the Dockerfile"
+        built = Built.build(name, Path("/nonexistent"), execute=False)
+        assert built.entrypoint == ["python", "-m", f"services.{name}"]
+        users = [s.args for st in PARSED.chain(name) for s in st.steps if s.instruction == "USER"]
+        assert users and users[-1] == "10001:10001", f"{name} runs as {users}"
+
+
+def test_torch_and_transformers_only_in_the_classifier_image():
+    for name in SERVICES:
+        runs = " ".join(Built.build(name, Path("/nonexistent"), execute=False).runs)
+        if name == "classifier":
+            assert "torch==" in runs and "[classifier]" in runs
+        else:
+            assert "torch" not in runs and "[classifier]" not in runs and "[all]" not in runs
+
+
+def test_the_classifier_image_has_a_cuda_variant_by_build_arg():
+    runs = Built.build("classifier", Path("/nonexistent"), execute=False).runs
+    assert any("https://download.pytorch.org/whl/cpu" in r for r in runs)
+    cuda = Built("classifier", Path("/nonexistent"), execute=False)
+    args = PARSED.build_args("build-classifier", {"TORCH_VARIANT": "cu128"})
+    for stage in PARSED.chain("build-classifier"):
+        cuda.apply(stage, args)
+    assert any("https://download.pytorch.org/whl/cu128" in r for r in cuda.runs)
+
+
+def test_the_build_context_leaves_out_local_state():
+    for path in (".venv/bin/python", "data/learning.db", "tests/conftest.py", ".git/HEAD"):
+        assert dockerfile.ignored(path, IGNORE), path
+    for path in ("services/gateway/server.py", "pyproject.toml", "freescaling/__init__.py"):
+        assert not dockerfile.ignored(path, IGNORE), path
+    assert dockerfile.ignored("services/gateway/__pycache__/server.cpython-311.pyc", IGNORE)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("name", ["gateway", "ensemble", "learning"])
+def test_the_image_installs_and_its_entrypoint_serves(name, tmp_path):
+    built = Built.build(name, tmp_path / "image")
+    installed = built.packages()
+    assert not installed & HEAVY, f"{name}'s image holds {sorted(installed & HEAVY)}"
+    assert not [p for p in installed if p.startswith("nvidia-")], f"{name} holds CUDA libraries"
+    assert ("litellm" in installed) == (name == "ensemble")
+    assert ("sqlalchemy" in installed) == (name == "learning")
+    # The entry point imports the installed package, not this checkout.
+    where = subprocess.run(
+        ["python", "-c", f"import services.{name} as m; print(m.__file__)"],
+        env=built.env,
+        cwd=built.workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(built.root / "opt" / "venv")), where
+    data = tmp_path / "data"
+    env = {**built.env, "FREESCALING_LOG_FORMAT": "json"}
+    if name == "learning":
+        # An absolute path, as on the mounted volume; the init container's command first.
+        env["FREESCALING_LEARNING_DATABASE_URL"] = f"sqlite:///{data}/learning.db"
+        migrated = subprocess.run(
+            ["python", "-m", "services.learning.migrate"],
+            env=env,
+            cwd=built.workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        assert "schema at revision" in migrated.stdout
+    port_file = tmp_path / "port"
+    log = (tmp_path / "log").open("wb")
+    process = subprocess.Popen(
+        [*built.entrypoint, "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
+        cwd=built.workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: port_file.exists() and port_file.read_text().strip(), timeout=60)
+        with grpc.insecure_channel(f"127.0.0.1:{int(port_file.read_text())}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=10
+            )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+        log.close()
