@@ -17,22 +17,8 @@ from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.learning.db import Database
 from services.learning.schema import metadata
 from tests.learning.conftest import PostgresDatabase, start_learning
-from tests.learning.helpers import TIMEOUT, at, record, scale_record
+from tests.learning.helpers import TIMEOUT, at, record, scale_record, schema_head
 from tests.support.processes import ROOT
-
-
-def _head() -> str:
-    """The newest revision: the one file in migrations/versions no other revises."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    from services.learning.db import MIGRATIONS
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    heads = ScriptDirectory.from_config(config).get_heads()
-    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {heads}; chain them"
-    return heads[0]
 
 
 def _revision(url: str) -> str:
@@ -79,7 +65,7 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
 
     learning = start_learning(tmp_path, database_url)
     try:
-        assert _revision(database_url) == _head()
+        assert _revision(database_url) == schema_head()
         stub = learning_pb2_grpc.LearningStub(learning.channel())
         rows = {
             r.model: r
@@ -129,7 +115,7 @@ def test_the_schema_module_matches_the_migrations(backend, tmp_path):
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        assert f"schema at revision {_head()}" in done.stdout
+        assert f"schema at revision {schema_head()}" in done.stdout
         db = Database(url)
         try:
             with db.engine.connect() as conn:
