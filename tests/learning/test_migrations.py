@@ -65,7 +65,7 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
 
     learning = start_learning(tmp_path, database_url)
     try:
-        assert _revision(database_url) == "0002"
+        assert _revision(database_url) == "0003"
         stub = learning_pb2_grpc.LearningStub(learning.channel())
         rows = {
             r.model: r
@@ -115,7 +115,7 @@ def test_the_schema_module_matches_the_migrations(backend, tmp_path):
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        assert "schema at revision 0002" in done.stdout
+        assert "schema at revision 0003" in done.stdout
         db = Database(url)
         try:
             with db.engine.connect() as conn:
