@@ -65,6 +65,9 @@ class ServiceProcess:
             "FREESCALING_LOG_FORMAT": "json",
             **(env or {}),
         }
+        if name == "gateway":
+            # Its HTTP API on a free port too (found in its log: http_url()).
+            self.env.setdefault("FREESCALING_GATEWAY_HTTP_PORT", "0")
         if name == "learning":
             # Its database goes in the test's folder, never the repository's ./data.
             self.env.setdefault(
@@ -107,6 +110,15 @@ class ServiceProcess:
 
         self.port = wait_for(bound, timeout, what=f"{self.name} to listen")
         return self
+
+    def http_url(self, timeout: float = 15.0) -> str:
+        """The gateway's HTTP API base (http://127.0.0.1:PORT), from the port it logged."""
+
+        def logged() -> int:
+            return next((r["http_port"] for r in self.log_records() if r.get("http_port")), 0)
+
+        port = wait_for(logged, timeout, what=f"{self.name}'s HTTP port in its log")
+        return f"http://127.0.0.1:{port}"
 
     def channel(self) -> grpc.Channel:
         if self._channel is None:
