@@ -77,6 +77,7 @@ class ServiceProcess:
         self.args += args or []
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self._log_start = 0
         self._channel: grpc.Channel | None = None
 
     @property
@@ -89,6 +90,8 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         self.port_file.unlink(missing_ok=True)
+        # Processes started in one workdir share its log: this one's lines begin here.
+        self._log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{self.name}", *self.args],
@@ -115,7 +118,13 @@ class ServiceProcess:
         """The gateway's HTTP API base (http://127.0.0.1:PORT), from the port it logged."""
 
         def logged() -> int:
-            return next((r["http_port"] for r in self.log_records() if r.get("http_port")), 0)
+            with open(self.log_file, "rb") as log:
+                log.seek(self._log_start)
+                lines = log.read().decode(errors="replace").splitlines()
+            for line in lines:
+                if '"http_port"' in line:
+                    return json.loads(line).get("http_port") or 0
+            return 0
 
         port = wait_for(logged, timeout, what=f"{self.name}'s HTTP port in its log")
         return f"http://127.0.0.1:{port}"
