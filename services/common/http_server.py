@@ -28,7 +28,18 @@ def bind(host: str, port: int) -> socket.socket:
     a restart does not wait for TIME_WAIT), never SO_REUSEPORT (a second process could then
     share the port silently)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=False)
+    # IPPROTO_TCP explicitly (socket.create_server leaves the protocol 0): accepted sockets
+    # inherit it, and asyncio turns Nagle off (TCP_NODELAY) only on sockets that say TCP.
+    # With Nagle on, a response written as headers then body waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class HttpServer:
