@@ -60,7 +60,7 @@ def _status(port: int, service: str) -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
 
-def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path):
+def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifier_checkpoint):
     ports = _ports()
     process, lines, reader = _launch(tmp_path, ports)
     try:
