@@ -188,9 +188,16 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         return self.pool.clock() + timeout
 
     def _options(self, options) -> dict:
+        """The caller's sampling settings as litellm keywords; unset ones are not sent, so the
+        provider's defaults apply."""
         out = {"max_tokens": options.max_tokens or self.settings.max_tokens}
-        if options.HasField("temperature"):
-            out["temperature"] = options.temperature
+        for name in ("temperature", "top_p", "seed"):
+            if options.HasField(name):
+                out[name] = getattr(options, name)
+        if options.stop:
+            out["stop"] = list(options.stop)
+        if options.user:
+            out["user"] = options.user
         return out
 
     @staticmethod

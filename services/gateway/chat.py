@@ -24,7 +24,9 @@ class Chat:
     def __init__(self, downstreams: Downstreams, router: Router, outbox: Outbox) -> None:
         self.downstreams, self.router, self.outbox = downstreams, router, outbox
 
-    async def chat(self, request: gateway_pb2.ChatRequest, context):
+    async def chat(self, request: gateway_pb2.ChatRequest, context, call_id: str = ""):
+        """The chunks of one chat; `call_id` (else a new one) is the id its record and its end
+        carry, for callers that must show it before the end (the HTTP API's headers)."""
         started_wall, started = time.time(), time.perf_counter()
         question = last_user_text(request.messages)
         if request.model:
@@ -40,7 +42,7 @@ class Chat:
             )
         yield gateway_pb2.ChatChunk(routing=routing)
 
-        call_id = uuid.uuid4().hex
+        call_id = call_id or uuid.uuid4().hex
         answer: list[str] = []
         done = None
         error = ""

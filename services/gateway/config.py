@@ -26,6 +26,19 @@ class GatewaySettings(ServerSettings):
     port: int = setting(
         50051, "FREESCALING_GATEWAY_PORT", "Port the gateway listens on", check=port_number
     )
+    http: bool = setting(
+        True,
+        "FREESCALING_GATEWAY_HTTP",
+        "Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /stats, "
+        "/v1/feedback) beside gRPC; false serves gRPC only",
+    )
+    http_port: int = setting(
+        8080,
+        "FREESCALING_GATEWAY_HTTP_PORT",
+        "Port of the OpenAI-compatible HTTP API (requests larger than FREESCALING_MAX_MESSAGE_MB "
+        "get 413)",
+        check=port_number,
+    )
     classifier_addr: str = setting(
         "127.0.0.1:50052",
         "FREESCALING_CLASSIFIER_ADDR",

@@ -1,4 +1,5 @@
-"""The gateway process: settings, downstream channels and their health monitor, the servicer."""
+"""The gateway process: settings, downstream channels and their health monitor, the servicer,
+and the OpenAI-compatible HTTP API over the same compositions."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from freescaling.gateway.v1 import gateway_pb2_grpc
 from freescaling.learning.v1 import learning_pb2
 from services.common import server
 from services.common.health import Health
-from services.gateway.access import AccessInterceptor, ApiKeys, KeyFileError
+from services.common.http_server import HttpServer
+from services.gateway.access import Access, AccessInterceptor, ApiKeys, KeyFileError
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.http.app import HttpApi, build_app
+from services.gateway.http.completions import Completions
+from services.gateway.http.models import Catalog
 from services.gateway.outbox import Outbox, OutboxPolicy, PermanentError
 from services.gateway.servicer import SERVICE, GatewayServicer
 
@@ -63,11 +68,30 @@ def _outcome(outcome: learning_pb2.RecordCallOutcome) -> Exception | None:
     return DownstreamError(grpc.StatusCode.UNAVAILABLE, outcome.error.message)
 
 
+def http_app(servicer: GatewayServicer, access: Access, max_body: int):
+    """The OpenAI-compatible HTTP API over the servicer's own compositions (one set of panels,
+    routing, outbox and access for both surfaces)."""
+    catalog = Catalog(servicer.downstreams)
+    return build_app(
+        HttpApi(
+            completions=Completions(
+                servicer.chatting, servicer.generation, servicer.voting, catalog
+            ),
+            catalog=catalog,
+            feedback=servicer.feedback,
+            downstreams=servicer.downstreams,
+            access=access,
+            max_body=max_body,
+        )
+    )
+
+
 def build(settings: GatewaySettings, health: Health) -> server.Service:
     try:
         keys = ApiKeys.from_settings(settings.api_keys, settings.api_keys_file)
     except KeyFileError as exc:
         raise server.StartupError(str(exc)) from None
+    access = Access(keys, settings.key_concurrency)
     downstreams = Downstreams(settings)
     max_bytes = int(settings.max_message_mb * 1024 * 1024)
     outbox = Outbox(
@@ -82,6 +106,13 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
         Path(settings.outbox_spool_dir) if settings.outbox_spool_dir else None,
     )
     servicer = GatewayServicer(settings, health, downstreams, outbox)
+    http = None
+    if settings.http:
+        http = HttpServer(
+            http_app(servicer, access, max_bytes),
+            settings.http_port,
+            "FREESCALING_GATEWAY_HTTP_PORT",
+        )
 
     async def start(state: Health) -> None:
         await downstreams.start(state)
@@ -101,11 +132,8 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
         on_stop=stop,
         ready_on_start=False,
         # Without keys or a per-key limit there is nothing to check: no extra layer per RPC.
-        interceptors=(
-            [AccessInterceptor(keys, settings.key_concurrency)]
-            if keys or settings.key_concurrency
-            else []
-        ),
+        interceptors=[AccessInterceptor(access)] if access.enabled else [],
+        http=http,
     )
 
 

@@ -15,6 +15,7 @@ from services.common.info import service_info
 from services.gateway.chat import Chat, last_user_text
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.feedback import Feedback
 from services.gateway.generation import Generation
 from services.gateway.onboarding import Onboarding
 from services.gateway.outbox import Outbox
@@ -38,10 +39,6 @@ def _require(condition: bool, message: str, code=grpc.StatusCode.INVALID_ARGUMEN
         raise _Invalid(code, message)
 
 
-# How long feedback waits for its call's record to leave the outbox.
-FEEDBACK_WAIT_S = 5.0
-
-
 @with_capabilities(SERVICE, NOT_BUILT)
 class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def __init__(
@@ -58,6 +55,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
         self.generation = Generation(downstreams, self.panels, outbox)
         self.chatting = Chat(downstreams, self.router, outbox)
+        self.feedback = Feedback(downstreams, outbox)
         self.onboarding = Onboarding(downstreams, settings.clusters_k, settings.batch_concurrency)
 
     async def _run(self, context: grpc.aio.ServicerContext, work):
@@ -195,20 +193,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         return await self._run(context, work())
 
     async def Feedback(self, request, context) -> ratings_pb2.FeedbackResult:
-        # Feedback on a call whose record is still in the outbox waits for it to reach learning
-        # (a user may react the instant the answer arrives); within the caller's deadline.
-        target = request.call_id or request.message_id
-        if target:
-            remaining = context.time_remaining()
-            wait = FEEDBACK_WAIT_S if remaining is None else min(FEEDBACK_WAIT_S, remaining)
-            if not await self.outbox.settled(target, wait):
-                await context.abort(
-                    grpc.StatusCode.UNAVAILABLE,
-                    f"the record of {target!r} has not reached the learning service yet "
-                    "(it is slow or down; the gateway keeps retrying): try the feedback again "
-                    "later",
-                )
-        return await self._pass(context, "learning", "SubmitFeedback", request)
+        return await self._run(context, self.feedback.submit(request, context))
 
     async def Rankings(self, request, context) -> ratings_pb2.Rankings:
         return await self._pass(context, "learning", "GetRankings", request)

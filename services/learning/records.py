@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from freescaling.common.v1 import classification_pb2, records_pb2, voting_pb2
+from freescaling.common.v1 import classification_pb2, records_pb2, routing_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import elo, ratings
 from services.learning.db import Database, insert_many
@@ -120,6 +120,12 @@ def _columns(record: records_pb2.CallRecord, created_us: int) -> dict:
             else None
         ),
         "routing_method": record.routing.method,
+        "routing_latency_ms": (
+            record.routing.routing_latency_ms
+            if record.routing.method
+            not in (routing_pb2.ROUTING_METHOD_UNSPECIFIED, routing_pb2.ROUTING_METHOD_NAMED)
+            else None
+        ),
         "prompt_tokens": record.usage.prompt_tokens,
         "completion_tokens": record.usage.completion_tokens,
         "total_tokens": record.usage.total_tokens,

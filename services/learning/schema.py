@@ -45,6 +45,8 @@ calls = sa.Table(
     sa.Column("complexity", sa.Float, nullable=True),
     sa.Column("cluster_id", sa.Integer, nullable=True),
     sa.Column("routing_method", sa.SmallInteger, nullable=False, server_default="0"),
+    # Set for routed calls only (revision 0004).
+    sa.Column("routing_latency_ms", sa.Float, nullable=True),
     sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("total_tokens", sa.BigInteger, nullable=False, server_default="0"),

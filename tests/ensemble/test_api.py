@@ -426,6 +426,39 @@ def test_complete_streams_tokens_then_usage_and_cost(stub, fake):
     assert fake.requests_for("test/m2")[0].body["stream"] is True
 
 
+def test_complete_passes_the_callers_sampling_options_to_the_provider(stub, fake):
+    # OpenAI's own models take every option; litellm sends `user` only to providers it knows
+    # take it (NIM's API has no such field, nor do many OpenAI-compatible servers).
+    entry = models_pb2.ModelInfo(
+        alias="compat", litellm_model="openai/gpt-4o-mini", tier=models_pb2.MODEL_TIER_FAST
+    )
+    stub.RegisterModel(ensemble_pb2.RegisterModelRequest(model=entry))
+    messages = [calls_pb2.ChatMessage(role="user", content="hi")]
+    options = calls_pb2.CallOptions(
+        max_tokens=77, temperature=0.25, top_p=0.5, stop=["END", "\n\n"], seed=42, user="u-7"
+    )
+    for model in ("compat", "m4"):
+        for given in (options, None):
+            request = ensemble_pb2.CompleteRequest(model=model, messages=messages, options=given)
+            list(stub.Complete(request, timeout=10))
+    given, unset = (r.body for r in fake.requests_for("gpt-4o-mini"))
+    names = ("max_tokens", "temperature", "top_p", "stop", "seed", "user")
+    assert {k: given.get(k) for k in names} == {
+        "max_tokens": 77, "temperature": 0.25, "top_p": 0.5, "stop": ["END", "\n\n"],
+        "seed": 42, "user": "u-7",
+    }  # fmt: skip
+    # Unset options are not sent: the provider's defaults apply (max_tokens: the service's).
+    assert unset["max_tokens"] == 1024
+    assert not {"temperature", "top_p", "stop", "seed", "user"} & set(unset)
+    nim, _ = (r.body for r in fake.requests_for("test/m4"))
+    assert (nim["top_p"], nim["stop"], nim["seed"], "user" in nim) == (
+        0.5,
+        ["END", "\n\n"],
+        42,
+        False,
+    )
+
+
 def test_complete_with_a_dead_model_is_answered_by_a_stand_in(stub, fake):
     fake.script("test/m3", Step(status=404))
     chunks = list(

@@ -21,6 +21,20 @@ from freescaling.learning.v1 import learning_pb2
 TIMEOUT = 10
 
 
+def schema_head() -> str:
+    """The newest migration: the one revision in migrations/versions no other revises."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from services.learning.db import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {heads}; chain them"
+    return heads[0]
+
+
 def unique(prefix: str = "m") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

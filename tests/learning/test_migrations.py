@@ -17,7 +17,7 @@ from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.learning.db import Database
 from services.learning.schema import metadata
 from tests.learning.conftest import PostgresDatabase, start_learning
-from tests.learning.helpers import TIMEOUT, at, record, scale_record
+from tests.learning.helpers import TIMEOUT, at, record, scale_record, schema_head
 from tests.support.processes import ROOT
 
 
@@ -65,7 +65,7 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
 
     learning = start_learning(tmp_path, database_url)
     try:
-        assert _revision(database_url) == "0003"
+        assert _revision(database_url) == schema_head()
         stub = learning_pb2_grpc.LearningStub(learning.channel())
         rows = {
             r.model: r
@@ -115,7 +115,7 @@ def test_the_schema_module_matches_the_migrations(backend, tmp_path):
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        assert "schema at revision 0003" in done.stdout
+        assert f"schema at revision {schema_head()}" in done.stdout
         db = Database(url)
         try:
             with db.engine.connect() as conn:
