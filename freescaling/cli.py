@@ -197,9 +197,13 @@ def _elo(client: Client, args) -> Any:
     if args.json:
         return ratings
     return table(
-        ["model", "rating", "calls", "wins", "losses", "agreement"],
-        [(r.model, r.rating, r.calls, r.wins, r.losses, r.agreement_rate) for r in ratings],
-    )
+        ["model", "rating", "calls", "wins", "losses", "agreement", "answered", "failed"],
+        [
+            (r.model, r.rating, r.calls, r.wins, r.losses, r.agreement_rate, r.answered,
+             r.failed + r.cancelled)
+            for r in ratings
+        ],
+    )  # fmt: skip
 
 
 def _feedback(client: Client, args) -> Any:
@@ -343,9 +347,11 @@ def parser() -> argparse.ArgumentParser:
     h.set_defaults(run=_health)
     e = sub.add_parser("elo", help="the ELO summary")
     e.add_argument(
-        "--sort", default="rating", choices=["rating", "calls", "agreement", "wins", "model"]
+        "--sort",
+        default="rating",
+        choices=["rating", "calls", "answered", "agreement", "wins", "model"],
     )
-    e.add_argument("--min-calls", type=int, default=0)
+    e.add_argument("--min-calls", type=int, default=0, help="answered votes at least")
     e.set_defaults(run=_elo)
     f = sub.add_parser(
         "feedback",

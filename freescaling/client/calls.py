@@ -32,6 +32,7 @@ SORTS = {
     "agreement": ratings_pb2.RANKING_SORT_AGREEMENT,
     "wins": ratings_pb2.RANKING_SORT_WINS,
     "model": ratings_pb2.RANKING_SORT_MODEL,
+    "answered": ratings_pb2.RANKING_SORT_ANSWERED,
 }
 
 

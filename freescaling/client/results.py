@@ -201,6 +201,11 @@ class ModelRating:
     agreement_rate: float = 0.0
     feedback_count: int = 0
     updated_at: dt.datetime | None = None
+    # `calls` split by how the panel vote ended; evolution counts `answered` only.
+    answered: int = 0
+    abstained: int = 0
+    failed: int = 0
+    cancelled: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

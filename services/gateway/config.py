@@ -69,7 +69,7 @@ class GatewaySettings(ServerSettings):
     elo_min_calls: int = setting(
         30,
         "FREESCALING_GATEWAY_ELO_MIN_CALLS",
-        "Calls a model needs before k=auto prefers it by ELO over the tier map",
+        "Answered votes a model needs before k=auto prefers it by ELO over the tier map",
         check=non_negative,
     )
     batch_limit: int = setting(

@@ -146,6 +146,6 @@ class Router:
         tier_name = models_pb2.ModelTier.Name(tier).removeprefix("MODEL_TIER_").lower()
         info.reason = (
             f"{info.reason}; best ELO among live {tier_name} models: {best.model} "
-            f"({best.rating:.0f} over {best.calls} calls)"
+            f"({best.rating:.0f} over {best.answered} answered votes)"
         )
         info.model = best.model

@@ -4,6 +4,8 @@ failures reach the caller as errors naming the service."""
 
 from __future__ import annotations
 
+import math
+
 import grpc
 
 from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2
@@ -36,6 +38,19 @@ class _Invalid(Exception):
 def _require(condition: bool, message: str, code=grpc.StatusCode.INVALID_ARGUMENT) -> None:
     if not condition:
         raise _Invalid(code, message)
+
+
+def _lambda(request) -> float | None:
+    """The request's cost weight, or None when unset; refused when negative or not finite (a
+    negative weight would prefer the most expensive model)."""
+    if not request.HasField("lambda"):
+        return None
+    lam = getattr(request, "lambda")
+    _require(
+        math.isfinite(lam) and lam >= 0,
+        f"lambda must be a finite number, 0 or more (0 routes on error rate alone); got {lam}",
+    )
+    return lam
 
 
 # How long feedback waits for its call's record to leave the outbox.
@@ -132,6 +147,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 bool(last_user_text(request.messages).strip()),
                 "the conversation has no user message to answer",
             )
+            _lambda(request)
             async for chunk in self.chatting.chat(request, context):
                 yield chunk
 
@@ -141,12 +157,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     async def Route(self, request, context) -> gateway_pb2.RouteResponse:
         async def work():
             _require(bool(request.text.strip()), "text is required: the prompt to route")
-            lam = getattr(request, "lambda") if request.HasField("lambda") else None
             routing = await self.router.route(
                 request.text,
                 context,
                 candidates=request.candidates,
-                lam=lam,
+                lam=_lambda(request),
                 scoring=request.scoring,
             )
             return gateway_pb2.RouteResponse(routing=routing)

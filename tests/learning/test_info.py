@@ -33,7 +33,7 @@ def test_get_info_names_the_database_but_never_its_password(tmp_path):
         finally:
             assert learning.stop() == 0
         assert SECRET not in learning.log_text()
-        assert any("schema revision 0002" in r["message"] for r in learning.log_records())
+        assert any("schema revision 0003" in r["message"] for r in learning.log_records())
     finally:
         database.drop()
 

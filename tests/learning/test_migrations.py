@@ -65,7 +65,7 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
 
     learning = start_learning(tmp_path, database_url)
     try:
-        assert _revision(database_url) == "0002"
+        assert _revision(database_url) == "0003"
         stub = learning_pb2_grpc.LearningStub(learning.channel())
         rows = {
             r.model: r
@@ -76,6 +76,8 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
             1492.0,
             1,
         )
+        # Revision 0003 counted the votes already recorded by how they ended.
+        assert (rows["old-a"].answered, rows["old-a"].failed, rows["old-a"].cancelled) == (1, 0, 0)
         call = stub.GetCall(learning_pb2.GetCallRequest(call_id="old-call"), timeout=TIMEOUT)
         assert call == rec
         # Old calls still take feedback, old models still vote, and the new tables work.
@@ -115,7 +117,7 @@ def test_the_schema_module_matches_the_migrations(backend, tmp_path):
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        assert "schema at revision 0002" in done.stdout
+        assert "schema at revision 0003" in done.stdout
         db = Database(url)
         try:
             with db.engine.connect() as conn:
