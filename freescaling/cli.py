@@ -200,7 +200,7 @@ def _elo(client: Client, args) -> Any:
         ["model", "rating", "calls", "wins", "losses", "agreement", "answered", "failed"],
         [
             (r.model, r.rating, r.calls, r.wins, r.losses, r.agreement_rate, r.answered,
-             r.failed + r.cancelled)
+             r.failed)
             for r in ratings
         ],
     )  # fmt: skip
