@@ -222,7 +222,30 @@ def _feedback(client: Client, args) -> Any:
     return f"applied {result.verdict} to {result.call_id}\n\n{moves}"
 
 
+def _history(client: Client, args) -> Any:
+    changes = client.evolution_history(args.panel, args.limit)
+    if args.json:
+        return changes
+    if not changes:
+        return f"panel {args.panel or 'champion'}: no change recorded yet"
+    return table(
+        ["changed_at", "panel", "previous", "current", "reason"],
+        [
+            (
+                c.changed_at.isoformat(timespec="seconds") if c.changed_at else "-",
+                c.panel,
+                ", ".join(c.previous) or "(none)",
+                ", ".join(c.current),
+                c.reason,
+            )
+            for c in changes
+        ],
+    )
+
+
 def _evolve(client: Client, args) -> Any:
+    if args.history:
+        return _history(client, args)
     result = client.evolve(dry_run=args.dry_run)
     if args.json:
         return result
@@ -258,6 +281,20 @@ def _profile(client: Client, args) -> Any:
         worst = max(p.clusters, key=lambda c: c.psi, default=None)
         rows.append((p.model, p.n, p.accuracy, len(p.clusters), worst.cluster_id if worst else "-"))
     return table(["model", "graded", "accuracy", "clusters", "weakest cluster"], rows)
+
+
+def _correlation(client: Client, args) -> Any:
+    pairs = client.error_correlations(
+        [m.strip() for m in args.models.split(",") if m.strip()], args.cluster_set
+    )
+    if args.json:
+        return pairs
+    if not pairs:
+        return "fewer than two models are profiled: nothing to compare (see `freescaling profile`)"
+    return table(
+        ["model_a", "model_b", "correlation", "shared_items", "both_wrong"],
+        [(p.model_a, p.model_b, p.correlation, p.shared_items, p.both_wrong) for p in pairs],
+    )
 
 
 def _stats(client: Client, args) -> Any:
@@ -361,9 +398,18 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("reaction")
     f.add_argument("--label", help="the right answer, with override")
     f.set_defaults(run=_feedback)
-    v = sub.add_parser("evolve", help="evolve the champion panel")
+    v = sub.add_parser("evolve", help="evolve the champion panel, or show its history")
     v.add_argument("--dry-run", action="store_true")
+    v.add_argument(
+        "--history", action="store_true", help="every change applied, newest first, with reasons"
+    )
+    v.add_argument("--panel", default="", help="with --history: the panel (default champion)")
+    v.add_argument("--limit", type=int, default=0, help="with --history: at most this many")
     v.set_defaults(run=_evolve)
+    co = sub.add_parser("correlation", help="how often profiled models err together, pair by pair")
+    co.add_argument("--models", default="", help="aliases, comma-separated (default: all)")
+    co.add_argument("--cluster-set", default="", help="centroid set (default: the newest)")
+    co.set_defaults(run=_correlation)
     sub.add_parser("stats", help="totals and distributions over recorded calls").set_defaults(
         run=_stats
     )

@@ -127,6 +127,20 @@ class AsyncClient:
             await self._unary("Evolve", calls.evolve_request(dry_run, **kwargs), None)
         )
 
+    async def evolution_history(self, panel: str = "", limit: int = 0) -> list[r.PanelChange]:
+        """Every change evolution applied to a panel (the champion by default), newest first,
+        each with its reason and time."""
+        request = calls.history_request(panel, limit)
+        return calls.history_result(await self._unary("EvolutionHistory", request, None))
+
+    async def error_correlations(
+        self, models: Sequence[str] = (), cluster_set_id: str = ""
+    ) -> list[r.ModelPairCorrelation]:
+        """How often each pair of models errs on the same validation items (every profiled
+        model when `models` is empty)."""
+        request = calls.correlations_request(models, cluster_set_id)
+        return calls.correlations_result(await self._unary("ErrorCorrelations", request, None))
+
     async def models(self) -> list[r.ModelInfo]:
         return calls.models_result(await self._unary("ListModels", calls.LIST_MODELS(), None))
 

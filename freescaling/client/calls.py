@@ -15,6 +15,7 @@ from freescaling.common.v1 import (
     models_pb2,
     ratings_pb2,
     records_pb2,
+    routing_pb2,
 )
 from freescaling.gateway.v1 import gateway_pb2
 
@@ -290,6 +291,24 @@ def evolve_request(dry_run: bool = True, *, min_calls: int = 0, panel_size: int 
 
 def evolve_result(response: ratings_pb2.EvolveResult) -> r.EvolveResult:
     return r.from_proto(r.EvolveResult, response)
+
+
+def history_request(panel: str = "", limit: int = 0) -> gateway_pb2.EvolutionHistoryRequest:
+    return gateway_pb2.EvolutionHistoryRequest(panel=panel, limit=limit)
+
+
+def history_result(response: gateway_pb2.EvolutionHistoryResponse) -> list[r.PanelChange]:
+    return [r.from_proto(r.PanelChange, c) for c in response.changes]
+
+
+def correlations_request(
+    models: Sequence[str] = (), cluster_set_id: str = ""
+) -> routing_pb2.ErrorCorrelationsRequest:
+    return routing_pb2.ErrorCorrelationsRequest(models=list(models), cluster_set_id=cluster_set_id)
+
+
+def correlations_result(response: routing_pb2.ErrorCorrelations) -> list[r.ModelPairCorrelation]:
+    return [r.from_proto(r.ModelPairCorrelation, p) for p in response.pairs]
 
 
 def models_result(response: models_pb2.ModelList) -> list[r.ModelInfo]:

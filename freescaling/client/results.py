@@ -245,6 +245,17 @@ class EvolveResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class ModelPairCorrelation:
+    """How often two models err on the same validation items (phi, -1..1)."""
+
+    model_a: str = ""
+    model_b: str = ""
+    correlation: float = 0.0
+    shared_items: int = 0
+    both_wrong: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class StatsBucket:
     key: str = ""
     calls: int = 0

@@ -35,6 +35,7 @@ _IDEMPOTENT = {
     "learning": [
         "RecordCall", "SubmitFeedback", "GetRankings", "GetPanel", "ListPanelChanges",
         "RecordClusterSet", "GetProfile", "ListProfiles", "Route", "ErrorCorrelation",
+        "ErrorCorrelations",
         "GetStats", "ListCalls", "GetCall", "GetInfo",
     ],
 }  # fmt: skip

@@ -8,7 +8,7 @@ import math
 
 import grpc
 
-from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2
+from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2, routing_pb2
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from freescaling.learning.v1 import learning_pb2
 from services.common.capabilities import with_capabilities
@@ -230,6 +230,21 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     async def Evolve(self, request, context) -> ratings_pb2.EvolveResult:
         return await self._pass(context, "learning", "Evolve", request)
+
+    async def EvolutionHistory(self, request, context) -> gateway_pb2.EvolutionHistoryResponse:
+        async def work():
+            changes = await self.downstreams.call(
+                "learning",
+                "ListPanelChanges",
+                learning_pb2.ListPanelChangesRequest(panel=request.panel, limit=request.limit),
+                context,
+            )
+            return gateway_pb2.EvolutionHistoryResponse(changes=changes.changes)
+
+        return await self._run(context, work())
+
+    async def ErrorCorrelations(self, request, context) -> routing_pb2.ErrorCorrelations:
+        return await self._pass(context, "learning", "ErrorCorrelations", request)
 
     async def Stats(self, request, context) -> records_pb2.Stats:
         return await self._pass(context, "learning", "GetStats", request)

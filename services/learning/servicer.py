@@ -155,6 +155,9 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
     async def ErrorCorrelation(self, request, context):
         return await self._run(context, profiles.error_correlation, self.db, request)
 
+    async def ErrorCorrelations(self, request, context):
+        return await self._run(context, profiles.error_correlations, self.db, request)
+
     async def GetStats(self, request, context):
         return await self._run(context, stats.stats, self.db, request)
 

@@ -275,3 +275,17 @@ class OnboardProgress(_message.Message):
     errors: int
     profile: _routing_pb2.ModelProfile
     def __init__(self, done: _Optional[int] = ..., total: _Optional[int] = ..., correct: _Optional[int] = ..., errors: _Optional[int] = ..., profile: _Optional[_Union[_routing_pb2.ModelProfile, _Mapping]] = ...) -> None: ...
+
+class EvolutionHistoryRequest(_message.Message):
+    __slots__ = ("panel", "limit")
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    panel: str
+    limit: int
+    def __init__(self, panel: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class EvolutionHistoryResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[_ratings_pb2.PanelChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[_ratings_pb2.PanelChange, _Mapping]]] = ...) -> None: ...

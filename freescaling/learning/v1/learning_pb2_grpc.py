@@ -105,6 +105,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationResponse.FromString,
                 _registered_method=True)
+        self.ErrorCorrelations = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/ErrorCorrelations',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.FromString,
+                _registered_method=True)
         self.GetStats = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetStats',
                 request_serializer=freescaling_dot_common_dot_v1_dot_records__pb2.StatsRequest.SerializeToString,
@@ -226,6 +231,15 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ErrorCorrelations(self, request, context):
+        """The error correlation of every pair of the given models (every profiled model by default),
+        from their validation items. INVALID_ARGUMENT for a single or repeated model; NOT_FOUND for
+        a model without a profile on the set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStats(self, request, context):
         """Totals and distributions by model, tier, task type and kind.
         """
@@ -321,6 +335,11 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.ErrorCorrelation,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationResponse.SerializeToString,
+            ),
+            'ErrorCorrelations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ErrorCorrelations,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.SerializeToString,
             ),
             'GetStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStats,
@@ -695,6 +714,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/ErrorCorrelation',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ErrorCorrelationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ErrorCorrelations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/ErrorCorrelations',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.FromString,
             options,
             channel_credentials,
             insecure,
