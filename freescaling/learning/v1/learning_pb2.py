@@ -30,7 +30,7 @@ from freescaling.common.v1 import routing_pb2 as freescaling_dot_common_dot_v1_d
 from freescaling.common.v1 import voting_pb2 as freescaling_dot_common_dot_v1_dot_voting__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&freescaling/learning/v1/learning.proto\x12\x17\x66reescaling.learning.v1\x1a freescaling/common/v1/info.proto\x1a\"freescaling/common/v1/models.proto\x1a#freescaling/common/v1/ratings.proto\x1a#freescaling/common/v1/records.proto\x1a#freescaling/common/v1/routing.proto\x1a\"freescaling/common/v1/voting.proto\"_\n\x11RecordCallRequest\x12\x31\n\x06record\x18\x01 \x01(\x0b\x32!.freescaling.common.v1.CallRecord\x12\x17\n\x0fregister_models\x18\x02 \x01(\x08\"n\n\x12RecordCallResponse\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x34\n\x07\x63hanges\x18\x03 \x03(\x0b\x32#.freescaling.common.v1.RatingChange\"a\n\x12RecordCallsRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.freescaling.common.v1.CallRecord\x12\x17\n\x0fregister_models\x18\x02 \x01(\x08\"S\n\x13RecordCallsResponse\x12<\n\x08outcomes\x18\x01 \x03(\x0b\x32*.freescaling.learning.v1.RecordCallOutcome\"\x91\x01\n\x11RecordCallOutcome\x12?\n\x08recorded\x18\x01 \x01(\x0b\x32+.freescaling.learning.v1.RecordCallResponseH\x00\x12\x31\n\x05\x65rror\x18\x02 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x42\x08\n\x06result\"\x1f\n\x0fGetPanelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"7\n\x17ListPanelChangesRequest\x12\r\n\x05panel\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x18ListPanelChangesResponse\x12\x33\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\".freescaling.common.v1.PanelChange\"d\n\nGradedItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x12\n\ncluster_id\x18\x02 \x01(\x05\x12\x11\n\ttask_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05trial\x18\x05 \x01(\x05\"\x9b\x01\n\x17RecordValidationRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0e\x63luster_set_id\x18\x02 \x01(\t\x12\x32\n\x05items\x18\x03 \x03(\x0b\x32#.freescaling.learning.v1.GradedItem\x12\x14\n\x0crouting_cost\x18\x04 \x01(\x01\x12\x0f\n\x07replace\x18\x05 \x01(\x08\"\"\n\x11GetProfileRequest\x12\r\n\x05model\x18\x01 \x01(\t\"-\n\x13ListProfilesRequest\x12\x16\n\x0e\x63luster_set_id\x18\x01 \x01(\t\"M\n\x14ListProfilesResponse\x12\x35\n\x08profiles\x18\x01 \x03(\x0b\x32#.freescaling.common.v1.ModelProfile\"\xcd\x01\n\x0cRouteRequest\x12\x12\n\ncluster_id\x18\x01 \x01(\x05\x12\x12\n\ncandidates\x18\x02 \x03(\t\x12\x0e\n\x06lambda\x18\x03 \x01(\x01\x12\x16\n\x0e\x63luster_set_id\x18\x04 \x01(\t\x12?\n\x05\x63osts\x18\x05 \x03(\x0b\x32\x30.freescaling.learning.v1.RouteRequest.CostsEntry\x1a,\n\nCostsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"b\n\rRouteResponse\x12\x39\n\ncandidates\x18\x01 \x03(\x0b\x32%.freescaling.common.v1.RouteCandidate\x12\x16\n\x0e\x63luster_set_id\x18\x02 \x01(\t\"S\n\x17\x45rrorCorrelationRequest\x12\x0f\n\x07model_a\x18\x01 \x01(\t\x12\x0f\n\x07model_b\x18\x02 \x01(\t\x12\x16\n\x0e\x63luster_set_id\x18\x03 \x01(\t\"Y\n\x18\x45rrorCorrelationResponse\x12\x13\n\x0b\x63orrelation\x18\x01 \x01(\x01\x12\x14\n\x0cshared_items\x18\x02 \x01(\x03\x12\x12\n\nboth_wrong\x18\x03 \x01(\x03\"!\n\x0eGetCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t2\xdb\r\n\x08Learning\x12\x65\n\nRecordCall\x12*.freescaling.learning.v1.RecordCallRequest\x1a+.freescaling.learning.v1.RecordCallResponse\x12h\n\x0bRecordCalls\x12+.freescaling.learning.v1.RecordCallsRequest\x1a,.freescaling.learning.v1.RecordCallsResponse\x12_\n\x0eSubmitFeedback\x12&.freescaling.common.v1.FeedbackRequest\x1a%.freescaling.common.v1.FeedbackResult\x12V\n\x0bGetRankings\x12&.freescaling.common.v1.RankingsRequest\x1a\x1f.freescaling.common.v1.Rankings\x12S\n\x06\x45volve\x12$.freescaling.common.v1.EvolveRequest\x1a#.freescaling.common.v1.EvolveResult\x12R\n\x08GetPanel\x12(.freescaling.learning.v1.GetPanelRequest\x1a\x1c.freescaling.common.v1.Panel\x12w\n\x10ListPanelChanges\x12\x30.freescaling.learning.v1.ListPanelChangesRequest\x1a\x31.freescaling.learning.v1.ListPanelChangesResponse\x12X\n\x10RecordClusterSet\x12!.freescaling.common.v1.ClusterSet\x1a!.freescaling.common.v1.ClusterSet\x12i\n\x10RecordValidation\x12\x30.freescaling.learning.v1.RecordValidationRequest\x1a#.freescaling.common.v1.ModelProfile\x12]\n\nGetProfile\x12*.freescaling.learning.v1.GetProfileRequest\x1a#.freescaling.common.v1.ModelProfile\x12k\n\x0cListProfiles\x12,.freescaling.learning.v1.ListProfilesRequest\x1a-.freescaling.learning.v1.ListProfilesResponse\x12V\n\x05Route\x12%.freescaling.learning.v1.RouteRequest\x1a&.freescaling.learning.v1.RouteResponse\x12w\n\x10\x45rrorCorrelation\x12\x30.freescaling.learning.v1.ErrorCorrelationRequest\x1a\x31.freescaling.learning.v1.ErrorCorrelationResponse\x12n\n\x11\x45rrorCorrelations\x12/.freescaling.common.v1.ErrorCorrelationsRequest\x1a(.freescaling.common.v1.ErrorCorrelations\x12M\n\x08GetStats\x12#.freescaling.common.v1.StatsRequest\x1a\x1c.freescaling.common.v1.Stats\x12U\n\tListCalls\x12\'.freescaling.common.v1.ListCallsRequest\x1a\x1f.freescaling.common.v1.CallPage\x12U\n\x07GetCall\x12\'.freescaling.learning.v1.GetCallRequest\x1a!.freescaling.common.v1.CallRecord\x12T\n\x07GetInfo\x12%.freescaling.common.v1.GetInfoRequest\x1a\".freescaling.common.v1.ServiceInfoB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&freescaling/learning/v1/learning.proto\x12\x17\x66reescaling.learning.v1\x1a freescaling/common/v1/info.proto\x1a\"freescaling/common/v1/models.proto\x1a#freescaling/common/v1/ratings.proto\x1a#freescaling/common/v1/records.proto\x1a#freescaling/common/v1/routing.proto\x1a\"freescaling/common/v1/voting.proto\"_\n\x11RecordCallRequest\x12\x31\n\x06record\x18\x01 \x01(\x0b\x32!.freescaling.common.v1.CallRecord\x12\x17\n\x0fregister_models\x18\x02 \x01(\x08\"n\n\x12RecordCallResponse\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x34\n\x07\x63hanges\x18\x03 \x03(\x0b\x32#.freescaling.common.v1.RatingChange\"a\n\x12RecordCallsRequest\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.freescaling.common.v1.CallRecord\x12\x17\n\x0fregister_models\x18\x02 \x01(\x08\"S\n\x13RecordCallsResponse\x12<\n\x08outcomes\x18\x01 \x03(\x0b\x32*.freescaling.learning.v1.RecordCallOutcome\"\x91\x01\n\x11RecordCallOutcome\x12?\n\x08recorded\x18\x01 \x01(\x0b\x32+.freescaling.learning.v1.RecordCallResponseH\x00\x12\x31\n\x05\x65rror\x18\x02 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x42\x08\n\x06result\"c\n\x14\x41ttachShadowsRequest\x12\x32\n\x07shadows\x18\x01 \x03(\x0b\x32!.freescaling.common.v1.ShadowVote\x12\x17\n\x0fregister_models\x18\x02 \x01(\x08\"W\n\x15\x41ttachShadowsResponse\x12>\n\x08outcomes\x18\x01 \x03(\x0b\x32,.freescaling.learning.v1.AttachShadowOutcome\"\x8f\x01\n\x13\x41ttachShadowOutcome\x12;\n\x08\x61ttached\x18\x01 \x01(\x0b\x32\'.freescaling.learning.v1.AttachedShadowH\x00\x12\x31\n\x05\x65rror\x18\x02 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x42\x08\n\x06result\"4\n\x0e\x41ttachedShadow\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x1f\n\x0fGetPanelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"7\n\x17ListPanelChangesRequest\x12\r\n\x05panel\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x18ListPanelChangesResponse\x12\x33\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\".freescaling.common.v1.PanelChange\"d\n\nGradedItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x12\n\ncluster_id\x18\x02 \x01(\x05\x12\x11\n\ttask_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05trial\x18\x05 \x01(\x05\"\x9b\x01\n\x17RecordValidationRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0e\x63luster_set_id\x18\x02 \x01(\t\x12\x32\n\x05items\x18\x03 \x03(\x0b\x32#.freescaling.learning.v1.GradedItem\x12\x14\n\x0crouting_cost\x18\x04 \x01(\x01\x12\x0f\n\x07replace\x18\x05 \x01(\x08\"\"\n\x11GetProfileRequest\x12\r\n\x05model\x18\x01 \x01(\t\"-\n\x13ListProfilesRequest\x12\x16\n\x0e\x63luster_set_id\x18\x01 \x01(\t\"M\n\x14ListProfilesResponse\x12\x35\n\x08profiles\x18\x01 \x03(\x0b\x32#.freescaling.common.v1.ModelProfile\"\xcd\x01\n\x0cRouteRequest\x12\x12\n\ncluster_id\x18\x01 \x01(\x05\x12\x12\n\ncandidates\x18\x02 \x03(\t\x12\x0e\n\x06lambda\x18\x03 \x01(\x01\x12\x16\n\x0e\x63luster_set_id\x18\x04 \x01(\t\x12?\n\x05\x63osts\x18\x05 \x03(\x0b\x32\x30.freescaling.learning.v1.RouteRequest.CostsEntry\x1a,\n\nCostsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"b\n\rRouteResponse\x12\x39\n\ncandidates\x18\x01 \x03(\x0b\x32%.freescaling.common.v1.RouteCandidate\x12\x16\n\x0e\x63luster_set_id\x18\x02 \x01(\t\"S\n\x17\x45rrorCorrelationRequest\x12\x0f\n\x07model_a\x18\x01 \x01(\t\x12\x0f\n\x07model_b\x18\x02 \x01(\t\x12\x16\n\x0e\x63luster_set_id\x18\x03 \x01(\t\"Y\n\x18\x45rrorCorrelationResponse\x12\x13\n\x0b\x63orrelation\x18\x01 \x01(\x01\x12\x14\n\x0cshared_items\x18\x02 \x01(\x03\x12\x12\n\nboth_wrong\x18\x03 \x01(\x03\"!\n\x0eGetCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t2\xcb\x0e\n\x08Learning\x12\x65\n\nRecordCall\x12*.freescaling.learning.v1.RecordCallRequest\x1a+.freescaling.learning.v1.RecordCallResponse\x12h\n\x0bRecordCalls\x12+.freescaling.learning.v1.RecordCallsRequest\x1a,.freescaling.learning.v1.RecordCallsResponse\x12n\n\rAttachShadows\x12-.freescaling.learning.v1.AttachShadowsRequest\x1a..freescaling.learning.v1.AttachShadowsResponse\x12_\n\x0eSubmitFeedback\x12&.freescaling.common.v1.FeedbackRequest\x1a%.freescaling.common.v1.FeedbackResult\x12V\n\x0bGetRankings\x12&.freescaling.common.v1.RankingsRequest\x1a\x1f.freescaling.common.v1.Rankings\x12S\n\x06\x45volve\x12$.freescaling.common.v1.EvolveRequest\x1a#.freescaling.common.v1.EvolveResult\x12R\n\x08GetPanel\x12(.freescaling.learning.v1.GetPanelRequest\x1a\x1c.freescaling.common.v1.Panel\x12w\n\x10ListPanelChanges\x12\x30.freescaling.learning.v1.ListPanelChangesRequest\x1a\x31.freescaling.learning.v1.ListPanelChangesResponse\x12X\n\x10RecordClusterSet\x12!.freescaling.common.v1.ClusterSet\x1a!.freescaling.common.v1.ClusterSet\x12i\n\x10RecordValidation\x12\x30.freescaling.learning.v1.RecordValidationRequest\x1a#.freescaling.common.v1.ModelProfile\x12]\n\nGetProfile\x12*.freescaling.learning.v1.GetProfileRequest\x1a#.freescaling.common.v1.ModelProfile\x12k\n\x0cListProfiles\x12,.freescaling.learning.v1.ListProfilesRequest\x1a-.freescaling.learning.v1.ListProfilesResponse\x12V\n\x05Route\x12%.freescaling.learning.v1.RouteRequest\x1a&.freescaling.learning.v1.RouteResponse\x12w\n\x10\x45rrorCorrelation\x12\x30.freescaling.learning.v1.ErrorCorrelationRequest\x1a\x31.freescaling.learning.v1.ErrorCorrelationResponse\x12n\n\x11\x45rrorCorrelations\x12/.freescaling.common.v1.ErrorCorrelationsRequest\x1a(.freescaling.common.v1.ErrorCorrelations\x12M\n\x08GetStats\x12#.freescaling.common.v1.StatsRequest\x1a\x1c.freescaling.common.v1.Stats\x12U\n\tListCalls\x12\'.freescaling.common.v1.ListCallsRequest\x1a\x1f.freescaling.common.v1.CallPage\x12U\n\x07GetCall\x12\'.freescaling.learning.v1.GetCallRequest\x1a!.freescaling.common.v1.CallRecord\x12T\n\x07GetInfo\x12%.freescaling.common.v1.GetInfoRequest\x1a\".freescaling.common.v1.ServiceInfoB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,34 +50,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDCALLSRESPONSE']._serialized_end=675
   _globals['_RECORDCALLOUTCOME']._serialized_start=678
   _globals['_RECORDCALLOUTCOME']._serialized_end=823
-  _globals['_GETPANELREQUEST']._serialized_start=825
-  _globals['_GETPANELREQUEST']._serialized_end=856
-  _globals['_LISTPANELCHANGESREQUEST']._serialized_start=858
-  _globals['_LISTPANELCHANGESREQUEST']._serialized_end=913
-  _globals['_LISTPANELCHANGESRESPONSE']._serialized_start=915
-  _globals['_LISTPANELCHANGESRESPONSE']._serialized_end=994
-  _globals['_GRADEDITEM']._serialized_start=996
-  _globals['_GRADEDITEM']._serialized_end=1096
-  _globals['_RECORDVALIDATIONREQUEST']._serialized_start=1099
-  _globals['_RECORDVALIDATIONREQUEST']._serialized_end=1254
-  _globals['_GETPROFILEREQUEST']._serialized_start=1256
-  _globals['_GETPROFILEREQUEST']._serialized_end=1290
-  _globals['_LISTPROFILESREQUEST']._serialized_start=1292
-  _globals['_LISTPROFILESREQUEST']._serialized_end=1337
-  _globals['_LISTPROFILESRESPONSE']._serialized_start=1339
-  _globals['_LISTPROFILESRESPONSE']._serialized_end=1416
-  _globals['_ROUTEREQUEST']._serialized_start=1419
-  _globals['_ROUTEREQUEST']._serialized_end=1624
-  _globals['_ROUTEREQUEST_COSTSENTRY']._serialized_start=1580
-  _globals['_ROUTEREQUEST_COSTSENTRY']._serialized_end=1624
-  _globals['_ROUTERESPONSE']._serialized_start=1626
-  _globals['_ROUTERESPONSE']._serialized_end=1724
-  _globals['_ERRORCORRELATIONREQUEST']._serialized_start=1726
-  _globals['_ERRORCORRELATIONREQUEST']._serialized_end=1809
-  _globals['_ERRORCORRELATIONRESPONSE']._serialized_start=1811
-  _globals['_ERRORCORRELATIONRESPONSE']._serialized_end=1900
-  _globals['_GETCALLREQUEST']._serialized_start=1902
-  _globals['_GETCALLREQUEST']._serialized_end=1935
-  _globals['_LEARNING']._serialized_start=1938
-  _globals['_LEARNING']._serialized_end=3693
+  _globals['_ATTACHSHADOWSREQUEST']._serialized_start=825
+  _globals['_ATTACHSHADOWSREQUEST']._serialized_end=924
+  _globals['_ATTACHSHADOWSRESPONSE']._serialized_start=926
+  _globals['_ATTACHSHADOWSRESPONSE']._serialized_end=1013
+  _globals['_ATTACHSHADOWOUTCOME']._serialized_start=1016
+  _globals['_ATTACHSHADOWOUTCOME']._serialized_end=1159
+  _globals['_ATTACHEDSHADOW']._serialized_start=1161
+  _globals['_ATTACHEDSHADOW']._serialized_end=1213
+  _globals['_GETPANELREQUEST']._serialized_start=1215
+  _globals['_GETPANELREQUEST']._serialized_end=1246
+  _globals['_LISTPANELCHANGESREQUEST']._serialized_start=1248
+  _globals['_LISTPANELCHANGESREQUEST']._serialized_end=1303
+  _globals['_LISTPANELCHANGESRESPONSE']._serialized_start=1305
+  _globals['_LISTPANELCHANGESRESPONSE']._serialized_end=1384
+  _globals['_GRADEDITEM']._serialized_start=1386
+  _globals['_GRADEDITEM']._serialized_end=1486
+  _globals['_RECORDVALIDATIONREQUEST']._serialized_start=1489
+  _globals['_RECORDVALIDATIONREQUEST']._serialized_end=1644
+  _globals['_GETPROFILEREQUEST']._serialized_start=1646
+  _globals['_GETPROFILEREQUEST']._serialized_end=1680
+  _globals['_LISTPROFILESREQUEST']._serialized_start=1682
+  _globals['_LISTPROFILESREQUEST']._serialized_end=1727
+  _globals['_LISTPROFILESRESPONSE']._serialized_start=1729
+  _globals['_LISTPROFILESRESPONSE']._serialized_end=1806
+  _globals['_ROUTEREQUEST']._serialized_start=1809
+  _globals['_ROUTEREQUEST']._serialized_end=2014
+  _globals['_ROUTEREQUEST_COSTSENTRY']._serialized_start=1970
+  _globals['_ROUTEREQUEST_COSTSENTRY']._serialized_end=2014
+  _globals['_ROUTERESPONSE']._serialized_start=2016
+  _globals['_ROUTERESPONSE']._serialized_end=2114
+  _globals['_ERRORCORRELATIONREQUEST']._serialized_start=2116
+  _globals['_ERRORCORRELATIONREQUEST']._serialized_end=2199
+  _globals['_ERRORCORRELATIONRESPONSE']._serialized_start=2201
+  _globals['_ERRORCORRELATIONRESPONSE']._serialized_end=2290
+  _globals['_GETCALLREQUEST']._serialized_start=2292
+  _globals['_GETCALLREQUEST']._serialized_end=2325
+  _globals['_LEARNING']._serialized_start=2328
+  _globals['_LEARNING']._serialized_end=4195
 # @@protoc_insertion_point(module_scope)
