@@ -20,7 +20,7 @@ from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.learning import evolution, feedback, profiles, ratings, records, stats
+from services.learning import evolution, feedback, profiles, ratings, records, shadows, stats
 from services.learning.config import LearningSettings
 from services.learning.db import Database
 from services.learning.errors import (
@@ -114,6 +114,28 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
                 RATING_UPDATES.labels("consensus").inc(len(result.changes))
                 outcomes.append(learning_pb2.RecordCallOutcome(recorded=result))
         return learning_pb2.RecordCallsResponse(outcomes=outcomes)
+
+    async def AttachShadows(self, request, context):
+        if not request.shadows:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no shadow votes to attach")
+        if len(request.shadows) > MAX_RECORDS_PER_BATCH:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{len(request.shadows)} shadow votes in one request; at most "
+                f"{MAX_RECORDS_PER_BATCH} are allowed: split it",
+            )
+        results = await self._run(
+            context, shadows.attach, self.db, list(request.shadows), request.register_models
+        )
+        outcomes = []
+        for result in results:
+            if isinstance(result, LearningError):
+                code = _CODES.get(type(result), grpc.StatusCode.INTERNAL)
+                error = voting_pb2.ItemError(code=code.name, message=str(result))
+                outcomes.append(learning_pb2.AttachShadowOutcome(error=error))
+            else:
+                outcomes.append(learning_pb2.AttachShadowOutcome(attached=result))
+        return learning_pb2.AttachShadowsResponse(outcomes=outcomes)
 
     async def SubmitFeedback(self, request, context):
         reply = await self._run(
