@@ -4,6 +4,7 @@ gateway's public API, plain result objects, and typed errors."""
 from freescaling.client.aio import AsyncClient
 from freescaling.client.errors import (
     DeadlineExceeded,
+    FailedPrecondition,
     FreeScalingError,
     InvalidArgument,
     NotFound,
@@ -38,6 +39,7 @@ __all__ = [
     "Client",
     "DeadlineExceeded",
     "EvolveResult",
+    "FailedPrecondition",
     "FeedbackResult",
     "FreeScalingError",
     "GenerateResult",

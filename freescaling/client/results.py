@@ -111,6 +111,10 @@ class ScaleResult:
     usage: Usage | None = None
     k: int = 0
     answer_patterns: list[str] = dataclasses.field(default_factory=list)
+    # The shadow challenger still answering when the vote was decided (its vote is recorded
+    # with the call when it arrives), and the provider calls the shadow started.
+    pending_shadow: str = ""
+    shadow_calls_made: int = 0
     cascade: Cascade | None = None
 
 
@@ -341,6 +345,7 @@ class CallRecord:
     k: int = 0
     cascade_path: str = ""
     error: str = ""
+    pending_shadow: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

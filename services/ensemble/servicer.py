@@ -189,16 +189,22 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         self.shadows = ShadowPicker()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _deadline(self, context, options, answer_within_s: float = 0.0) -> float:
+    def _deadline(self, context, options, answer_by: float | None = None) -> float:
         """The per-call deadline on the pool's clock: the call timeout, within the RPC's (and
-        within `answer_within_s`, when the RPC's deadline also covers a late shadow)."""
+        before `answer_by`, when the RPC's deadline also covers a late shadow)."""
         timeout = options.timeout_s if options.timeout_s > 0 else self.settings.call_timeout_s
         remaining = context.time_remaining()
-        if answer_within_s > 0:
-            remaining = answer_within_s if remaining is None else min(remaining, answer_within_s)
+        if answer_by is not None:
+            left = answer_by - self.pool.clock()
+            remaining = left if remaining is None else min(remaining, left)
         if remaining is not None:
             timeout = min(timeout, remaining - _margin(remaining))
         return self.pool.clock() + timeout
+
+    def _answer_by(self, answer_within_s: float) -> float | None:
+        """When the votes of a request must be decided, on the pool's clock (None: the RPC's
+        deadline alone)."""
+        return self.pool.clock() + answer_within_s if answer_within_s > 0 else None
 
     def _shadows(self, request) -> ShadowPicker | None:
         return self.shadows if self.settings.shadow and not request.no_shadow else None
@@ -215,7 +221,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             request.context,
             list(request.answer_patterns),
             panel,
-            self._deadline(context, request.options, request.answer_within_s),
+            self._deadline(context, request.options, self._answer_by(request.answer_within_s)),
             request.call_id,
             late_shadow=late_shadow,
             shadow_deadline=self._deadline(context, request.options),
@@ -320,6 +326,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             await self._fail(context, exc)
         shadows = self._shadows(request)
         options = self._options(request.options)
+        answer_by = self._answer_by(request.answer_within_s)
 
         async def one(index: int) -> vote.Tally:
             item = request.items[index]
@@ -332,7 +339,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
                 item.context,
                 patterns,
                 panel,
-                self._deadline(context, request.options, request.answer_within_s),
+                self._deadline(context, request.options, answer_by),
                 item.call_id,
                 late_shadow=request.late_shadows,
                 shadow_deadline=self._deadline(context, request.options),

@@ -22,6 +22,7 @@ from services.gateway.onboarding import Onboarding
 from services.gateway.outbox import Outbox
 from services.gateway.panels import CHAMPION, Panels
 from services.gateway.routing import Router
+from services.gateway.shadows import LateShadows
 from services.gateway.voting import Voting
 
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
@@ -68,8 +69,15 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self.router = Router(
             downstreams, settings.fallback_model, settings.default_lambda, settings.elo_min_calls
         )
+        self.late_shadows = LateShadows(outbox)
         self.voting = Voting(
-            downstreams, self.panels, self.router, outbox, settings.batch_concurrency
+            downstreams,
+            self.panels,
+            self.router,
+            outbox,
+            settings.batch_concurrency,
+            self.late_shadows,
+            settings.shadow_wait_s,
         )
         self.generation = Generation(downstreams, self.panels, outbox)
         self.chatting = Chat(downstreams, self.router, outbox)
