@@ -513,6 +513,37 @@ def test_complete_streams_tokens_then_usage_and_cost(stub, fake):
     assert fake.requests_for("test/m2")[0].body["stream"] is True
 
 
+def _complete(stub, model: str, timeout: float = 10, **options):
+    return list(
+        stub.Complete(
+            ensemble_pb2.CompleteRequest(
+                model=model,
+                messages=[calls_pb2.ChatMessage(role="user", content="hi")],
+                options=calls_pb2.CallOptions(**options),
+            ),
+            timeout=timeout,
+        )
+    )
+
+
+def test_complete_backs_off_a_429_before_the_first_token(stub, fake):
+    fake.script("test/m4", Step(status=429, retry_after=0.3), Step(text="Hello after a wait"))
+    chunks = _complete(stub, "m4")
+    assert "".join(c.delta for c in chunks if c.HasField("delta")) == "Hello after a wait"
+    assert chunks[-1].done.model == "m4"
+    first, second = fake.requests_for("test/m4")
+    assert second.started - first.started >= 0.3  # Retry-After honoured
+
+
+def test_complete_429_past_the_deadline_is_resource_exhausted(stub, fake):
+    fake.script("test/m5", Step(status=429, retry_after=60))
+    with pytest.raises(grpc.RpcError) as err:
+        _complete(stub, "m5", timeout_s=3)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "would pass the call's deadline" in err.value.details()
+    assert len(fake.requests_for("test/m5")) == 1
+
+
 def test_complete_with_a_dead_model_is_answered_by_a_stand_in(stub, fake):
     fake.script("test/m3", Step(status=404))
     chunks = list(
