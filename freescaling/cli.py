@@ -114,6 +114,18 @@ def _generate(client: Client, args) -> Any:
 
 
 def _chat(client: Client, args) -> Any:
+    if args.no_stream:
+        whole = client.chat(args.message, model=args.model or "", lambda_=args.lambda_,
+                            stream=False)  # fmt: skip
+        if args.json:
+            return whole
+        if whole.routing:
+            print(f"[{whole.routing.method}: {whole.routing.model} - {whole.routing.reason}]",
+                  file=sys.stderr)  # fmt: skip
+        cost = whole.usage.cost_usd if whole.usage else 0.0
+        print(f"[{whole.model}, {whole.elapsed_s:.2f} s, ${cost:.6f}, call_id {whole.call_id}]",
+              file=sys.stderr)  # fmt: skip
+        return whole.text
     events = (
         list(client.chat(args.message, model=args.model or "", lambda_=args.lambda_))
         if args.json
@@ -370,6 +382,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("message")
     c.add_argument("--model", default="")
     c.add_argument("--lambda", dest="lambda_", type=float, default=None)
+    c.add_argument("--no-stream", action="store_true", help="print the answer once complete")
     c.set_defaults(run=_chat)
 
     r = sub.add_parser("route", help="explain the routing decision for a prompt")

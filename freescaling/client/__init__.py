@@ -16,6 +16,7 @@ from freescaling.client.errors import (
 from freescaling.client.results import (
     BatchItem,
     ChatEvent,
+    ChatResult,
     EvolveResult,
     FeedbackResult,
     GenerateResult,
@@ -36,6 +37,7 @@ __all__ = [
     "AsyncClient",
     "BatchItem",
     "ChatEvent",
+    "ChatResult",
     "Client",
     "DeadlineExceeded",
     "EvolveResult",

@@ -175,6 +175,7 @@ def chat_request(
     message_id: str = "",
     max_tokens: int | None = None,
     temperature: float | None = None,
+    stream: bool = True,
 ) -> gateway_pb2.ChatRequest:
     if isinstance(messages, str):
         messages = [("user", messages)]
@@ -193,7 +194,24 @@ def chat_request(
     )
     if lambda_ is not None:
         setattr(request, "lambda", lambda_)
+    if not stream:
+        request.stream = False
     return request
+
+
+def chat_result(chunk: gateway_pb2.ChatChunk) -> r.ChatResult:
+    whole, done = chunk.response, chunk.response.done
+    return r.ChatResult(
+        text=whole.text,
+        reasoning=whole.reasoning,
+        routing=r.from_proto(r.Routing, whole.routing),
+        call_id=done.call_id,
+        model=done.model,
+        finish_reason=done.finish_reason,
+        usage=r.from_proto(r.Usage, done.usage),
+        elapsed_s=done.elapsed_s,
+        first_token_s=done.first_token_s,
+    )
 
 
 def chat_event(chunk: gateway_pb2.ChatChunk) -> r.ChatEvent:

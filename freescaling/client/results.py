@@ -363,6 +363,21 @@ class ChatEvent:
     first_token_s: float = 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class ChatResult:
+    """A whole chat answer (`chat(..., stream=False)`)."""
+
+    text: str = ""
+    reasoning: str = ""
+    routing: Routing | None = None
+    call_id: str = ""
+    model: str = ""
+    finish_reason: str = ""
+    usage: Usage | None = None
+    elapsed_s: float = 0.0
+    first_token_s: float = 0.0
+
+
 def _enum_name(field, number: int) -> str:
     """'SCALE_OUTCOME_MAJORITY' in enum ScaleOutcome -> 'majority'."""
     value = field.enum_type.values_by_number.get(number)

@@ -85,9 +85,16 @@ class Client:
         for item in self._stream("GenerateBatch", request, timeout_s):
             yield calls.generate_batch_item(item)
 
-    def chat(self, messages, *, timeout_s: float | None = None, **kwargs) -> Iterator[r.ChatEvent]:
-        for chunk in self._stream("Chat", calls.chat_request(messages, **kwargs), timeout_s):
-            yield calls.chat_event(chunk)
+    def chat(
+        self, messages, *, stream: bool = True, timeout_s: float | None = None, **kwargs
+    ) -> Iterator[r.ChatEvent] | r.ChatResult:
+        """A routed answer: events as they stream (routing, deltas, done), or with
+        `stream=False` the whole answer as one ChatResult once it is complete."""
+        request = calls.chat_request(messages, stream=stream, **kwargs)
+        if not stream:
+            (chunk,) = list(self._stream("Chat", request, timeout_s))
+            return calls.chat_result(chunk)
+        return (calls.chat_event(chunk) for chunk in self._stream("Chat", request, timeout_s))
 
     def onboard(
         self, alias: str, items, *, timeout_s: float | None = None, **kwargs

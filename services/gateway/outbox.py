@@ -57,6 +57,13 @@ def _key(entry: Entry) -> str:
     return f"shadow:{entry.call_id}" if isinstance(entry, voting_pb2.ShadowVote) else entry.call_id
 
 
+def _discard(ready: Awaitable[None]) -> None:
+    """Drop a completion that will not run (a coroutine never awaited warns otherwise)."""
+    close = getattr(ready, "close", None)
+    if close is not None:
+        close()
+
+
 class PermanentError(Exception):
     """Learning refused the record for good (e.g. INVALID_ARGUMENT): retrying cannot help."""
 
@@ -82,6 +89,8 @@ class Outbox:
         self._pending: dict[str, str] = {}
         # call_id -> its late shadow vote, waiting for the call's record to be delivered.
         self._parked: dict[str, voting_pb2.ShadowVote] = {}
+        # Records being completed before they leave (put_later).
+        self._completing: set[asyncio.Task] = set()
         self._message_ids: collections.Counter[str] = collections.Counter()
         self._delivered = asyncio.Condition()
         self._workers: list[asyncio.Task] = []
@@ -103,6 +112,35 @@ class Outbox:
             self._spool(record)
         self._enqueue(record)
         return True
+
+    def put_later(self, record: records_pb2.CallRecord, ready: Awaitable[None]) -> bool:
+        """Queue a record that is still being completed after the answer went out (a fixed-k
+        call's classification): it counts as waiting at once (feedback waits for it, the spool
+        keeps it as it is), and leaves once `ready` is done, or has failed: then as it is.
+        `ready` must bound its own time. False when it was dropped (full, closing)."""
+        if record.call_id in self._pending:
+            _discard(ready)
+            return True
+        if not self._room(record, "record"):
+            _discard(ready)
+            return False
+        if self.spool_dir:
+            self._spool(record)
+        self._register(record)
+        task = asyncio.create_task(self._when_ready(record, ready))
+        self._completing.add(task)
+        task.add_done_callback(self._completing.discard)
+        return True
+
+    async def _when_ready(self, record: records_pb2.CallRecord, ready: Awaitable[None]) -> None:
+        try:
+            await ready
+        except Exception:
+            logger.exception("outbox: completing the record of call %s failed", record.call_id)
+        if self.spool_dir:
+            self._spool(record)
+        self._queue.append(record)
+        self._arrived.set()
 
     def put_shadow(self, shadow: voting_pb2.ShadowVote) -> bool:
         """Queue a late shadow vote for its call; never blocks. It leaves after the call's
@@ -139,12 +177,15 @@ class Outbox:
             return False
         return True
 
-    def _enqueue(self, entry: Entry) -> None:
+    def _register(self, entry: Entry) -> None:
         message_id = getattr(entry, "message_id", "")
         self._pending[_key(entry)] = message_id
         if message_id:
             self._message_ids[message_id] += 1
         OUTBOX_DEPTH.set(self.depth)
+
+    def _enqueue(self, entry: Entry) -> None:
+        self._register(entry)
         self._queue.append(entry)
         self._arrived.set()
 

@@ -4,8 +4,6 @@ failures reach the caller as errors naming the service."""
 
 from __future__ import annotations
 
-import math
-
 import grpc
 
 from freescaling.common.v1 import info_pb2, models_pb2, ratings_pb2, records_pb2, routing_pb2
@@ -14,14 +12,14 @@ from freescaling.learning.v1 import learning_pb2
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.gateway.chat import Chat, last_user_text
+from services.gateway.chat import Chat, chat_problem
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.generation import Generation
 from services.gateway.onboarding import Onboarding
 from services.gateway.outbox import Outbox
 from services.gateway.panels import CHAMPION, Panels
-from services.gateway.routing import Router
+from services.gateway.routing import Router, requested_lambda
 from services.gateway.shadows import LateShadows
 from services.gateway.voting import Voting
 
@@ -42,16 +40,10 @@ def _require(condition: bool, message: str, code=grpc.StatusCode.INVALID_ARGUMEN
 
 
 def _lambda(request) -> float | None:
-    """The request's cost weight, or None when unset; refused when negative or not finite (a
-    negative weight would prefer the most expensive model)."""
-    if not request.HasField("lambda"):
-        return None
-    lam = getattr(request, "lambda")
-    _require(
-        math.isfinite(lam) and lam >= 0,
-        f"lambda must be a finite number, 0 or more (0 routes on error rate alone); got {lam}",
-    )
-    return lam
+    try:
+        return requested_lambda(request)
+    except ValueError as exc:
+        raise _Invalid(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
 
 
 # How long feedback waits for its call's record to leave the outbox.
@@ -79,7 +71,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             self.late_shadows,
             settings.shadow_wait_s,
         )
-        self.generation = Generation(downstreams, self.panels, outbox)
+        self.generation = Generation(downstreams, self.panels, outbox, self.router)
         self.chatting = Chat(downstreams, self.router, outbox)
         self.onboarding = Onboarding(downstreams, settings.clusters_k, settings.batch_concurrency)
 
@@ -150,12 +142,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     async def Chat(self, request, context):
         async def chunks():
-            _require(bool(request.messages), "messages are required: at least one user message")
-            _require(
-                bool(last_user_text(request.messages).strip()),
-                "the conversation has no user message to answer",
-            )
-            _lambda(request)
+            problem = chat_problem(request)
+            _require(problem is None, problem or "")
+            if request.HasField("stream") and not request.stream:
+                yield gateway_pb2.ChatChunk(response=await self.chatting.respond(request, context))
+                return
             async for chunk in self.chatting.chat(request, context):
                 yield chunk
 

@@ -140,16 +140,19 @@ class Voting:
             response, late = await self._cascade(request, context)
             routing = response.cascade.routing
         try:
-            self.outbox.put(
-                scale_record(
-                    response.result,
-                    question=request.question,
-                    message_id=request.message_id,
-                    started_at=started,
-                    cascade_path=response.cascade.path,
-                    routing=routing,
-                )
+            record = scale_record(
+                response.result,
+                question=request.question,
+                message_id=request.message_id,
+                started_at=started,
+                cascade_path=response.cascade.path,
+                routing=routing,
             )
+            if routing is None:
+                # Fixed k: classified for the statistics after the answer, not before.
+                self.outbox.put_later(record, self.router.classify_into(record, request.question))
+            else:
+                self.outbox.put(record)
         except BaseException:
             await _close([late])
             raise
@@ -314,14 +317,15 @@ class Voting:
                     yield gateway_pb2.ScaleBatchResult(index=item.index, error=item.error)
                 else:
                     source = request.items[item.index]
-                    self.outbox.put(
-                        scale_record(
-                            item.result,
-                            question=source.question,
-                            message_id=source.message_id,
-                            started_at=started,
-                            cascade_path="fixed",
-                        )
+                    record = scale_record(
+                        item.result,
+                        question=source.question,
+                        message_id=source.message_id,
+                        started_at=started,
+                        cascade_path="fixed",
+                    )
+                    self.outbox.put_later(
+                        record, self.router.classify_into(record, source.question)
                     )
                     if item.result.pending_shadow:
                         pending[item.result.call_id] = item.result.pending_shadow

@@ -101,3 +101,89 @@ def test_a_batch_items_late_shadows_reach_their_records(client, fake):
         fake.script("e2e/no2", NO)
         fake.script("e2e/shy1", Step(text="I would rather not say."))
         fake.script("e2e/slowyes", Step(text="Answer: YES", delay_s=0.5))
+
+
+def test_fixed_k_calls_are_classified_after_the_answer_for_the_statistics(client):
+    scaled = client.scale("Is 47 prime?", k=3, answers=["YES", "NO"])
+    generated = client.generate("Write a haiku about queues", k=1)
+    assert scaled.cascade.routing is None  # the answer did not wait for a classification
+    for call_id in (scaled.call_id, generated.call_id):
+        record = wait_for(
+            lambda call_id=call_id: (r := _record(client, call_id)) and r.routing and r,
+            timeout=30,
+            what="the classified record",
+        )
+        assert record.routing.classification.tier in ("simple", "medium", "complex")
+        assert record.routing.classification.task_type_1
+        assert record.routing.method == "" and "not routed" in record.routing.reason
+    stats = client.stats()
+    assert sum(b.calls for b in stats.by_tier) >= 2 and stats.by_task_type
+
+
+def test_chat_answers_whole_when_not_streamed(client, system):
+    whole = client.chat("Say hello to the team", stream=False)
+    assert whole.text.startswith("Thinking it over") and whole.routing.method in ("tier", "profile")
+    assert whole.usage.total_tokens > 0 and whole.call_id and whole.model
+    wait_for(lambda: _record(client, whole.call_id), timeout=20, what="the chat record")
+    from tests.e2e.test_gateway import _cli
+
+    done = _cli(system, "chat", "Say hi", "--no-stream")
+    assert done.returncode == 0 and done.stdout.startswith("Thinking it over"), done.stderr
+
+
+def test_chat_backs_off_a_429_before_the_first_token(client, fake):
+    fake.script("e2e/yes3", Step(status=429, retry_after=0.5), YES)
+    try:
+        events = list(client.chat("Hello", model="yes3"))
+        assert events[-1].kind == "done" and events[-1].model == "yes3"
+        assert "YES" in "".join(e.delta for e in events if e.kind == "delta")
+        first, second = fake.requests_for("e2e/yes3")[-2:]
+        assert second.started - first.started >= 0.5
+    finally:
+        fake.script("e2e/yes3", YES)
+
+
+def test_negative_lambda_is_invalid(client):
+    from freescaling.client import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="lambda must be a finite number, 0 or more"):
+        client.route("Prove it", lambda_=-0.5)
+    with pytest.raises(InvalidArgument, match="lambda must be a finite number, 0 or more"):
+        list(client.chat("Hello", lambda_=-1.0))
+
+
+def test_evolution_history_and_error_correlation_are_readable(client, system, fake):
+    import json
+
+    from tests.e2e.test_gateway import _cli
+
+    # Enough answered votes for three models, then one applied change.
+    for n in range(3):
+        client.scale(f"Is {n} small?", k=3, answers=["YES", "NO"], models=["yes1", "no1", "yes2"])
+    wait_for(
+        lambda: all(r.answered >= 3 for r in client.elo_summary() if r.model in ("yes1", "no1")),
+        timeout=20,
+        what="the votes to be counted",
+    )
+    evolved = client.evolve(dry_run=False, min_calls=3)
+    assert evolved.applied
+    history = client.evolution_history()
+    assert history[0].current == evolved.proposed and history[0].reason == evolved.reason
+    assert history[0].changed_at is not None
+    shown = _cli(system, "evolve", "--history")
+    assert shown.returncode == 0 and evolved.reason in shown.stdout, shown.stderr
+    as_json = json.loads(_cli(system, "--json", "evolve", "--history").stdout)
+    assert as_json[0]["current"] == evolved.proposed
+
+    # Two models profiled on the same items: yes4 right on everything, no2 wrong on the YESes.
+    items = [{"item_id": f"c{i}", "question": f"Is {i} odd?", "label": "YES" if i % 2 else "NO"}
+             for i in range(6)]  # fmt: skip
+    for alias in ("yes4", "no2"):
+        list(client.onboard(alias, items))
+    (pair,) = client.error_correlations(["yes4", "no2"])
+    assert (pair.model_a, pair.model_b, pair.shared_items) == ("yes4", "no2", 6)
+    assert pair.both_wrong == 0
+    table = _cli(system, "correlation", "--models", "yes4,no2")
+    assert table.returncode == 0 and table.stdout.split()[:5] == [
+        "model_a", "model_b", "correlation", "shared_items", "both_wrong",
+    ], table.stderr  # fmt: skip

@@ -165,7 +165,8 @@ class GatewayServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Chat(self, request, context):
-        """A routed chat completion: routing details first, then tokens, then usage and cost.
+        """A routed chat completion: routing details first, then tokens, then usage and cost; with
+        `stream` false, one chunk holding the whole answer once it is complete.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
