@@ -169,6 +169,15 @@ class ModelHealth:
     checked_at: dt.datetime | None = None
     dead_until: dt.datetime | None = None
 
+    # The seed project's names: `h.alias`, `h.latency_s`.
+    @property
+    def alias(self) -> str:
+        return self.model
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_ms / 1000
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:

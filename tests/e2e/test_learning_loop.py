@@ -187,3 +187,60 @@ def test_evolution_history_and_error_correlation_are_readable(client, system, fa
     assert table.returncode == 0 and table.stdout.split()[:5] == [
         "model_a", "model_b", "correlation", "shared_items", "both_wrong",
     ], table.stderr  # fmt: skip
+
+
+def test_the_seed_projects_readme_examples_run_unchanged(system, capsys, monkeypatch):
+    """Its users' code, against the running stack, through the module-level API and a default
+    client made from FREESCALING_TARGET."""
+    from pathlib import Path
+
+    import freescaling
+    from freescaling import elo, feedback
+
+    monkeypatch.setenv("FREESCALING_TARGET", system.gateway.address)
+    monkeypatch.delenv("FREESCALING_API_KEY", raising=False)
+    freescaling.configure()  # a test process may have made one before: from the env again
+    text = Path(__file__).with_name("seed_readme_examples.py.txt").read_text(encoding="utf-8")
+    first, second = text.split("# --- example 2 ---")
+    inputs = {
+        "code": "import os\nos.system(input())",
+        "paper": "We study queues. Queues are lines of waiting items.",
+        "source": "The meeting is on Tuesday.",
+        "draft": "The meeting is on Wednesday.",
+        "email": "The production database is down since 9:00.",
+        "emails": ["Lunch on Friday?", "Server down!", "Newsletter #42"],
+    }
+    one = dict(inputs)
+    exec(compile(first, "seed README example 1", "exec"), one)
+    assert one["result"].output and one["result"].winner_model
+    assert one["check"].answer == "YES" and one["check"].calls_made >= 1
+    two = dict(inputs)
+    exec(compile(second, "seed README example 2", "exec"), two)
+    # Three batch results in the emails' order, each a vote over YES and NO.
+    assert [r.answer_patterns for r in two["results"]] == [["YES", "NO"]] * 3
+    assert two["result"].winner_model
+    status = two["status"]
+    assert set(status) >= {"yes1", "no1", "deep1"} and status["yes1"].status == "ok"
+    printed = capsys.readouterr().out
+    assert f"yes1: ok ({status['yes1'].latency_s:.1f}s)" in printed
+
+    # The seed's elo, feedback and evolve equivalents.
+    voted = freescaling.scale("Is 53 prime?", k=3, answers=["YES", "NO"], message_id="msg-53")
+    assert voted.answer == "YES" and voted.calls_made == 3
+    wait_for(lambda: feedback.resolve_by_reaction("msg-53", "👍")["resolved"], timeout=20,
+             what="the reaction to find the call")  # fmt: skip
+    again = feedback.resolve_by_reaction("msg-53", "👍")
+    assert (again["resolved"], again["error"], again["call_id"]) == (
+        False,
+        "Already resolved",
+        voted.call_id,
+    )
+    assert feedback.resolve_by_reaction("no-such-message", "👍")["resolved"] is False
+    assert feedback.resolve_by_reaction("msg-53", "❌")["error"].startswith("unknown reaction")
+    assert feedback.resolve_feedback(entry_id=voted.call_id, correct_answer="NO")["resolved"]
+    table = elo.summary()
+    assert table.startswith("Model ELO Rankings:") and "yes1" in table
+    assert elo.rank() and elo.rank()[0].rating >= elo.rank()[-1].rating
+    assert freescaling.evolve(dry_run=True).applied is False
+    evolved = freescaling.evolve(dry_run=False, min_calls=1)
+    assert elo.get_champion_panel() == evolved.proposed[:3]
