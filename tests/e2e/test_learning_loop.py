@@ -244,3 +244,17 @@ def test_the_seed_projects_readme_examples_run_unchanged(system, capsys, monkeyp
     assert freescaling.evolve(dry_run=True).applied is False
     evolved = freescaling.evolve(dry_run=False, min_calls=1)
     assert elo.get_champion_panel() == evolved.proposed[:3]
+
+    # Our own README's example of that API runs too.
+    import re
+
+    from tests.support.processes import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (example,) = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", readme, re.S)
+        if "from freescaling import" in b
+    ]
+    exec(compile(example, "README's seed API example", "exec"), {})
+    assert "'resolved': True" in capsys.readouterr().out
