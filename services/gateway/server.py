@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grpc
 
-from freescaling.common.v1 import records_pb2
+from freescaling.common.v1 import records_pb2, voting_pb2
 from freescaling.gateway.v1 import gateway_pb2_grpc
 from freescaling.learning.v1 import learning_pb2
 from services.common import server
@@ -20,15 +20,16 @@ from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.http.app import HttpApi, build_app
 from services.gateway.http.completions import Completions
 from services.gateway.http.models import Catalog
-from services.gateway.outbox import Outbox, OutboxPolicy, PermanentError
+from services.gateway.outbox import Entry, Outbox, OutboxPolicy, PermanentError
 from services.gateway.servicer import SERVICE, GatewayServicer
 
 
 def record_sender(downstreams: Downstreams, timeout_s: float, max_bytes: int = 0):
-    """The outbox's delivery: RecordCalls on learning, creating ratings for models it has not
-    seen yet. A record learning refuses as INVALID_ARGUMENT is final, and so is one larger than
-    the message limit (`max_bytes`); every other failure is retried. A learning service without
-    RecordCalls (older, mid-upgrade) gets the records one RecordCall at a time."""
+    """The outbox's delivery: RecordCalls on learning for records and AttachShadows for late
+    shadow votes, creating ratings for models it has not seen yet. A record learning refuses as
+    INVALID_ARGUMENT is final, and so is one larger than the message limit (`max_bytes`); every
+    other failure is retried. A learning service without RecordCalls (older, mid-upgrade) gets
+    the records one RecordCall at a time."""
 
     async def send_one(record: records_pb2.CallRecord) -> Exception | None:
         if max_bytes and record.ByteSize() > max_bytes:
@@ -45,7 +46,7 @@ def record_sender(downstreams: Downstreams, timeout_s: float, max_bytes: int = 0
             return exc
         return None
 
-    async def send(records: list[records_pb2.CallRecord]) -> list[Exception | None]:
+    async def send_records(records: list[records_pb2.CallRecord]) -> list[Exception | None]:
         if len(records) == 1:
             return [await send_one(records[0])]
         request = learning_pb2.RecordCallsRequest(records=records, register_models=True)
@@ -55,15 +56,49 @@ def record_sender(downstreams: Downstreams, timeout_s: float, max_bytes: int = 0
             if exc.code != grpc.StatusCode.UNIMPLEMENTED:
                 raise
             return [await send_one(record) for record in records]
-        return [_outcome(o) for o in reply.outcomes]
+        return [_outcome(o, "recorded", _FINAL_RECORD) for o in reply.outcomes]
+
+    async def send_shadows(shadows: list[voting_pb2.ShadowVote]) -> list[Exception | None]:
+        request = learning_pb2.AttachShadowsRequest(shadows=shadows, register_models=True)
+        try:
+            reply = await downstreams.send("learning", "AttachShadows", request, timeout_s)
+        except DownstreamError as exc:
+            if exc.code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
+                # A learning service without AttachShadows (older) cannot take them: drop.
+                return [PermanentError(exc.message)] * len(shadows)
+            raise
+        return [_outcome(o, "attached", _FINAL_SHADOW) for o in reply.outcomes]
+
+    async def send(entries: list[Entry]) -> list[Exception | None]:
+        records = [e for e in entries if isinstance(e, records_pb2.CallRecord)]
+        shadows = [e for e in entries if isinstance(e, voting_pb2.ShadowVote)]
+        # Records first: a batch may carry a call and (once it is delivered) its shadow.
+        outcomes: dict[int, Exception | None] = {}
+        if records:
+            done = await send_records(records)
+            outcomes.update({id(e): o for e, o in zip(records, done, strict=True)})
+        if shadows:
+            done = await send_shadows(shadows)
+            outcomes.update({id(e): o for e, o in zip(shadows, done, strict=True)})
+        return [outcomes[id(e)] for e in entries]
 
     return send
 
 
-def _outcome(outcome: learning_pb2.RecordCallOutcome) -> Exception | None:
-    if outcome.HasField("recorded"):
+# Item error codes after which retrying cannot help. A shadow's call not found will not appear
+# later: the outbox sends a shadow only once its call's record was delivered.
+_FINAL_RECORD = {grpc.StatusCode.INVALID_ARGUMENT.name}
+_FINAL_SHADOW = {
+    grpc.StatusCode.INVALID_ARGUMENT.name,
+    grpc.StatusCode.NOT_FOUND.name,
+    grpc.StatusCode.FAILED_PRECONDITION.name,
+}
+
+
+def _outcome(outcome, ok: str, final: set[str]) -> Exception | None:
+    if outcome.HasField(ok):
         return None
-    if outcome.error.code == grpc.StatusCode.INVALID_ARGUMENT.name:
+    if outcome.error.code in final:
         return PermanentError(outcome.error.message)
     return DownstreamError(grpc.StatusCode.UNAVAILABLE, outcome.error.message)
 
@@ -119,6 +154,8 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
         await outbox.start()
 
     async def stop() -> None:
+        # Shadows still answering are recorded failed first, so the outbox's flush takes them.
+        await servicer.late_shadows.close()
         await outbox.close(settings.outbox_flush_s)
         await downstreams.close()
 

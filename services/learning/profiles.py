@@ -350,3 +350,54 @@ def _phi(errors: list[tuple[bool, bool]]) -> learning_pb2.ErrorCorrelationRespon
     return learning_pb2.ErrorCorrelationResponse(
         correlation=phi, shared_items=len(errors), both_wrong=n11
     )
+
+
+def error_correlations(
+    db: Database, request: routing_pb2.ErrorCorrelationsRequest
+) -> routing_pb2.ErrorCorrelations:
+    """Every pair of the given models (or of every model profiled on the set): how often they
+    err on the same validation items (and trials)."""
+    asked = list(request.models)
+    if len(asked) == 1:
+        raise InvalidInput("give at least two models to compare, or none for every profiled model")
+    repeated = sorted({m for m in asked if asked.count(m) > 1})
+    if repeated:
+        raise InvalidInput(f"models lists {', '.join(map(repr, repeated))} more than once")
+
+    def work(conn: Connection) -> routing_pb2.ErrorCorrelations:
+        cset = _resolve_set(conn, request.cluster_set_id)
+        profiled = set(
+            conn.execute(
+                sa.select(profiles.c.model).where(profiles.c.cluster_set_id == cset.id)
+            ).scalars()
+        )
+        missing = [m for m in asked if m not in profiled]
+        if missing:
+            raise NotFound(
+                f"no profile on cluster set {cset.id!r} for {', '.join(map(repr, missing))}; "
+                "onboard the model first"
+            )
+        models = asked or sorted(profiled)
+        answers: dict[str, dict[tuple[str, int], bool]] = {m: {} for m in models}
+        rows = conn.execute(
+            sa.select(R.c.model, R.c.item_id, R.c.trial, R.c.correct).where(
+                R.c.cluster_set_id == cset.id, R.c.model.in_(models)
+            )
+        )
+        for model, item_id, trial, correct in rows:
+            answers[model][(item_id, trial)] = bool(correct)
+        result = routing_pb2.ErrorCorrelations(cluster_set_id=cset.id)
+        for i, a in enumerate(models):
+            for b in models[i + 1 :]:
+                shared = answers[a].keys() & answers[b].keys()
+                pair = _phi([(not answers[a][k], not answers[b][k]) for k in shared])
+                result.pairs.add(
+                    model_a=a,
+                    model_b=b,
+                    correlation=pair.correlation,
+                    shared_items=pair.shared_items,
+                    both_wrong=pair.both_wrong,
+                )
+        return result
+
+    return db.read(work)

@@ -26,6 +26,12 @@ ratings = sa.Table(
     sa.Column("feedback_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
+    # Third revision: `calls` split by how the model's panel vote ended (they sum to `calls`).
+    # Evolution counts `answered` only: a model that never answers never qualifies.
+    sa.Column("answered", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("abstained", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cancelled", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # One public call; `record` is the CallRecord as received (serialized protobuf).

@@ -118,3 +118,33 @@ class ClusterSet(_message.Message):
     sizes: _containers.RepeatedScalarFieldContainer[int]
     fitted_at: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., k: _Optional[int] = ..., dim: _Optional[int] = ..., model_fingerprint: _Optional[str] = ..., seed: _Optional[int] = ..., sizes: _Optional[_Iterable[int]] = ..., fitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ErrorCorrelationsRequest(_message.Message):
+    __slots__ = ("models", "cluster_set_id")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    cluster_set_id: str
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class ModelPairCorrelation(_message.Message):
+    __slots__ = ("model_a", "model_b", "correlation", "shared_items", "both_wrong")
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BOTH_WRONG_FIELD_NUMBER: _ClassVar[int]
+    model_a: str
+    model_b: str
+    correlation: float
+    shared_items: int
+    both_wrong: int
+    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., correlation: _Optional[float] = ..., shared_items: _Optional[int] = ..., both_wrong: _Optional[int] = ...) -> None: ...
+
+class ErrorCorrelations(_message.Message):
+    __slots__ = ("cluster_set_id", "pairs")
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    cluster_set_id: str
+    pairs: _containers.RepeatedCompositeFieldContainer[ModelPairCorrelation]
+    def __init__(self, cluster_set_id: _Optional[str] = ..., pairs: _Optional[_Iterable[_Union[ModelPairCorrelation, _Mapping]]] = ...) -> None: ...
