@@ -4,9 +4,9 @@ downstream calls it makes, measured side by side with those downstream calls mad
 - Route: gateway.Route against the same work done directly (classifier.Classify, then
   learning.Route).
 - scale(k=3): gateway.Scale on an explicit panel of three instant scripted models against
-  ensemble.Scale on the same panel whose result is then recorded in learning the way the
-  gateway records it: through an outbox of the same class and settings, off the latency path
-  (so both sides load the machine alike, at the same moments).
+  ensemble.ScaleStream on the same panel whose result is then classified and recorded in
+  learning the way the gateway does it: through an outbox of the same class and settings, off
+  the latency path (so both sides load the machine alike, at the same moments).
 At concurrency 1, gateway and direct calls alternate one by one and the overhead is the median
 of the paired differences, so machine noise hits both alike; at concurrency 64, rounds of each
 alternate and the overhead is the median of the rounds' p50 differences. The system runs as
@@ -165,12 +165,20 @@ class Calls:
         )
 
     async def direct_scale(self) -> None:
-        result = await self.ensemble.Scale(
+        # The gateway votes through ScaleStream (a late shadow's vote would follow the result).
+        stream = self.ensemble.ScaleStream(
             ensemble_pb2.ScaleRequest(
-                question=PROMPT, k=3, answer_patterns=["YES", "NO"], models=PANEL, no_shadow=True
+                question=PROMPT,
+                k=3,
+                answer_patterns=["YES", "NO"],
+                models=PANEL,
+                no_shadow=True,
+                answer_within_s=30,
             ),
             timeout=30,
         )
+        result = (await stream.read()).result
+        stream.cancel()
         record = records_pb2.CallRecord(
             call_id=result.call_id,
             kind=records_pb2.CALL_KIND_SCALE,
@@ -183,7 +191,14 @@ class Calls:
             latency_s=result.elapsed_s,
             k=3,
         )
-        self.outbox.put(record)
+        # Classified after the answer, as the gateway does for a fixed k.
+        self.outbox.put_later(record, self._classify(record))
+
+    async def _classify(self, record: records_pb2.CallRecord) -> None:
+        reply = await self.classifier.Classify(
+            classifier_pb2.ClassifyRequest(text=PROMPT), timeout=2.0
+        )
+        record.routing.classification.CopyFrom(reply.classification)
 
     async def settle(self) -> None:
         """Wait for the direct side's background records, as the gateway's outbox drains."""

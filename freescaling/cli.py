@@ -114,6 +114,18 @@ def _generate(client: Client, args) -> Any:
 
 
 def _chat(client: Client, args) -> Any:
+    if args.no_stream:
+        whole = client.chat(args.message, model=args.model or "", lambda_=args.lambda_,
+                            stream=False)  # fmt: skip
+        if args.json:
+            return whole
+        if whole.routing:
+            print(f"[{whole.routing.method}: {whole.routing.model} - {whole.routing.reason}]",
+                  file=sys.stderr)  # fmt: skip
+        cost = whole.usage.cost_usd if whole.usage else 0.0
+        print(f"[{whole.model}, {whole.elapsed_s:.2f} s, ${cost:.6f}, call_id {whole.call_id}]",
+              file=sys.stderr)  # fmt: skip
+        return whole.text
     events = (
         list(client.chat(args.message, model=args.model or "", lambda_=args.lambda_))
         if args.json
@@ -197,9 +209,13 @@ def _elo(client: Client, args) -> Any:
     if args.json:
         return ratings
     return table(
-        ["model", "rating", "calls", "wins", "losses", "agreement"],
-        [(r.model, r.rating, r.calls, r.wins, r.losses, r.agreement_rate) for r in ratings],
-    )
+        ["model", "rating", "calls", "wins", "losses", "agreement", "answered", "failed"],
+        [
+            (r.model, r.rating, r.calls, r.wins, r.losses, r.agreement_rate, r.answered,
+             r.failed)
+            for r in ratings
+        ],
+    )  # fmt: skip
 
 
 def _feedback(client: Client, args) -> Any:
@@ -218,7 +234,30 @@ def _feedback(client: Client, args) -> Any:
     return f"applied {result.verdict} to {result.call_id}\n\n{moves}"
 
 
+def _history(client: Client, args) -> Any:
+    changes = client.evolution_history(args.panel, args.limit)
+    if args.json:
+        return changes
+    if not changes:
+        return f"panel {args.panel or 'champion'}: no change recorded yet"
+    return table(
+        ["changed_at", "panel", "previous", "current", "reason"],
+        [
+            (
+                c.changed_at.isoformat(timespec="seconds") if c.changed_at else "-",
+                c.panel,
+                ", ".join(c.previous) or "(none)",
+                ", ".join(c.current),
+                c.reason,
+            )
+            for c in changes
+        ],
+    )
+
+
 def _evolve(client: Client, args) -> Any:
+    if args.history:
+        return _history(client, args)
     result = client.evolve(dry_run=args.dry_run)
     if args.json:
         return result
@@ -254,6 +293,20 @@ def _profile(client: Client, args) -> Any:
         worst = max(p.clusters, key=lambda c: c.psi, default=None)
         rows.append((p.model, p.n, p.accuracy, len(p.clusters), worst.cluster_id if worst else "-"))
     return table(["model", "graded", "accuracy", "clusters", "weakest cluster"], rows)
+
+
+def _correlation(client: Client, args) -> Any:
+    pairs = client.error_correlations(
+        [m.strip() for m in args.models.split(",") if m.strip()], args.cluster_set
+    )
+    if args.json:
+        return pairs
+    if not pairs:
+        return "fewer than two models are profiled: nothing to compare (see `freescaling profile`)"
+    return table(
+        ["model_a", "model_b", "correlation", "shared_items", "both_wrong"],
+        [(p.model_a, p.model_b, p.correlation, p.shared_items, p.both_wrong) for p in pairs],
+    )
 
 
 def _stats(client: Client, args) -> Any:
@@ -329,6 +382,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("message")
     c.add_argument("--model", default="")
     c.add_argument("--lambda", dest="lambda_", type=float, default=None)
+    c.add_argument("--no-stream", action="store_true", help="print the answer once complete")
     c.set_defaults(run=_chat)
 
     r = sub.add_parser("route", help="explain the routing decision for a prompt")
@@ -343,9 +397,11 @@ def parser() -> argparse.ArgumentParser:
     h.set_defaults(run=_health)
     e = sub.add_parser("elo", help="the ELO summary")
     e.add_argument(
-        "--sort", default="rating", choices=["rating", "calls", "agreement", "wins", "model"]
+        "--sort",
+        default="rating",
+        choices=["rating", "calls", "answered", "agreement", "wins", "model"],
     )
-    e.add_argument("--min-calls", type=int, default=0)
+    e.add_argument("--min-calls", type=int, default=0, help="answered votes at least")
     e.set_defaults(run=_elo)
     f = sub.add_parser(
         "feedback",
@@ -355,9 +411,18 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("reaction")
     f.add_argument("--label", help="the right answer, with override")
     f.set_defaults(run=_feedback)
-    v = sub.add_parser("evolve", help="evolve the champion panel")
+    v = sub.add_parser("evolve", help="evolve the champion panel, or show its history")
     v.add_argument("--dry-run", action="store_true")
+    v.add_argument(
+        "--history", action="store_true", help="every change applied, newest first, with reasons"
+    )
+    v.add_argument("--panel", default="", help="with --history: the panel (default champion)")
+    v.add_argument("--limit", type=int, default=0, help="with --history: at most this many")
     v.set_defaults(run=_evolve)
+    co = sub.add_parser("correlation", help="how often profiled models err together, pair by pair")
+    co.add_argument("--models", default="", help="aliases, comma-separated (default: all)")
+    co.add_argument("--cluster-set", default="", help="centroid set (default: the newest)")
+    co.set_defaults(run=_correlation)
     sub.add_parser("stats", help="totals and distributions over recorded calls").set_defaults(
         run=_stats
     )

@@ -1,5 +1,6 @@
 """`make run`: all four services as separate processes on this machine, logs prefixed by
-service, Ctrl-C (or SIGTERM) stops them cleanly, gateway first. Refuses to start, with a
+service, the gateway's OpenAI-compatible HTTP API's URL printed once all are up, Ctrl-C (or
+SIGTERM) stops them cleanly, gateway first. Refuses to start, with a
 clear message and exit 1, when a port it needs is taken."""
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # Internal services first: the gateway's readiness follows them.
 SERVICES = (("learning", 50054), ("ensemble", 50053), ("classifier", 50052), ("gateway", 50051))
+DEFAULT_HTTP_PORT = 8080
+# The values services.common.settings reads as false.
+HTTP_OFF = {"0", "false", "no", "off", ""}
 # How long one service may take to answer its health check after starting.
 START_TIMEOUT_S = 120.0
 
@@ -77,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, default in SERVICES
     ]
     wanted = [(c.name, c.port, f"FREESCALING_{c.name.upper()}_PORT") for c in children]
+    # The gateway's OpenAI-compatible HTTP API, unless turned off.
+    http_port = None
+    if os.environ.get("FREESCALING_GATEWAY_HTTP", "true").strip().lower() not in HTTP_OFF:
+        http_port = int(os.environ.get("FREESCALING_GATEWAY_HTTP_PORT", DEFAULT_HTTP_PORT))
+        wanted.append(("gateway HTTP", http_port, "FREESCALING_GATEWAY_HTTP_PORT"))
     if "FREESCALING_METRICS_PORT" not in os.environ:
         # Each service serves /metrics on its gRPC port + 1000 by default.
         wanted += [(c.name, c.port + 1000, "FREESCALING_METRICS=false") for c in children]
@@ -135,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
                 + "; Ctrl-C stops them",
                 flush=True,
             )
+            if http_port is not None:
+                scheme = "https" if os.environ.get("FREESCALING_TLS_CERT") else "http"
+                print(
+                    f"make run: OpenAI-compatible HTTP API at {scheme}://{host}:{http_port}/v1 "
+                    "(POST /v1/chat/completions, GET /v1/models, GET /stats)",
+                    flush=True,
+                )
         while not stopping.is_set():
             exited = [c for c in children if c.process and c.process.poll() is not None]
             if exited:

@@ -3,12 +3,14 @@ them all cleanly, and a taken port is a clear message and a non-zero exit."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,6 +18,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tests.support.processes import GRPC_NAMES, ROOT, free_port, wait_for
 
 NAMES = ("gateway", "classifier", "ensemble", "learning")
+
+
+def _ports() -> dict[str, int]:
+    """Free ports for the four services and the gateway's HTTP API (gateway_http)."""
+    return {n: free_port() for n in (*NAMES, "gateway_http")}
 
 
 def _launch(
@@ -56,7 +63,7 @@ def _status(port: int, service: str) -> str:
 
 
 def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifier_checkpoint):
-    ports = {n: free_port() for n in NAMES}
+    ports = _ports()
     process, lines, reader = _launch(tmp_path, ports)
     try:
         wait_for(
@@ -73,6 +80,10 @@ def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifi
                 what=f"{name} readiness",
             )
         assert (tmp_path / "data").is_dir()
+        url = f"http://127.0.0.1:{ports['gateway_http']}/v1"
+        assert any(f"OpenAI-compatible HTTP API at {url}" in line for line in lines)
+        with urllib.request.urlopen(f"{url}/models/auto", timeout=10) as reply:
+            assert json.loads(reply.read())["id"] == "auto"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     finally:
@@ -88,7 +99,7 @@ def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifi
 
 
 def test_run_refuses_a_taken_port_with_a_clear_message(tmp_path):
-    ports = {n: free_port() for n in NAMES}
+    ports = _ports()
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", ports["classifier"]))
         holder.listen()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 
 import grpc
 
@@ -89,11 +89,24 @@ class AsyncClient:
         async for item in self._stream("GenerateBatch", request, timeout_s):
             yield calls.generate_batch_item(item)
 
-    async def chat(
-        self, messages, *, timeout_s: float | None = None, **kwargs
-    ) -> AsyncIterator[r.ChatEvent]:
-        async for chunk in self._stream("Chat", calls.chat_request(messages, **kwargs), timeout_s):
+    def chat(
+        self, messages, *, stream: bool = True, timeout_s: float | None = None, **kwargs
+    ) -> AsyncIterator[r.ChatEvent] | Awaitable[r.ChatResult]:
+        """`async for event in fs.chat(...)`, or `await fs.chat(..., stream=False)` for the
+        whole answer as one ChatResult."""
+        request = calls.chat_request(messages, stream=stream, **kwargs)
+        if not stream:
+            return self._chat_whole(request, timeout_s)
+        return self._chat_events(request, timeout_s)
+
+    async def _chat_events(self, request, timeout_s: float | None) -> AsyncIterator[r.ChatEvent]:
+        async for chunk in self._stream("Chat", request, timeout_s):
             yield calls.chat_event(chunk)
+
+    async def _chat_whole(self, request, timeout_s: float | None) -> r.ChatResult:
+        chunks = [chunk async for chunk in self._stream("Chat", request, timeout_s)]
+        (chunk,) = chunks
+        return calls.chat_result(chunk)
 
     async def onboard(
         self, alias: str, items, *, timeout_s: float | None = None, **kwargs
@@ -126,6 +139,20 @@ class AsyncClient:
         return calls.evolve_result(
             await self._unary("Evolve", calls.evolve_request(dry_run, **kwargs), None)
         )
+
+    async def evolution_history(self, panel: str = "", limit: int = 0) -> list[r.PanelChange]:
+        """Every change evolution applied to a panel (the champion by default), newest first,
+        each with its reason and time."""
+        request = calls.history_request(panel, limit)
+        return calls.history_result(await self._unary("EvolutionHistory", request, None))
+
+    async def error_correlations(
+        self, models: Sequence[str] = (), cluster_set_id: str = ""
+    ) -> list[r.ModelPairCorrelation]:
+        """How often each pair of models errs on the same validation items (every profiled
+        model when `models` is empty)."""
+        request = calls.correlations_request(models, cluster_set_id)
+        return calls.correlations_result(await self._unary("ErrorCorrelations", request, None))
 
     async def models(self) -> list[r.ModelInfo]:
         return calls.models_result(await self._unary("ListModels", calls.LIST_MODELS(), None))

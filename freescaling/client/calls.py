@@ -15,6 +15,7 @@ from freescaling.common.v1 import (
     models_pb2,
     ratings_pb2,
     records_pb2,
+    routing_pb2,
 )
 from freescaling.gateway.v1 import gateway_pb2
 
@@ -32,6 +33,7 @@ SORTS = {
     "agreement": ratings_pb2.RANKING_SORT_AGREEMENT,
     "wins": ratings_pb2.RANKING_SORT_WINS,
     "model": ratings_pb2.RANKING_SORT_MODEL,
+    "answered": ratings_pb2.RANKING_SORT_ANSWERED,
 }
 
 
@@ -173,6 +175,7 @@ def chat_request(
     message_id: str = "",
     max_tokens: int | None = None,
     temperature: float | None = None,
+    stream: bool = True,
 ) -> gateway_pb2.ChatRequest:
     if isinstance(messages, str):
         messages = [("user", messages)]
@@ -191,7 +194,24 @@ def chat_request(
     )
     if lambda_ is not None:
         setattr(request, "lambda", lambda_)
+    if not stream:
+        request.stream = False
     return request
+
+
+def chat_result(chunk: gateway_pb2.ChatChunk) -> r.ChatResult:
+    whole, done = chunk.response, chunk.response.done
+    return r.ChatResult(
+        text=whole.text,
+        reasoning=whole.reasoning,
+        routing=r.from_proto(r.Routing, whole.routing),
+        call_id=done.call_id,
+        model=done.model,
+        finish_reason=done.finish_reason,
+        usage=r.from_proto(r.Usage, done.usage),
+        elapsed_s=done.elapsed_s,
+        first_token_s=done.first_token_s,
+    )
 
 
 def chat_event(chunk: gateway_pb2.ChatChunk) -> r.ChatEvent:
@@ -289,6 +309,24 @@ def evolve_request(dry_run: bool = True, *, min_calls: int = 0, panel_size: int 
 
 def evolve_result(response: ratings_pb2.EvolveResult) -> r.EvolveResult:
     return r.from_proto(r.EvolveResult, response)
+
+
+def history_request(panel: str = "", limit: int = 0) -> gateway_pb2.EvolutionHistoryRequest:
+    return gateway_pb2.EvolutionHistoryRequest(panel=panel, limit=limit)
+
+
+def history_result(response: gateway_pb2.EvolutionHistoryResponse) -> list[r.PanelChange]:
+    return [r.from_proto(r.PanelChange, c) for c in response.changes]
+
+
+def correlations_request(
+    models: Sequence[str] = (), cluster_set_id: str = ""
+) -> routing_pb2.ErrorCorrelationsRequest:
+    return routing_pb2.ErrorCorrelationsRequest(models=list(models), cluster_set_id=cluster_set_id)
+
+
+def correlations_result(response: routing_pb2.ErrorCorrelations) -> list[r.ModelPairCorrelation]:
+    return [r.from_proto(r.ModelPairCorrelation, p) for p in response.pairs]
 
 
 def models_result(response: models_pb2.ModelList) -> list[r.ModelInfo]:

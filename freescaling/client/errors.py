@@ -28,6 +28,10 @@ class Unauthenticated(FreeScalingError):
     """The gateway needs an API key, or the one given is not valid."""
 
 
+class FailedPrecondition(FreeScalingError):
+    """Something must happen first (e.g. a shadow's vote to arrive, a key to be set)."""
+
+
 class ResourceExhausted(FreeScalingError):
     """Too large, or too many calls at once: retry later or send less."""
 
@@ -47,6 +51,7 @@ class Unimplemented(FreeScalingError):
 _BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
     grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
     grpc.StatusCode.UNAVAILABLE: Unavailable,

@@ -111,6 +111,10 @@ class ScaleResult:
     usage: Usage | None = None
     k: int = 0
     answer_patterns: list[str] = dataclasses.field(default_factory=list)
+    # The shadow challenger still answering when the vote was decided (its vote is recorded
+    # with the call when it arrives), and the provider calls the shadow started.
+    pending_shadow: str = ""
+    shadow_calls_made: int = 0
     cascade: Cascade | None = None
 
 
@@ -165,6 +169,15 @@ class ModelHealth:
     checked_at: dt.datetime | None = None
     dead_until: dt.datetime | None = None
 
+    # The seed project's names: `h.alias`, `h.latency_s`.
+    @property
+    def alias(self) -> str:
+        return self.model
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_ms / 1000
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
@@ -201,6 +214,11 @@ class ModelRating:
     agreement_rate: float = 0.0
     feedback_count: int = 0
     updated_at: dt.datetime | None = None
+    # `calls` split by how the panel vote ended; evolution counts `answered` only.
+    answered: int = 0
+    abstained: int = 0
+    failed: int = 0
+    cancelled: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,6 +255,17 @@ class EvolveResult:
     reason: str = ""
     candidates: list[ModelRating] = dataclasses.field(default_factory=list)
     change: PanelChange | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelPairCorrelation:
+    """How often two models err on the same validation items (phi, -1..1)."""
+
+    model_a: str = ""
+    model_b: str = ""
+    correlation: float = 0.0
+    shared_items: int = 0
+    both_wrong: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,6 +354,7 @@ class CallRecord:
     k: int = 0
     cascade_path: str = ""
     error: str = ""
+    pending_shadow: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,6 +363,21 @@ class ChatEvent:
 
     kind: str
     delta: str = ""
+    routing: Routing | None = None
+    call_id: str = ""
+    model: str = ""
+    finish_reason: str = ""
+    usage: Usage | None = None
+    elapsed_s: float = 0.0
+    first_token_s: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ChatResult:
+    """A whole chat answer (`chat(..., stream=False)`)."""
+
+    text: str = ""
+    reasoning: str = ""
     routing: Routing | None = None
     call_id: str = ""
     model: str = ""

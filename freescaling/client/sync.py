@@ -85,9 +85,16 @@ class Client:
         for item in self._stream("GenerateBatch", request, timeout_s):
             yield calls.generate_batch_item(item)
 
-    def chat(self, messages, *, timeout_s: float | None = None, **kwargs) -> Iterator[r.ChatEvent]:
-        for chunk in self._stream("Chat", calls.chat_request(messages, **kwargs), timeout_s):
-            yield calls.chat_event(chunk)
+    def chat(
+        self, messages, *, stream: bool = True, timeout_s: float | None = None, **kwargs
+    ) -> Iterator[r.ChatEvent] | r.ChatResult:
+        """A routed answer: events as they stream (routing, deltas, done), or with
+        `stream=False` the whole answer as one ChatResult once it is complete."""
+        request = calls.chat_request(messages, stream=stream, **kwargs)
+        if not stream:
+            (chunk,) = list(self._stream("Chat", request, timeout_s))
+            return calls.chat_result(chunk)
+        return (calls.chat_event(chunk) for chunk in self._stream("Chat", request, timeout_s))
 
     def onboard(
         self, alias: str, items, *, timeout_s: float | None = None, **kwargs
@@ -119,6 +126,20 @@ class Client:
         return calls.evolve_result(
             self._unary("Evolve", calls.evolve_request(dry_run, **kwargs), None)
         )
+
+    def evolution_history(self, panel: str = "", limit: int = 0) -> list[r.PanelChange]:
+        """Every change evolution applied to a panel (the champion by default), newest first,
+        each with its reason and time."""
+        request = calls.history_request(panel, limit)
+        return calls.history_result(self._unary("EvolutionHistory", request, None))
+
+    def error_correlations(
+        self, models: Sequence[str] = (), cluster_set_id: str = ""
+    ) -> list[r.ModelPairCorrelation]:
+        """How often each pair of models errs on the same validation items (every profiled
+        model when `models` is empty)."""
+        request = calls.correlations_request(models, cluster_set_id)
+        return calls.correlations_result(self._unary("ErrorCorrelations", request, None))
 
     def models(self) -> list[r.ModelInfo]:
         return calls.models_result(self._unary("ListModels", calls.LIST_MODELS(), None))

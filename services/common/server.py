@@ -1,7 +1,8 @@
 """The one server bootstrap every service uses: a grpc.aio server with size and concurrency
 limits, library health (a status per exposed name) and reflection, the request-context
-interceptor, and a SIGTERM/SIGINT path that turns health NOT_SERVING, drains in-flight RPCs
-within the grace period, releases resources and exits 0."""
+interceptor, an optional HTTP listener on the same event loop (the gateway's OpenAI-compatible
+API), and a SIGTERM/SIGINT path that turns health NOT_SERVING, drains in-flight RPCs and HTTP
+requests within the grace period, releases resources and exits 0."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
@@ -24,6 +25,10 @@ from services.common.logs import configure_logging
 from services.common.metrics import start_metrics_server
 from services.common.server_settings import ServerSettings
 from services.common.settings import SettingsError, load
+
+if TYPE_CHECKING:
+    # Only the gateway serves HTTP; the other services' images do not carry uvicorn.
+    from services.common.http_server import HttpServer
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ class Service:
     ready_on_start: bool = True
     # Interceptors after the request-context one (which binds request ids, logs and counts).
     interceptors: Sequence[grpc.aio.ServerInterceptor] = field(default_factory=tuple)
+    # An HTTP API served beside gRPC, started and drained with it; None for gRPC only.
+    http: HttpServer | None = None
 
 
 class StartupError(RuntimeError):
@@ -140,6 +147,22 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
                 "FREESCALING_METRICS=false"
             ) from None
 
+    http_port = None
+    if service.http is not None:
+        try:
+            http_port = await service.http.start(
+                settings.host, settings.grace_s, settings.tls_cert, settings.tls_key
+            )
+        except OSError as exc:
+            await server.stop(None)
+            if metrics:
+                metrics.shutdown()
+                metrics.server_close()
+            raise PortInUse(
+                f"{service.name} cannot serve HTTP on {settings.host}:{service.http.port}: "
+                f"{exc.strerror or exc}; choose another port with {service.http.port_setting}"
+            ) from None
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,21 +177,26 @@ async def serve(service: Service, settings: ServerSettings, state: Health) -> in
     if settings.port_file:
         Path(settings.port_file).write_text(str(port))
     metrics_port = metrics.server_port if metrics else None
+    scheme = "https" if settings.tls_cert else "http"
     logger.info(
-        "%s serving on %s:%d (metrics: %s)",
+        "%s serving on %s:%d (metrics: %s%s)",
         service.name,
         settings.host,
         port,
         f"http://{settings.host}:{metrics_port}/metrics" if metrics else "off",
-        extra={"port": port, "metrics_port": metrics_port},
+        f"; HTTP API: {scheme}://{settings.host}:{http_port}" if http_port else "",
+        extra={"port": port, "metrics_port": metrics_port, "http_port": http_port},
     )
 
     await stop.wait()
     logger.info(
-        "shutting down: NOT_SERVING, draining in-flight RPCs for up to %.1f s", settings.grace_s
+        "shutting down: NOT_SERVING, draining in-flight calls for up to %.1f s", settings.grace_s
     )
     await state.shut_down()
-    await server.stop(settings.grace_s)
+    # Both listeners stop accepting at once and share the grace period.
+    await asyncio.gather(
+        server.stop(settings.grace_s), *([service.http.stop()] if service.http else [])
+    )
     if service.on_stop:
         await service.on_stop()
     if metrics:

@@ -266,24 +266,32 @@ class Provider:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = self._classify(model, exc, key, env)
-                if error.kind != "rate_limited":
-                    raise error from None
                 attempt += 1
-                wait = self._retry_after(exc, attempt - 1)
-                if attempt >= self.retry_429_attempts or self.clock() + wait >= deadline:
-                    raise ProviderError(
-                        "rate_limited",
-                        f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
-                        f"after {wait:.1f} s would pass the call's deadline"
-                        if self.clock() + wait >= deadline
-                        else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
-                        429,
-                    ) from None
-                logger.info("%s: HTTP 429, retrying in %.2f s", model.alias, wait)
-                await asyncio.sleep(wait)
+                await self._back_off(model, self._classify(model, exc, key, env), exc, attempt,
+                                     deadline)  # fmt: skip
                 continue
             return self._reply(response, self.clock() - started)
+
+    async def _back_off(
+        self, model: Model, error: ProviderError, exc: Exception, attempt: int, deadline: float
+    ) -> None:
+        """After the `attempt`-th failure: wait out a 429 (Retry-After honoured) when another
+        attempt is allowed and fits before the deadline; otherwise raise the error. The one
+        retry loop of unary and streamed calls alike."""
+        if error.kind != "rate_limited":
+            raise error from None
+        wait = self._retry_after(exc, attempt - 1)
+        if attempt >= self.retry_429_attempts or self.clock() + wait >= deadline:
+            raise ProviderError(
+                "rate_limited",
+                f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
+                f"after {wait:.1f} s would pass the call's deadline"
+                if self.clock() + wait >= deadline
+                else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
+                429,
+            ) from None
+        logger.info("%s: HTTP 429, retrying in %.2f s", model.alias, wait)
+        await asyncio.sleep(wait)
 
     @staticmethod
     def _reply(response, latency_s: float) -> Reply:
@@ -302,10 +310,30 @@ class Provider:
     async def stream(
         self, model: Model, messages: list[dict], deadline: float, **options
     ) -> AsyncIterator[StreamEvent]:
-        """A streamed completion; the last event has `done`. Errors before the first event are
-        ProviderError like `complete`'s (429 is not retried once tokens may have flowed)."""
+        """A streamed completion; the last event has `done`. Errors are ProviderError like
+        `complete`'s; a 429 before the first event is backed off and retried as `complete`
+        does (Retry-After honoured, within the deadline), never once tokens have flowed."""
+        attempt = 0
+        while True:
+            started = False
+            try:
+                async for event in self._stream_once(model, messages, deadline, **options):
+                    started = True
+                    yield event
+                return
+            except _Failed as failed:
+                if started:
+                    raise failed.error from None
+                attempt += 1
+                await self._back_off(model, failed.error, failed.cause, attempt, deadline)
+
+    async def _stream_once(
+        self, model: Model, messages: list[dict], deadline: float, **options
+    ) -> AsyncIterator[StreamEvent]:
         key, env = await self._start(model, deadline)
         remaining = deadline - self.clock()
+        if remaining <= 0:
+            raise ProviderError("timeout", f"{model.alias}: no time left for the call")
         kwargs = self._kwargs(model, key, remaining, options)
         finish, prompt_tokens, completion_tokens = "", 0, 0
         response = None
@@ -341,7 +369,7 @@ class Provider:
         except ProviderError:
             raise
         except Exception as exc:
-            raise self._classify(model, exc, key, env) from None
+            raise _Failed(self._classify(model, exc, key, env), exc) from None
         finally:
             # A caller that stops reading (the client went away) must not leave the provider
             # streaming into a connection nobody reads.
@@ -355,3 +383,11 @@ class Provider:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
         )
+
+
+class _Failed(Exception):
+    """A streamed attempt's provider failure, with the exception behind it (for Retry-After)."""
+
+    def __init__(self, error: ProviderError, cause: Exception) -> None:
+        super().__init__(error.message)
+        self.error, self.cause = error, cause

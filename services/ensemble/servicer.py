@@ -3,6 +3,7 @@ messages, converts between protobuf and the core's plain results, and calls the 
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 
@@ -130,10 +131,19 @@ def scale_result(t: vote.Tally) -> voting_pb2.ScaleResult:
         ),
         k=t.k,
         answer_patterns=t.answer_patterns,
+        pending_shadow=t.pending_shadow,
+        shadow_calls_made=t.shadow_calls,
     )
     if t.shadow is not None:
         result.shadow.CopyFrom(_vote(t.shadow))
     return result
+
+
+async def late_shadow(t: vote.Tally) -> voting_pb2.ShadowVote:
+    """The pending shadow's vote, once it answered or failed."""
+    assert t.late is not None
+    ballot, calls = await t.late
+    return voting_pb2.ShadowVote(call_id=t.call_id, vote=_vote(ballot), calls_made=calls)
 
 
 def generate_result(g: judge.Generation) -> voting_pb2.GenerateResult:
@@ -179,18 +189,56 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         self.shadows = ShadowPicker()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _deadline(self, context, options) -> float:
-        """The per-call deadline on the pool's clock: the call timeout, within the RPC's."""
+    def _deadline(self, context, options, answer_by: float | None = None) -> float:
+        """The per-call deadline on the pool's clock: the call timeout, within the RPC's (and
+        before `answer_by`, when the RPC's deadline also covers a late shadow)."""
         timeout = options.timeout_s if options.timeout_s > 0 else self.settings.call_timeout_s
         remaining = context.time_remaining()
+        if answer_by is not None:
+            left = answer_by - self.pool.clock()
+            remaining = left if remaining is None else min(remaining, left)
         if remaining is not None:
             timeout = min(timeout, remaining - _margin(remaining))
         return self.pool.clock() + timeout
 
+    def _answer_by(self, answer_within_s: float) -> float | None:
+        """When the votes of a request must be decided, on the pool's clock (None: the RPC's
+        deadline alone)."""
+        return self.pool.clock() + answer_within_s if answer_within_s > 0 else None
+
+    def _shadows(self, request) -> ShadowPicker | None:
+        return self.shadows if self.settings.shadow and not request.no_shadow else None
+
+    async def _vote(self, request, context, *, late_shadow: bool) -> vote.Tally:
+        """One scale request's vote; with `late_shadow`, its shadow has its own deadline (the
+        call timeout, within the RPC's) and may outlive the vote."""
+        self._check_question(request.question, request.answer_patterns)
+        panel = self.pool.panel(request.k, request.models, request.panel)
+        return await vote.scale(
+            self.pool,
+            self._shadows(request),
+            request.question,
+            request.context,
+            list(request.answer_patterns),
+            panel,
+            self._deadline(context, request.options, self._answer_by(request.answer_within_s)),
+            request.call_id,
+            late_shadow=late_shadow,
+            shadow_deadline=self._deadline(context, request.options),
+            **self._options(request.options),
+        )
+
     def _options(self, options) -> dict:
+        """The caller's sampling settings as litellm keywords; unset ones are not sent, so the
+        provider's defaults apply."""
         out = {"max_tokens": options.max_tokens or self.settings.max_tokens}
-        if options.HasField("temperature"):
-            out["temperature"] = options.temperature
+        for name in ("temperature", "top_p", "seed"):
+            if options.HasField(name):
+                out[name] = getattr(options, name)
+        if options.stop:
+            out["stop"] = list(options.stop)
+        if options.user:
+            out["user"] = options.user
         return out
 
     @staticmethod
@@ -258,22 +306,24 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
     # -- voting -------------------------------------------------------------------------------
     async def Scale(self, request, context) -> voting_pb2.ScaleResult:
         try:
-            self._check_question(request.question, request.answer_patterns)
-            panel = self.pool.panel(request.k, request.models, request.panel)
-            tally = await vote.scale(
-                self.pool,
-                self.shadows if self.settings.shadow and not request.no_shadow else None,
-                request.question,
-                request.context,
-                list(request.answer_patterns),
-                panel,
-                self._deadline(context, request.options),
-                request.call_id,
-                **self._options(request.options),
-            )
+            tally = await self._vote(request, context, late_shadow=False)
         except (BadRequest, UnknownModel, NoModel) as exc:
             await self._fail(context, exc)
         return scale_result(tally)
+
+    async def ScaleStream(self, request, context):
+        try:
+            tally = await self._vote(request, context, late_shadow=True)
+        except (BadRequest, UnknownModel, NoModel) as exc:
+            await self._fail(context, exc)
+        try:
+            yield ensemble_pb2.ScaleEvent(result=scale_result(tally))
+            if tally.late is not None:
+                yield ensemble_pb2.ScaleEvent(shadow=await late_shadow(tally))
+        finally:
+            # The caller went away (or stopped reading): the shadow has nobody to answer to.
+            if tally.late is not None and not tally.late.done():
+                tally.late.cancel()
 
     async def ScaleBatch(self, request, context):
         try:
@@ -281,8 +331,9 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             panel = self.pool.panel(request.k, request.models, request.panel)
         except (BadRequest, UnknownModel, NoModel) as exc:
             await self._fail(context, exc)
-        shadows = self.shadows if self.settings.shadow and not request.no_shadow else None
+        shadows = self._shadows(request)
         options = self._options(request.options)
+        answer_by = self._answer_by(request.answer_within_s)
 
         async def one(index: int) -> vote.Tally:
             item = request.items[index]
@@ -295,17 +346,36 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
                 item.context,
                 patterns,
                 panel,
-                self._deadline(context, request.options),
+                self._deadline(context, request.options, answer_by),
                 item.call_id,
+                late_shadow=request.late_shadows,
+                shadow_deadline=self._deadline(context, request.options),
                 **options,
             )
 
         concurrency = request.max_concurrency or self.settings.batch_concurrency
-        async for index, outcome in batch.run_bounded(len(request.items), one, concurrency):
-            if isinstance(outcome, BaseException):
-                yield ensemble_pb2.ScaleBatchResult(index=index, error=self._item_error(outcome))
-            else:
+
+        async def indexed(index: int, tally: vote.Tally):
+            return index, await late_shadow(tally)
+
+        late: list[asyncio.Task] = []
+        try:
+            async for index, outcome in batch.run_bounded(len(request.items), one, concurrency):
+                if isinstance(outcome, BaseException):
+                    yield ensemble_pb2.ScaleBatchResult(
+                        index=index, error=self._item_error(outcome)
+                    )
+                    continue
                 yield ensemble_pb2.ScaleBatchResult(index=index, result=scale_result(outcome))
+                if outcome.late is not None:
+                    late.append(asyncio.create_task(indexed(index, outcome)))
+            # Every item has its result; the late shadows follow as they answer.
+            for finished in asyncio.as_completed(late):
+                index, shadow = await finished
+                yield ensemble_pb2.ScaleBatchResult(index=index, shadow=shadow)
+        finally:
+            for task in late:
+                task.cancel()
 
     def _check_batch(self, count: int) -> None:
         if count == 0:

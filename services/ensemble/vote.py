@@ -1,6 +1,10 @@
 """Voting (scale): ask the panel in parallel, parse each answer, and stop as soon as one answer
 has a guaranteed majority: the unfinished calls are cancelled, which aborts their HTTP requests.
 
+The shadow challenger answers alongside, off the latency path: when it has not answered by the
+time the vote is decided, it is either cancelled with the rest or (`late_shadow`) left to finish
+within its own deadline, its ballot delivered later through `Tally.late`.
+
 A majority is guaranteed when the leading answer has more votes than the runner-up could reach
 if every unfinished model voted for it. The outcome is honest: a tie, all abstentions or no
 answer at all are reported as such with an empty answer. Confidence is agreeing votes divided
@@ -57,6 +61,12 @@ class Tally:
     shadow: Ballot | None = None
     shadow_agrees: bool = False
     usage: dict[str, float] = field(default_factory=dict)
+    # Provider calls started for the shadow (counted apart from the panel's `calls_made`).
+    shadow_calls: int = 0
+    # The shadow still answering when the vote was decided (late_shadow): its alias, and the
+    # task that yields its ballot and provider calls. Cancel it to give up on the shadow.
+    pending_shadow: str = ""
+    late: asyncio.Task[tuple[Ballot, int]] | None = field(default=None, repr=False)
 
 
 def vote_messages(question: str, context: str, patterns: Sequence[str]) -> list[dict]:
@@ -120,9 +130,14 @@ async def scale(
     panel: Sequence[Model],
     deadline: float,
     call_id: str = "",
+    *,
+    late_shadow: bool = False,
+    shadow_deadline: float | None = None,
     **options,
 ) -> Tally:
-    """One vote. `deadline` is on the pool's clock; `options` go to every model call."""
+    """One vote. `deadline` bounds the panel and `shadow_deadline` (default: `deadline`) the
+    shadow, both on the pool's clock; `options` go to every model call. With `late_shadow`, a
+    shadow that has not answered when the vote is decided keeps going (`Tally.late`)."""
     started = pool.clock()
     wall_start = time.perf_counter()
     messages = vote_messages(question, context, patterns)
@@ -136,7 +151,9 @@ async def scale(
         for i, model in enumerate(panel)
     }
     shadow_task = (
-        asyncio.create_task(pool.ask(shadow_model, messages, deadline, taken, **options))
+        asyncio.create_task(
+            pool.ask(shadow_model, messages, shadow_deadline or deadline, taken, **options)
+        )
         if shadow_model is not None
         else None
     )
@@ -156,36 +173,32 @@ async def scale(
             if pending and majority_certain(counts, len(pending)):
                 short_circuited = True
                 break
-    finally:
-        # Cancelling aborts the HTTP requests; wait so that they are closed before we answer.
-        leftovers = [*pending]
-        shadow_ballot = None
-        if shadow_task is not None:
-            if (
-                shadow_task.done()
-                and not shadow_task.cancelled()
-                and shadow_task.exception() is None
-            ):
-                asked = shadow_task.result()
-                asked_calls += asked.calls
-                shadow_ballot = _ballot(asked, patterns, started, pool.clock())
-            else:
-                leftovers.append(shadow_task)
-                asked_calls += 1
-        for task in leftovers:
-            task.cancel()
-        if leftovers:
-            await asyncio.gather(*leftovers, return_exceptions=True)
-
+    except BaseException:
+        # The vote itself failed or was cancelled: nothing keeps running, the shadow included.
+        await _cancel([*pending, *([shadow_task] if shadow_task else [])])
+        raise
+    # Cancelling aborts the HTTP requests; wait so that they are closed before we answer.
+    await _cancel(pending)
     for task in pending:
         i = tasks[task]
         asked_calls += 1
         ballots[i] = Ballot(model=panel[i].alias, cancelled=True)
+
+    shadow_ballot, shadow_calls, late = None, 0, None
+    if shadow_task is not None:
+        if shadow_task.done():
+            asked = shadow_task.result()
+            shadow_calls = asked.calls
+            shadow_ballot = _ballot(asked, patterns, started, pool.clock())
+        elif late_shadow:
+            late = asyncio.create_task(_late_ballot(pool, shadow_task, patterns, started))
+            shadow_calls = 1
+        else:
+            await _cancel([shadow_task])
+            shadow_calls = 1
+
     votes = [b for b in ballots if b is not None]
     answer, confidence, outcome = decide(votes)
-    spent = [*votes, *([shadow_ballot] if shadow_ballot else [])]
-    prompt = sum(b.prompt_tokens for b in spent)
-    completion = sum(b.completion_tokens for b in spent)
     return Tally(
         call_id=call_id or uuid.uuid4().hex,
         answer=answer,
@@ -200,8 +213,31 @@ async def scale(
         shadow=shadow_ballot,
         shadow_agrees=bool(shadow_ballot and answer and shadow_ballot.parsed_answer == answer),
         usage={
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "cost_usd": sum(b.cost_usd for b in spent),
+            "prompt_tokens": sum(b.prompt_tokens for b in votes),
+            "completion_tokens": sum(b.completion_tokens for b in votes),
+            "cost_usd": sum(b.cost_usd for b in votes),
         },
+        shadow_calls=shadow_calls,
+        pending_shadow=shadow_model.alias if late is not None and shadow_model else "",
+        late=late,
     )
+
+
+async def _cancel(tasks) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _late_ballot(
+    pool: Pool, shadow_task: asyncio.Task, patterns: Sequence[str], started: float
+) -> tuple[Ballot, int]:
+    """The shadow's ballot once it answers (its deadline bounds the wait); cancelling this
+    cancels the shadow's call."""
+    try:
+        asked = await shadow_task
+    except asyncio.CancelledError:
+        shadow_task.cancel()
+        raise
+    return _ballot(asked, patterns, started, pool.clock()), asked.calls

@@ -1,7 +1,7 @@
-"""Who may call the gateway: optional API keys (`authorization: Bearer <key>` metadata) and a
-per-key limit on concurrent calls. Health checks and reflection stay open, for probes and
-grpcurl. Keys are kept as SHA-256 digests and compared in constant time; neither a key nor its
-digest is ever logged or returned."""
+"""Who may call the gateway: optional API keys (`authorization: Bearer <key>`, as gRPC metadata
+or an HTTP header) and a per-key limit on concurrent calls, counted over both. Health checks and
+reflection stay open, for probes and grpcurl. Keys are kept as SHA-256 digests and compared in
+constant time; neither a key nor its digest is ever logged or returned."""
 
 from __future__ import annotations
 
@@ -87,41 +87,37 @@ def _bearer(metadata) -> str | None:
     return None
 
 
-class AccessInterceptor(grpc.aio.ServerInterceptor):
-    """Checks the key (when keys are configured) and the key's concurrency (when limited)."""
+class Access:
+    """The key check and the per-key count of calls in flight. One instance serves the gRPC
+    interceptor and the HTTP API alike, so a key's limit counts its calls over both."""
 
     def __init__(self, keys: ApiKeys, per_key_limit: int) -> None:
         self.keys, self.per_key_limit = keys, per_key_limit
         self.in_flight: Counter[str] = Counter()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or details.method.startswith(OPEN_PREFIXES):
-            return handler
-        caller = "anonymous"
-        refusal: tuple[grpc.StatusCode, str] | None = None
-        if self.keys:
-            token = _bearer(details.invocation_metadata)
-            name = self.keys.identify(token) if token else None
-            if token is None:
-                refusal = (
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    "this gateway requires an API key: send the metadata "
-                    "'authorization: Bearer <your key>'",
-                )
-            elif name is None:
-                refusal = (
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    "the API key is not valid (expected 'authorization: Bearer <your key>' with "
-                    "a key the gateway was configured with)",
-                )
-            else:
-                caller = name
-        return _wrap(handler, self, caller, refusal)
+    @property
+    def enabled(self) -> bool:
+        """False when there is nothing to check: no keys and no per-key limit."""
+        return bool(self.keys) or bool(self.per_key_limit)
+
+    def identify(self, token: str | None, carrier: str = "metadata") -> tuple[str, str | None]:
+        """The caller's name, and why it is refused (None when it may call). `token` is the
+        bearer token sent (None: no authorization at all); `carrier` names where it goes in
+        the refusal ("metadata" for gRPC, "header" for HTTP)."""
+        if not self.keys:
+            return "anonymous", None
+        if token is None:
+            return "anonymous", (
+                f"this gateway requires an API key: send the {carrier} "
+                "'authorization: Bearer <your key>'"
+            )
+        name = self.keys.identify(token) if token else None
+        if name is None:
+            return "anonymous", (
+                "the API key is not valid (expected 'authorization: Bearer <your key>' with "
+                "a key the gateway was configured with)"
+            )
+        return name, None
 
     def acquire(self, caller: str) -> bool:
         if self.per_key_limit and self.in_flight[caller] >= self.per_key_limit:
@@ -134,18 +130,43 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         if not self.in_flight[caller]:
             del self.in_flight[caller]
 
+    def too_many(self) -> str:
+        return (
+            f"too many concurrent calls for this API key ({self.per_key_limit} at most, "
+            "FREESCALING_GATEWAY_KEY_CONCURRENCY); retry when one finishes"
+        )
 
-def _wrap(handler, access: AccessInterceptor, caller: str, refusal) -> grpc.RpcMethodHandler:
+
+class AccessInterceptor(grpc.aio.ServerInterceptor):
+    """Checks the key (when keys are configured) and the key's concurrency (when limited)."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(OPEN_PREFIXES):
+            return handler
+        caller, refusal = self.access.identify(_bearer(details.invocation_metadata))
+        return _wrap(
+            handler,
+            self.access,
+            caller,
+            (grpc.StatusCode.UNAUTHENTICATED, refusal) if refusal else None,
+        )
+
+
+def _wrap(handler, access: Access, caller: str, refusal) -> grpc.RpcMethodHandler:
     async def admit(context) -> None:
         if refusal:
             logger.warning("refused: %s", refusal[1], extra={"caller": caller})
             await context.abort(*refusal)
         if not access.acquire(caller):
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"too many concurrent calls for this API key ({access.per_key_limit} at most, "
-                "FREESCALING_GATEWAY_KEY_CONCURRENCY); retry when one finishes",
-            )
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, access.too_many())
 
     def unary(behavior):
         async def wrapper(request, context):

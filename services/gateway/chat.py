@@ -1,6 +1,10 @@
 """Chat with routing (the LLM Compass path): no model named -> the router picks one (profiles,
 else the classifier's tier, else the fallback when the classifier is down); the stream carries
-the routing details first, then the tokens, then usage and cost; the outcome is recorded."""
+the routing details first, then the tokens, then usage and cost; the outcome is recorded.
+
+One composition for every front end: `Chat.chat` streams ChatChunks, `Chat.respond` gathers
+them into one ChatResponse (the non-streamed mode), and `chat_problem` says what is wrong with
+a request; the gRPC servicer uses these, and so can an HTTP layer."""
 
 from __future__ import annotations
 
@@ -13,18 +17,33 @@ from freescaling.gateway.v1 import gateway_pb2
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.records import chat_record
-from services.gateway.routing import Router
+from services.gateway.routing import Router, requested_lambda
 
 
 def last_user_text(messages) -> str:
     return next((m.content for m in reversed(messages) if m.role == "user"), "")
 
 
+def chat_problem(request: gateway_pb2.ChatRequest) -> str | None:
+    """What the caller must change in this request, or None when it can be answered."""
+    if not request.messages:
+        return "messages are required: at least one user message"
+    if not last_user_text(request.messages).strip():
+        return "the conversation has no user message to answer"
+    try:
+        requested_lambda(request)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 class Chat:
     def __init__(self, downstreams: Downstreams, router: Router, outbox: Outbox) -> None:
         self.downstreams, self.router, self.outbox = downstreams, router, outbox
 
-    async def chat(self, request: gateway_pb2.ChatRequest, context):
+    async def chat(self, request: gateway_pb2.ChatRequest, context, call_id: str = ""):
+        """The chunks of one chat; `call_id` (else a new one) is the id its record and its end
+        carry, for callers that must show it before the end (the HTTP API's headers)."""
         started_wall, started = time.time(), time.perf_counter()
         question = last_user_text(request.messages)
         if request.model:
@@ -34,13 +53,12 @@ class Chat:
                 reason="model named by the caller",
             )
         else:
-            lam = getattr(request, "lambda") if request.HasField("lambda") else None
             routing = await self.router.route(
-                question, context, candidates=request.candidates, lam=lam
+                question, context, candidates=request.candidates, lam=requested_lambda(request)
             )
         yield gateway_pb2.ChatChunk(routing=routing)
 
-        call_id = uuid.uuid4().hex
+        call_id = call_id or uuid.uuid4().hex
         answer: list[str] = []
         done = None
         error = ""
@@ -92,3 +110,21 @@ class Chat:
                     first_token_s=done.first_token_s + routing.routing_latency_ms / 1000,
                 )
             )
+
+    async def respond(self, request: gateway_pb2.ChatRequest, context) -> gateway_pb2.ChatResponse:
+        """The same answer, whole: `chat`'s chunks gathered once the completion is done."""
+        response = gateway_pb2.ChatResponse()
+        text: list[str] = []
+        reasoning: list[str] = []
+        async for chunk in self.chat(request, context):
+            kind = chunk.WhichOneof("chunk")
+            if kind == "routing":
+                response.routing.CopyFrom(chunk.routing)
+            elif kind == "delta":
+                text.append(chunk.delta)
+            elif kind == "reasoning_delta":
+                reasoning.append(chunk.reasoning_delta)
+            elif kind == "done":
+                response.done.CopyFrom(chunk.done)
+        response.text, response.reasoning = "".join(text), "".join(reasoning)
+        return response

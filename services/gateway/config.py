@@ -26,6 +26,19 @@ class GatewaySettings(ServerSettings):
     port: int = setting(
         50051, "FREESCALING_GATEWAY_PORT", "Port the gateway listens on", check=port_number
     )
+    http: bool = setting(
+        True,
+        "FREESCALING_GATEWAY_HTTP",
+        "Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /stats, "
+        "/v1/feedback) beside gRPC; false serves gRPC only",
+    )
+    http_port: int = setting(
+        8080,
+        "FREESCALING_GATEWAY_HTTP_PORT",
+        "Port of the OpenAI-compatible HTTP API (requests larger than FREESCALING_MAX_MESSAGE_MB "
+        "get 413)",
+        check=port_number,
+    )
     classifier_addr: str = setting(
         "127.0.0.1:50052",
         "FREESCALING_CLASSIFIER_ADDR",
@@ -75,10 +88,18 @@ class GatewaySettings(ServerSettings):
         "Cost weight of profile routing (psi + lambda * cost) when a request gives none",
         check=non_negative,
     )
+    shadow_wait_s: float = setting(
+        65.0,
+        "FREESCALING_GATEWAY_SHADOW_WAIT_S",
+        "Seconds the gateway keeps listening, after an answer, for a shadow challenger slower "
+        "than the panel (its vote is then recorded with the call); keep it at or above the "
+        "ensemble's FREESCALING_ENSEMBLE_CALL_TIMEOUT_S; 0 gives late shadows up",
+        check=non_negative,
+    )
     elo_min_calls: int = setting(
         30,
         "FREESCALING_GATEWAY_ELO_MIN_CALLS",
-        "Calls a model needs before k=auto prefers it by ELO over the tier map",
+        "Answered votes a model needs before k=auto prefers it by ELO over the tier map",
         check=non_negative,
     )
     batch_limit: int = setting(

@@ -36,15 +36,15 @@ from services.gateway.config import GatewaySettings
 logger = logging.getLogger(__name__)
 
 # Calls that may be retried on UNAVAILABLE: reads, and writes that are idempotent by key
-# (RecordCall by call_id, SubmitFeedback by feedback). Never Scale, Generate or Complete:
-# a retry there would pay a provider twice.
+# (RecordCall by call_id, AttachShadows by call and shadow, SubmitFeedback by feedback). Never
+# Scale, Generate or Complete: a retry there would pay a provider twice.
 _IDEMPOTENT = {
     "classifier": ["Classify", "ClassifyBatch", "Embed", "GetClusters", "GetInfo"],
     "ensemble": ["Health", "ListModels", "ListPanels", "GetInfo"],
     "learning": [
-        "RecordCall", "SubmitFeedback", "GetRankings", "GetPanel", "ListPanelChanges",
-        "RecordClusterSet", "GetProfile", "ListProfiles", "Route", "ErrorCorrelation",
-        "GetStats", "ListCalls", "GetCall", "GetInfo",
+        "RecordCall", "AttachShadows", "SubmitFeedback", "GetRankings", "GetPanel",
+        "ListPanelChanges", "RecordClusterSet", "GetProfile", "ListProfiles", "Route",
+        "ErrorCorrelation", "ErrorCorrelations", "GetStats", "ListCalls", "GetCall", "GetInfo",
     ],
 }  # fmt: skip
 
@@ -278,6 +278,30 @@ class Downstreams:
     ) -> AsyncIterator:
         """A server-streaming call to `name`.`method`, bounded by the caller's deadline."""
         timeout, why = self._timeout(name, context, self.settings.stream_timeout_s)
+        rpc: Callable = getattr(self.services[name].stub, method)
+        call = rpc(request, timeout=timeout, metadata=outgoing_metadata())
+        try:
+            async for item in call:
+                yield item
+        except grpc.aio.AioRpcError as exc:
+            raise self._error(name, exc, timeout, why) from None
+        finally:
+            call.cancel()
+
+    def caller_timeout(
+        self, name: str, context: grpc.aio.ServicerContext, streamed: bool = False
+    ) -> tuple[float, str]:
+        """What a call to `name` may take (the downstream or stream timeout, within the
+        caller's deadline) and whose limit that is."""
+        cap = self.settings.stream_timeout_s if streamed else self.settings.downstream_timeout_s
+        return self._timeout(name, context, cap)
+
+    async def stream_for(
+        self, name: str, method: str, request, timeout: float, why: str
+    ) -> AsyncIterator:
+        """A server-streaming call bounded by `timeout` instead of the caller's deadline: for a
+        stream that goes on after the caller has its answer (a late shadow challenger). Who
+        reads it bounds the part the caller waits for."""
         rpc: Callable = getattr(self.services[name].stub, method)
         call = rpc(request, timeout=timeout, metadata=outgoing_metadata())
         try:

@@ -1,21 +1,35 @@
 """Generate as the public API offers it: best-of-k on the champion (or default) panel, judged by
-k other models in the ensemble, recorded through the outbox."""
+k other models in the ensemble, recorded through the outbox (classified after the answer, so
+that statistics by tier and task type count it)."""
 
 from __future__ import annotations
 
 import time
 
+from freescaling.common.v1 import records_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from services.gateway.downstream import Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.panels import Panels
 from services.gateway.records import generate_record
+from services.gateway.routing import Router
 
 
 class Generation:
-    def __init__(self, downstreams: Downstreams, panels: Panels, outbox: Outbox) -> None:
-        self.downstreams, self.panels, self.outbox = downstreams, panels, outbox
+    def __init__(
+        self, downstreams: Downstreams, panels: Panels, outbox: Outbox, router: Router
+    ) -> None:
+        self.downstreams, self.panels, self.outbox, self.router = (
+            downstreams,
+            panels,
+            outbox,
+            router,
+        )
+
+    def _record(self, record: records_pb2.CallRecord, question: str) -> None:
+        """Record the call, classified for the statistics after the answer, not before."""
+        self.outbox.put_later(record, self.router.classify_into(record, question))
 
     async def generators(self, k: int, models, context) -> list[str]:
         return list(models) if models else await self.panels.for_k(k, context)
@@ -36,10 +50,11 @@ class Generation:
             ),
             context,
         )
-        self.outbox.put(
+        self._record(
             generate_record(
                 result, question=request.question, message_id=request.message_id, started_at=started
-            )
+            ),
+            request.question,
         )
         return gateway_pb2.GenerateResponse(result=result)
 
@@ -62,13 +77,14 @@ class Generation:
                 yield gateway_pb2.GenerateBatchResult(index=item.index, error=item.error)
                 continue
             source = request.items[item.index]
-            self.outbox.put(
+            self._record(
                 generate_record(
                     item.result,
                     question=source.question,
                     message_id=source.message_id,
                     started_at=started,
-                )
+                ),
+                source.question,
             )
             yield gateway_pb2.GenerateBatchResult(
                 index=item.index, response=gateway_pb2.GenerateResponse(result=item.result)

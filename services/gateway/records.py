@@ -23,6 +23,15 @@ def scale_record(
     cascade_path: str,
     routing: routing_pb2.RoutingInfo | None = None,
 ) -> records_pb2.CallRecord:
+    # The call's usage is the panel's and the shadow's; a pending shadow's is added when its
+    # vote is attached.
+    usage = voting_pb2.Usage()
+    usage.CopyFrom(result.usage)
+    if result.HasField("shadow"):
+        usage.prompt_tokens += result.shadow.usage.prompt_tokens
+        usage.completion_tokens += result.shadow.usage.completion_tokens
+        usage.total_tokens += result.shadow.usage.total_tokens
+        usage.cost_usd += result.shadow.usage.cost_usd
     return records_pb2.CallRecord(
         call_id=result.call_id,
         kind=records_pb2.CALL_KIND_SCALE,
@@ -36,7 +45,8 @@ def scale_record(
         outcome=result.outcome,
         votes=list(result.votes),
         shadow=result.shadow if result.HasField("shadow") else None,
-        usage=result.usage,
+        pending_shadow=result.pending_shadow,
+        usage=usage,
         latency_s=result.elapsed_s,
         k=result.k,
         cascade_path=cascade_path,

@@ -6,11 +6,18 @@ configured fallback model answers, and the routing details say so."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 
 from freescaling.classifier.v1 import classifier_pb2
-from freescaling.common.v1 import classification_pb2, models_pb2, ratings_pb2, routing_pb2
+from freescaling.common.v1 import (
+    classification_pb2,
+    models_pb2,
+    ratings_pb2,
+    records_pb2,
+    routing_pb2,
+)
 from freescaling.learning.v1 import learning_pb2
 from services.gateway.downstream import DownstreamError, Downstreams
 
@@ -26,6 +33,24 @@ MODEL_TIER_FOR = {
     classification_pb2.TIER_MEDIUM: models_pb2.MODEL_TIER_MEDIUM,
     classification_pb2.TIER_COMPLEX: models_pb2.MODEL_TIER_THINKING,
 }
+
+
+def requested_lambda(request) -> float | None:
+    """A Route or Chat request's cost weight, None when unset. ValueError (its message for
+    the caller) when negative or not finite: a negative weight would prefer dearer models."""
+    if not request.HasField("lambda"):
+        return None
+    lam = getattr(request, "lambda")  # a Python keyword
+    if not math.isfinite(lam) or lam < 0:
+        raise ValueError(
+            f"lambda must be a finite number, 0 or more (0 routes on error rate alone); got {lam}"
+        )
+    return lam
+
+
+# How long a record waits for its classification after the answer (below the 5 s feedback
+# waits for a record, so that a user reacting at once still finds the call).
+CLASSIFY_AFTER_S = 2.0
 
 
 class Router:
@@ -76,6 +101,24 @@ class Router:
             logger.warning("classifier unavailable for routing: %s", exc.message)
             return None, exc.message
         return reply.classification, ""
+
+    async def classify_into(self, record: records_pb2.CallRecord, text: str) -> None:
+        """Put the prompt's classification in `record` (statistics by tier and task type count
+        fixed-k calls too), after the answer went out and bounded by its own timeout;
+        `record` stays as it is when the classifier cannot say in time."""
+        try:
+            reply = await self.downstreams.send(
+                "classifier",
+                "Classify",
+                classifier_pb2.ClassifyRequest(text=text),
+                CLASSIFY_AFTER_S,
+            )
+        except DownstreamError as exc:
+            logger.info("call %s left unclassified: %s", record.call_id, exc.message)
+            return
+        record.routing.classification.CopyFrom(reply.classification)
+        if not record.routing.reason:
+            record.routing.reason = "classified after the answer, for statistics (not routed)"
 
     async def by_profile(
         self,
@@ -192,6 +235,6 @@ class Router:
         tier_name = models_pb2.ModelTier.Name(tier).removeprefix("MODEL_TIER_").lower()
         info.reason = (
             f"{info.reason}; best ELO among live {tier_name} models: {best.model} "
-            f"({best.rating:.0f} over {best.calls} calls)"
+            f"({best.rating:.0f} over {best.answered} answered votes)"
         )
         info.model = best.model

@@ -12,14 +12,16 @@ from freescaling.learning.v1 import learning_pb2
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.gateway.chat import Chat, last_user_text
+from services.gateway.chat import Chat, chat_problem
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
+from services.gateway.feedback import Feedback
 from services.gateway.generation import Generation
 from services.gateway.onboarding import Onboarding
 from services.gateway.outbox import Outbox
 from services.gateway.panels import CHAMPION, Panels
-from services.gateway.routing import Router
+from services.gateway.routing import Router, requested_lambda
+from services.gateway.shadows import LateShadows
 from services.gateway.voting import Voting
 
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
@@ -38,8 +40,11 @@ def _require(condition: bool, message: str, code=grpc.StatusCode.INVALID_ARGUMEN
         raise _Invalid(code, message)
 
 
-# How long feedback waits for its call's record to leave the outbox.
-FEEDBACK_WAIT_S = 5.0
+def _lambda(request) -> float | None:
+    try:
+        return requested_lambda(request)
+    except ValueError as exc:
+        raise _Invalid(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
 
 
 @with_capabilities(SERVICE, NOT_BUILT)
@@ -53,11 +58,19 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self.router = Router(
             downstreams, settings.fallback_model, settings.default_lambda, settings.elo_min_calls
         )
+        self.late_shadows = LateShadows(outbox)
         self.voting = Voting(
-            downstreams, self.panels, self.router, outbox, settings.batch_concurrency
+            downstreams,
+            self.panels,
+            self.router,
+            outbox,
+            settings.batch_concurrency,
+            self.late_shadows,
+            settings.shadow_wait_s,
         )
-        self.generation = Generation(downstreams, self.panels, outbox)
+        self.generation = Generation(downstreams, self.panels, outbox, self.router)
         self.chatting = Chat(downstreams, self.router, outbox)
+        self.feedback = Feedback(downstreams, outbox)
         self.onboarding = Onboarding(downstreams, settings.clusters_k, settings.batch_concurrency)
 
     async def _run(self, context: grpc.aio.ServicerContext, work):
@@ -127,11 +140,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     async def Chat(self, request, context):
         async def chunks():
-            _require(bool(request.messages), "messages are required: at least one user message")
-            _require(
-                bool(last_user_text(request.messages).strip()),
-                "the conversation has no user message to answer",
-            )
+            problem = chat_problem(request)
+            _require(problem is None, problem or "")
+            if request.HasField("stream") and not request.stream:
+                yield gateway_pb2.ChatChunk(response=await self.chatting.respond(request, context))
+                return
             async for chunk in self.chatting.chat(request, context):
                 yield chunk
 
@@ -141,12 +154,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     async def Route(self, request, context) -> gateway_pb2.RouteResponse:
         async def work():
             _require(bool(request.text.strip()), "text is required: the prompt to route")
-            lam = getattr(request, "lambda") if request.HasField("lambda") else None
             routing = await self.router.route(
                 request.text,
                 context,
                 candidates=request.candidates,
-                lam=lam,
+                lam=_lambda(request),
                 scoring=request.scoring,
             )
             return gateway_pb2.RouteResponse(routing=routing)
@@ -218,26 +230,28 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         return await self._run(context, work())
 
     async def Feedback(self, request, context) -> ratings_pb2.FeedbackResult:
-        # Feedback on a call whose record is still in the outbox waits for it to reach learning
-        # (a user may react the instant the answer arrives); within the caller's deadline.
-        target = request.call_id or request.message_id
-        if target:
-            remaining = context.time_remaining()
-            wait = FEEDBACK_WAIT_S if remaining is None else min(FEEDBACK_WAIT_S, remaining)
-            if not await self.outbox.settled(target, wait):
-                await context.abort(
-                    grpc.StatusCode.UNAVAILABLE,
-                    f"the record of {target!r} has not reached the learning service yet "
-                    "(it is slow or down; the gateway keeps retrying): try the feedback again "
-                    "later",
-                )
-        return await self._pass(context, "learning", "SubmitFeedback", request)
+        return await self._run(context, self.feedback.submit(request, context))
 
     async def Rankings(self, request, context) -> ratings_pb2.Rankings:
         return await self._pass(context, "learning", "GetRankings", request)
 
     async def Evolve(self, request, context) -> ratings_pb2.EvolveResult:
         return await self._pass(context, "learning", "Evolve", request)
+
+    async def EvolutionHistory(self, request, context) -> gateway_pb2.EvolutionHistoryResponse:
+        async def work():
+            changes = await self.downstreams.call(
+                "learning",
+                "ListPanelChanges",
+                learning_pb2.ListPanelChangesRequest(panel=request.panel, limit=request.limit),
+                context,
+            )
+            return gateway_pb2.EvolutionHistoryResponse(changes=changes.changes)
+
+        return await self._run(context, work())
+
+    async def ErrorCorrelations(self, request, context) -> routing_pb2.ErrorCorrelations:
+        return await self._pass(context, "learning", "ErrorCorrelations", request)
 
     async def Stats(self, request, context) -> records_pb2.Stats:
         return await self._pass(context, "learning", "GetStats", request)

@@ -1,13 +1,18 @@
 """Scale as the public API offers it: a fixed k on the champion (or default) panel, or k=auto,
 the smart cascade: the routed single model answers alone, and the question goes to a panel of 3
 when that model abstains or the prompt is complex, then to 5 when the 3 disagree. Every outcome
-is recorded through the outbox; the answer never waits for learning."""
+is recorded through the outbox; the answer never waits for learning, nor for a shadow
+challenger slower than the panel: the ensemble's ScaleStream sends that one's vote later, and
+LateShadows records it with the call."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+
+import grpc
 
 from freescaling.common.v1 import classification_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
@@ -17,6 +22,7 @@ from services.gateway.outbox import Outbox
 from services.gateway.panels import Panels
 from services.gateway.records import scale_record
 from services.gateway.routing import Router
+from services.gateway.shadows import LateShadows
 
 MAJORITY = voting_pb2.SCALE_OUTCOME_MAJORITY
 
@@ -39,6 +45,16 @@ def _fixed_response(k: int, result: voting_pb2.ScaleResult) -> gateway_pb2.Scale
     )
 
 
+# The rest of a ScaleStream: the late shadow's vote, when one is pending.
+Late = AsyncIterator | None
+
+
+async def _close(streams) -> None:
+    for stream in streams:
+        if stream is not None:
+            await stream.aclose()
+
+
 class Voting:
     def __init__(
         self,
@@ -47,6 +63,8 @@ class Voting:
         router: Router,
         outbox: Outbox,
         batch_concurrency: int = 8,
+        late: LateShadows | None = None,
+        shadow_wait_s: float = 65.0,
     ) -> None:
         self.downstreams, self.panels, self.router, self.outbox = (
             downstreams,
@@ -55,13 +73,20 @@ class Voting:
             outbox,
         )
         self.batch_concurrency = batch_concurrency
+        self.late = late or LateShadows(outbox)
+        # How long the ensemble's stream stays open after the answer for a late shadow; 0
+        # gives late shadows up (the ensemble cancels them).
+        self.shadow_wait_s = shadow_wait_s
 
     async def _ask(
         self, request: gateway_pb2.ScaleRequest, k: int, models: list[str], call_id: str, context
-    ) -> voting_pb2.ScaleResult:
-        return await self.downstreams.call(
+    ) -> tuple[voting_pb2.ScaleResult, Late]:
+        """The vote, as soon as it is decided, and the rest of its stream when its shadow is
+        still answering (the caller closes it or hands it to LateShadows)."""
+        timeout, why = self.downstreams.caller_timeout("ensemble", context)
+        events = self.downstreams.stream_for(
             "ensemble",
-            "Scale",
+            "ScaleStream",
             ensemble_pb2.ScaleRequest(
                 question=request.question,
                 context=request.context,
@@ -72,9 +97,32 @@ class Voting:
                 no_shadow=request.no_shadow,
                 call_id=call_id,
                 options=request.options,
+                answer_within_s=timeout,
             ),
-            context,
+            timeout + self.shadow_wait_s,
+            why,
         )
+        try:
+            async with asyncio.timeout(timeout):
+                first = await anext(events, None)
+        except TimeoutError:
+            await events.aclose()
+            raise DownstreamError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the ensemble service did not decide the vote within {timeout:.2f} s ({why})",
+            ) from None
+        except BaseException:
+            await events.aclose()
+            raise
+        if first is None or not first.HasField("result"):
+            await events.aclose()
+            raise DownstreamError(
+                grpc.StatusCode.UNAVAILABLE, "the ensemble service ended the vote without a result"
+            )
+        if first.result.pending_shadow and self.shadow_wait_s > 0:
+            return first.result, events
+        await events.aclose()
+        return first.result, None
 
     async def _panel(self, request: gateway_pb2.ScaleRequest, k: int, context) -> list[str]:
         if request.models:
@@ -86,13 +134,13 @@ class Voting:
     async def scale(self, request: gateway_pb2.ScaleRequest, context) -> gateway_pb2.ScaleResponse:
         started = time.time()
         if request.k:
-            response = await self._fixed(request, context)
+            response, late = await self._fixed(request, context)
             routing = None
         else:
-            response = await self._cascade(request, context)
+            response, late = await self._cascade(request, context)
             routing = response.cascade.routing
-        self.outbox.put(
-            scale_record(
+        try:
+            record = scale_record(
                 response.result,
                 question=request.question,
                 message_id=request.message_id,
@@ -100,15 +148,35 @@ class Voting:
                 cascade_path=response.cascade.path,
                 routing=routing,
             )
-        )
+            if routing is None:
+                # Fixed k: classified for the statistics after the answer, not before.
+                self.outbox.put_later(record, self.router.classify_into(record, request.question))
+            else:
+                self.outbox.put(record)
+        except BaseException:
+            await _close([late])
+            raise
+        if late is not None:
+            self.late.follow({response.result.call_id: response.result.pending_shadow}, late)
         return response
 
-    async def _fixed(self, request, context) -> gateway_pb2.ScaleResponse:
+    async def _fixed(self, request, context) -> tuple[gateway_pb2.ScaleResponse, Late]:
         models = await self._panel(request, request.k, context)
-        result = await self._ask(request, request.k, models, uuid.uuid4().hex, context)
-        return _fixed_response(request.k, result)
+        result, late = await self._ask(request, request.k, models, uuid.uuid4().hex, context)
+        return _fixed_response(request.k, result), late
 
-    async def _cascade(self, request, context) -> gateway_pb2.ScaleResponse:
+    async def _cascade(self, request, context) -> tuple[gateway_pb2.ScaleResponse, Late]:
+        lates: list[Late] = []
+        try:
+            response = await self._steps(request, context, lates)
+        except BaseException:
+            await _close(lates)
+            raise
+        # Only the deciding step's shadow belongs to the call; the others are given up.
+        await _close(lates[:-1])
+        return response, lates[-1]
+
+    async def _steps(self, request, context, lates: list[Late]) -> gateway_pb2.ScaleResponse:
         call_id = uuid.uuid4().hex
         started = time.perf_counter()
         routing = await self.router.route(request.question, context)
@@ -119,7 +187,8 @@ class Voting:
         names: list[str] = []
 
         async def step(k: int, models: list[str], name: str) -> voting_pb2.ScaleResult:
-            result = await self._ask(request, k, models, call_id, context)
+            result, late = await self._ask(request, k, models, call_id, context)
+            lates.append(late)
             results.append(result)
             names.append(name)
             cascade.steps.append(
@@ -162,6 +231,7 @@ class Voting:
         merged = voting_pb2.ScaleResult()
         merged.CopyFrom(final)
         merged.calls_made = sum(r.calls_made for r in results)
+        merged.shadow_calls_made = sum(r.shadow_calls_made for r in results)
         merged.usage.prompt_tokens = sum(r.usage.prompt_tokens for r in results)
         merged.usage.completion_tokens = sum(r.usage.completion_tokens for r in results)
         merged.usage.total_tokens = sum(r.usage.total_tokens for r in results)
@@ -212,6 +282,7 @@ class Voting:
         models = list(request.models) or (
             [] if request.panel else await self.panels.for_k(request.k, context)
         )
+        timeout, why = self.downstreams.caller_timeout("ensemble", context, streamed=True)
         downstream = ensemble_pb2.ScaleBatchRequest(
             items=[
                 ensemble_pb2.ScaleItem(
@@ -226,21 +297,48 @@ class Voting:
             max_concurrency=request.max_concurrency,
             no_shadow=request.no_shadow,
             options=request.options,
+            late_shadows=self.shadow_wait_s > 0,
+            answer_within_s=timeout,
         )
-        async for item in self.downstreams.stream("ensemble", "ScaleBatch", downstream, context):
-            if item.HasField("error"):
-                yield gateway_pb2.ScaleBatchResult(index=item.index, error=item.error)
-                continue
-            source = request.items[item.index]
-            self.outbox.put(
-                scale_record(
-                    item.result,
-                    question=source.question,
-                    message_id=source.message_id,
-                    started_at=started,
-                    cascade_path="fixed",
-                )
-            )
-            yield gateway_pb2.ScaleBatchResult(
-                index=item.index, response=_fixed_response(request.k, item.result)
-            )
+        events = self.downstreams.stream_for(
+            "ensemble", "ScaleBatch", downstream, timeout + self.shadow_wait_s, why
+        )
+        answered, pending, handed_over = 0, {}, False
+        try:
+            # The ensemble bounds each item's vote by answer_within_s; the stream's own timeout
+            # (that plus the shadow wait) bounds the rest.
+            async for item in events:
+                if item.HasField("shadow"):
+                    self.outbox.put_shadow(item.shadow)
+                    pending.pop(item.shadow.call_id, None)
+                    continue
+                answered += 1
+                if item.HasField("error"):
+                    yield gateway_pb2.ScaleBatchResult(index=item.index, error=item.error)
+                else:
+                    source = request.items[item.index]
+                    record = scale_record(
+                        item.result,
+                        question=source.question,
+                        message_id=source.message_id,
+                        started_at=started,
+                        cascade_path="fixed",
+                    )
+                    self.outbox.put_later(
+                        record, self.router.classify_into(record, source.question)
+                    )
+                    if item.result.pending_shadow:
+                        pending[item.result.call_id] = item.result.pending_shadow
+                    yield gateway_pb2.ScaleBatchResult(
+                        index=item.index, response=_fixed_response(request.k, item.result)
+                    )
+                if answered == len(request.items):
+                    # Every item is answered: the caller's stream ends here, the late shadows'
+                    # votes are read in the background.
+                    if pending:
+                        self.late.follow(pending, events)
+                        handed_over = True
+                    break
+        finally:
+            if not handed_over:
+                await events.aclose()

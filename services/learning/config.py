@@ -60,7 +60,8 @@ class LearningSettings(ServerSettings):
     evolve_min_calls: int = setting(
         30,
         "FREESCALING_LEARNING_EVOLVE_MIN_CALLS",
-        "Calls a model needs before evolution may put it on the champion panel",
+        "Answered votes (panel votes with a parsed answer; failed, cancelled and abstained ones "
+        "do not count) a model needs before evolution may put it on the champion panel",
         check=non_negative,
     )
     panel_size: int = setting(

@@ -1,5 +1,6 @@
-"""Panel evolution: the top models by ELO among those with enough calls become the champion
-panel; a dry run only reports; every applied change is recorded with its reason and time."""
+"""Panel evolution: the top models by ELO among those with enough answered votes become the
+champion panel; a dry run only reports; every applied change is recorded with its reason and
+time."""
 
 from __future__ import annotations
 
@@ -38,20 +39,24 @@ def evolve(
         row = _current(conn, CHAMPION, lock=not request.dry_run)
         previous = json.loads(row.members) if row else []
         everyone = ratings.all_ratings(conn)
-        eligible = [r for r in everyone if r.calls >= min_calls]
+        # Answered votes only: calls that failed, were cancelled or abstained prove nothing.
+        eligible = [r for r in everyone if r.answered >= min_calls]
         eligible.sort(key=lambda r: r.model)
         eligible.sort(key=lambda r: r.rating, reverse=True)
         result = ratings_pb2.EvolveResult(previous=previous, candidates=eligible)
         if len(eligible) < size:
             result.proposed.extend(previous)
             result.reason = (
-                f"only {len(eligible)} of {len(everyone)} models have >= {min_calls} calls; "
+                f"only {len(eligible)} of {len(everyone)} models have >= {min_calls} answered "
+                f"votes; "
                 f"a panel of {size} needs {size}: the champion panel stays as it is"
             )
             return result
         proposed = [r.model for r in eligible[:size]]
         result.proposed.extend(proposed)
-        result.reason = f"top {size} by ELO among {len(eligible)} models with >= {min_calls} calls"
+        result.reason = (
+            f"top {size} by ELO among {len(eligible)} models with >= {min_calls} answered votes"
+        )
         result.changed = proposed != previous
         if not result.changed or request.dry_run:
             return result

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from freescaling.learning.v1 import learning_pb2
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
-from services.learning.profiles import resolve_set
+from services.learning.profiles import phi, resolve_set
 from services.learning.routers import Routers
 from services.learning.schema import ratings, validation_results
 
@@ -65,15 +65,6 @@ class _Evidence:
         if self.consensus is not None:
             parts.append(f"consensus {self.consensus[0]:.2f} over {self.consensus[1]}")
         return ", ".join(parts) or "no evidence (prior 0.5)"
-
-
-def _phi(x: np.ndarray, y: np.ndarray) -> float:
-    n11 = float(np.sum(x & y))
-    n10 = float(np.sum(x & ~y))
-    n01 = float(np.sum(~x & y))
-    n00 = float(len(x)) - n11 - n10 - n01
-    d = float(np.sqrt((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)))
-    return (n11 * n00 - n10 * n01) / d if d else 0.0
 
 
 def choose(
@@ -146,12 +137,7 @@ def choose(
                 theirs = errors.get(other, {})
                 shared = sorted(mine.keys() & theirs.keys())
                 if shared:
-                    values.append(
-                        _phi(
-                            np.array([mine[k] for k in shared]),
-                            np.array([theirs[k] for k in shared]),
-                        )
-                    )
+                    values.append(phi((mine[k], theirs[k]) for k in shared).correlation)
             return sum(values) / len(values) if values else 0.0
 
         def expert(m: str, others: list[str]) -> learning_pb2.Expert:

@@ -6,7 +6,9 @@ turned into pairwise ELO games at K = 64, applied once per feedback.
 - 🔴 🟡 ⚪ / OVERRIDE(label): the 1st, 2nd or 3rd answer pattern (or `label`) was right; models
   that answered it beat models that answered something else.
 - 🅰️ / PANEL_RIGHT: the panel was right and the shadow wrong: the panel's majority voters beat
-  the shadow. 🅱️ / SHADOW_RIGHT: the reverse. Both need a shadow whose answer differed.
+  the shadow. 🅱️ / SHADOW_RIGHT: the reverse. Both need a shadow whose answer differed; a shadow
+  still answering when the call was recorded counts once its late vote is attached
+  (FAILED_PRECONDITION until then).
 Abstentions and failures take no part. A call without parsed answers (chat, generate) records
 the feedback and moves nothing. The same feedback twice (same feedback_id, or the same call,
 verdict and label when no id is given) changes nothing the second time.
@@ -20,7 +22,7 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import ratings_pb2, records_pb2
 from services.learning import elo, ratings, records
 from services.learning.db import Database
-from services.learning.errors import InvalidInput, NotFound
+from services.learning.errors import InvalidInput, NotFound, Precondition
 from services.learning.schema import feedback, votes
 
 V = ratings_pb2
@@ -70,6 +72,12 @@ def _games(
     shadow = [r for r in vote_rows if r.role == "shadow"]
     answered = {r.model: r.parsed_answer for r in vote_rows if r.parsed_answer}
     if verdict in (V.VERDICT_PANEL_RIGHT, V.VERDICT_SHADOW_RIGHT):
+        if not shadow and record.pending_shadow:
+            raise Precondition(
+                f"the shadow challenger {record.pending_shadow!r} of call {record.call_id!r} "
+                "has not answered yet (it answers after the panel, and its vote is recorded "
+                "when it does): try again shortly"
+            )
         if not shadow or not shadow[0].parsed_answer:
             raise InvalidInput(
                 f"call {record.call_id!r} has no shadow answer; 🅰️/🅱️ compare the panel with "

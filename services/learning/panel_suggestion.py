@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import routing_pb2
 from services.learning.db import Database
 from services.learning.errors import InvalidInput, Precondition
-from services.learning.profiles import resolve_set
+from services.learning.profiles import phi, resolve_set
 from services.learning.schema import profiles, validation_results
 
 R = validation_results
@@ -34,15 +34,6 @@ def _majority_right(answers: list[str], right: set[str]) -> bool:
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return False  # a tie is not an answer
     return ranked[0][0] in right
-
-
-def _phi(x: np.ndarray, y: np.ndarray) -> float:
-    n11 = float(np.sum(x & y))
-    n10 = float(np.sum(x & ~y))
-    n01 = float(np.sum(~x & y))
-    n00 = float(len(x)) - n11 - n10 - n01
-    denominator = math.sqrt((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00))
-    return (n11 * n00 - n10 * n01) / denominator if denominator else 0.0
 
 
 def suggest(db: Database, request: routing_pb2.SuggestPanelRequest) -> routing_pb2.SuggestedPanel:
@@ -95,7 +86,8 @@ def suggest(db: Database, request: routing_pb2.SuggestPanelRequest) -> routing_p
 
         def correlation(panel: tuple[str, ...]) -> float:
             pairs = list(itertools.combinations(panel, 2))
-            return sum(_phi(wrong[a], wrong[b]) for a, b in pairs) / len(pairs)
+            together = [phi(zip(wrong[a], wrong[b], strict=True)).correlation for a, b in pairs]
+            return sum(together) / len(pairs)
 
         def key(panel: tuple[str, ...]):
             return (-accuracy(panel), correlation(panel), panel)

@@ -385,12 +385,14 @@ def error_correlation(
                 b.c.model == request.model_b,
             )
         ).all()
-        return _phi([(not x, not y) for x, y in pairs])
+        return phi((not x, not y) for x, y in pairs)
 
     return db.read(work)
 
 
-def _phi(errors: list[tuple[bool, bool]]) -> learning_pb2.ErrorCorrelationResponse:
+def phi(errors) -> learning_pb2.ErrorCorrelationResponse:
+    """The phi coefficient of (a wrong, b wrong) pairs, with the pairs and both-wrong counts."""
+    errors = list(errors)
     n11 = sum(1 for x, y in errors if x and y)
     n10 = sum(1 for x, y in errors if x and not y)
     n01 = sum(1 for x, y in errors if y and not x)
@@ -400,6 +402,28 @@ def _phi(errors: list[tuple[bool, bool]]) -> learning_pb2.ErrorCorrelationRespon
     return learning_pb2.ErrorCorrelationResponse(
         correlation=phi, shared_items=len(errors), both_wrong=n11
     )
+
+
+def pair_correlations(
+    models: list[str], wrong: dict[str, dict[tuple[str, int], bool]]
+) -> list[routing_pb2.ModelPairCorrelation]:
+    """Each pair of `models` in order: phi of their error indicators over the (item, trial)
+    answers both gave; `wrong[model][(item, trial)]` is True for a wrong answer."""
+    pairs = []
+    for i, a in enumerate(models):
+        for b in models[i + 1 :]:
+            shared = wrong[a].keys() & wrong[b].keys()
+            both = phi((wrong[a][k], wrong[b][k]) for k in shared)
+            pairs.append(
+                routing_pb2.ModelPairCorrelation(
+                    model_a=a,
+                    model_b=b,
+                    correlation=both.correlation,
+                    shared_items=both.shared_items,
+                    both_wrong=both.both_wrong,
+                )
+            )
+    return pairs
 
 
 def capability_map(
@@ -448,25 +472,52 @@ def capability_map(
                     routing_cost=costs[model],
                 )
             )
-        names = list(costs)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                shared = answers[a].keys() & answers[b].keys()
-                phi = _phi([(not answers[a][k][0], not answers[b][k][0]) for k in shared])
-                result.correlations.append(
-                    routing_pb2.ErrorCorrelationPair(
-                        model_a=a,
-                        model_b=b,
-                        correlation=phi.correlation,
-                        shared_items=phi.shared_items,
-                        both_wrong=phi.both_wrong,
-                    )
-                )
+        wrong = {m: {k: not v[0] for k, v in answers[m].items()} for m in costs}
+        result.correlations.extend(pair_correlations(list(costs), wrong))
         if costs:
             router = routers.get(conn, cset.id)
             result.estimator.CopyFrom(router.describe(router.selection.chosen))
             for scored in sorted(router.selection.scores, key=lambda s: s.log_loss):
                 result.compared.append(router.describe(scored.spec))
-        return result
+
+
+def error_correlations(
+    db: Database, request: routing_pb2.ErrorCorrelationsRequest
+) -> routing_pb2.ErrorCorrelations:
+    """Every pair of the given models (or of every model profiled on the set): how often they
+    err on the same validation items (and trials)."""
+    asked = list(request.models)
+    if len(asked) == 1:
+        raise InvalidInput("give at least two models to compare, or none for every profiled model")
+    repeated = sorted({m for m in asked if asked.count(m) > 1})
+    if repeated:
+        raise InvalidInput(f"models lists {', '.join(map(repr, repeated))} more than once")
+
+    def work(conn: Connection) -> routing_pb2.ErrorCorrelations:
+        cset = resolve_set(conn, request.cluster_set_id)
+        profiled = set(
+            conn.execute(
+                sa.select(profiles.c.model).where(profiles.c.cluster_set_id == cset.id)
+            ).scalars()
+        )
+        missing = [m for m in asked if m not in profiled]
+        if missing:
+            raise NotFound(
+                f"no profile on cluster set {cset.id!r} for {', '.join(map(repr, missing))}; "
+                "onboard the model first"
+            )
+        models = asked or sorted(profiled)
+        answers: dict[str, dict[tuple[str, int], bool]] = {m: {} for m in models}
+        rows = conn.execute(
+            sa.select(R.c.model, R.c.item_id, R.c.trial, R.c.correct).where(
+                R.c.cluster_set_id == cset.id, R.c.model.in_(models)
+            )
+        )
+        for model, item_id, trial, correct in rows:
+            answers[model][(item_id, trial)] = bool(correct)
+        wrong = {m: {k: not v for k, v in answers[m].items()} for m in models}
+        return routing_pb2.ErrorCorrelations(
+            cluster_set_id=cset.id, pairs=pair_correlations(models, wrong)
+        )
 
     return db.read(work)

@@ -86,9 +86,27 @@ _UPDATE = (
         parsed_votes=ratings.c.parsed_votes + sa.bindparam("pv"),
         agreed_votes=ratings.c.agreed_votes + sa.bindparam("av"),
         feedback_count=ratings.c.feedback_count + sa.bindparam("fb"),
+        answered=ratings.c.answered + sa.bindparam("an"),
+        abstained=ratings.c.abstained + sa.bindparam("ab"),
+        failed=ratings.c.failed + sa.bindparam("fa"),
+        cancelled=ratings.c.cancelled + sa.bindparam("ca"),
         updated_us=sa.bindparam("t"),
     )
 )
+_COUNTERS = ("d", "c", "w", "lo", "pv", "av", "fb", "an", "ab", "fa", "ca")
+
+
+def vote_outcome(vote) -> str:
+    """How a panel vote ended, as its counter: answered (a parsed answer), abstained (an answer
+    with no pattern in it), failed (an error) or cancelled (stopped once the majority was
+    certain, before it answered)."""
+    if vote.parsed_answer and not (vote.abstained or vote.error or vote.cancelled):
+        return "an"
+    if vote.abstained:
+        return "ab"
+    if vote.error:
+        return "fa"
+    return "ca"
 
 
 class Totals:
@@ -100,7 +118,7 @@ class Totals:
     def _row(self, model: str) -> dict[str, int]:
         row = self.rows.get(model)
         if row is None:
-            row = self.rows[model] = dict.fromkeys(("d", "c", "w", "lo", "pv", "av", "fb"), 0)
+            row = self.rows[model] = dict.fromkeys(_COUNTERS, 0)
         return row
 
     def add(
@@ -126,9 +144,12 @@ class Totals:
         return changes
 
     def count(self, votes, answers: Mapping[str, str], majority: str) -> None:
-        """A scale call's counters: calls per panel vote, parsed and agreeing votes."""
+        """A scale call's counters: a call per panel vote, split by how the vote ended; parsed
+        and agreeing votes when the call had a majority."""
         for v in votes:
-            self._row(v.model)["c"] += 1
+            row = self._row(v.model)
+            row["c"] += 1
+            row[vote_outcome(v)] += 1
         if majority:
             for m, a in answers.items():
                 row = self._row(m)
@@ -153,6 +174,10 @@ def row_to_rating(row) -> ratings_pb2.ModelRating:
         agreement_rate=row.agreed_votes / row.parsed_votes if row.parsed_votes else 0.0,
         feedback_count=row.feedback_count,
         updated_at=timestamp(row.updated_us),
+        answered=row.answered,
+        abstained=row.abstained,
+        failed=row.failed,
+        cancelled=row.cancelled,
     )
 
 
@@ -162,6 +187,7 @@ _SORT_KEYS = {
     ratings_pb2.RANKING_SORT_CALLS: lambda r: r.calls,
     ratings_pb2.RANKING_SORT_AGREEMENT: lambda r: r.agreement_rate,
     ratings_pb2.RANKING_SORT_WINS: lambda r: r.wins,
+    ratings_pb2.RANKING_SORT_ANSWERED: lambda r: r.answered,
 }
 
 
@@ -172,8 +198,8 @@ def all_ratings(conn: Connection) -> list[ratings_pb2.ModelRating]:
 
 def rankings(conn: Connection, request: ratings_pb2.RankingsRequest) -> ratings_pb2.Rankings:
     """The ELO summary: numeric sorts descending unless `ascending`, the alias sort always
-    A to Z; ties break by alias."""
-    rows = [r for r in all_ratings(conn) if r.calls >= request.min_calls]
+    A to Z; ties break by alias. `min_calls` counts answered votes."""
+    rows = [r for r in all_ratings(conn) if r.answered >= request.min_calls]
     if request.sort_by == ratings_pb2.RANKING_SORT_MODEL:
         rows.sort(key=lambda r: r.model)
     else:

@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from freescaling.common.v1 import classification_pb2, records_pb2, voting_pb2
+from freescaling.common.v1 import classification_pb2, records_pb2, routing_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import elo, ratings
 from services.learning.db import Database, insert_many
@@ -75,6 +75,16 @@ def validate(record: records_pb2.CallRecord) -> None:
                 "challenger must be a model outside the panel"
             )
         _check_usage(record.shadow.usage, "record.shadow.usage")
+        if record.pending_shadow:
+            raise InvalidInput(
+                "record.pending_shadow is set although record.shadow is: a shadow is either "
+                "answered or pending"
+            )
+    if record.pending_shadow in panel:
+        raise InvalidInput(
+            f"record.pending_shadow {record.pending_shadow!r} is also on the panel; the shadow "
+            "challenger must be a model outside the panel"
+        )
     patterns = set(record.answer_patterns)
     if (
         record.kind == records_pb2.CALL_KIND_SCALE
@@ -120,6 +130,12 @@ def _columns(record: records_pb2.CallRecord, created_us: int) -> dict:
             else None
         ),
         "routing_method": record.routing.method,
+        "routing_latency_ms": (
+            record.routing.routing_latency_ms
+            if record.routing.method
+            not in (routing_pb2.ROUTING_METHOD_UNSPECIFIED, routing_pb2.ROUTING_METHOD_NAMED)
+            else None
+        ),
         "prompt_tokens": record.usage.prompt_tokens,
         "completion_tokens": record.usage.completion_tokens,
         "total_tokens": record.usage.total_tokens,
@@ -130,25 +146,28 @@ def _columns(record: records_pb2.CallRecord, created_us: int) -> dict:
     }
 
 
+def vote_row(seq: int, position: int, vote: voting_pb2.Vote, role: str) -> dict:
+    """A `votes` row: a panel vote (role "panel") or the shadow's answer (role "shadow", after
+    the panel's positions)."""
+    return {
+        "call_seq": seq,
+        "position": position,
+        "model": vote.model,
+        "role": role,
+        "parsed_answer": _parsed(vote),
+        "abstained": vote.abstained,
+        "error": vote.error,
+        "latency_s": vote.latency_s,
+        "total_tokens": vote.usage.total_tokens,
+        "cost_usd": vote.usage.cost_usd,
+    }
+
+
 def _vote_rows(seq: int, record: records_pb2.CallRecord) -> list[dict]:
-    entries = [(v, "panel") for v in record.votes]
+    rows = [vote_row(seq, i, v, "panel") for i, v in enumerate(record.votes)]
     if record.HasField("shadow"):
-        entries.append((record.shadow, "shadow"))
-    return [
-        {
-            "call_seq": seq,
-            "position": i,
-            "model": v.model,
-            "role": role,
-            "parsed_answer": _parsed(v),
-            "abstained": v.abstained,
-            "error": v.error,
-            "latency_s": v.latency_s,
-            "total_tokens": v.usage.total_tokens,
-            "cost_usd": v.usage.cost_usd,
-        }
-        for i, (v, role) in enumerate(entries)
-    ]
+        rows.append(vote_row(seq, len(record.votes), record.shadow, "shadow"))
+    return rows
 
 
 def _models(record: records_pb2.CallRecord) -> list[str]:

@@ -26,6 +26,12 @@ ratings = sa.Table(
     sa.Column("feedback_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
+    # Third revision: `calls` split by how the model's panel vote ended (they sum to `calls`).
+    # Evolution counts `answered` only: a model that never answers never qualifies.
+    sa.Column("answered", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("abstained", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cancelled", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # One public call; `record` is the CallRecord as received (serialized protobuf).
@@ -45,6 +51,8 @@ calls = sa.Table(
     sa.Column("complexity", sa.Float, nullable=True),
     sa.Column("cluster_id", sa.Integer, nullable=True),
     sa.Column("routing_method", sa.SmallInteger, nullable=False, server_default="0"),
+    # Set for routed calls only (revision 0004).
+    sa.Column("routing_latency_ms", sa.Float, nullable=True),
     sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("total_tokens", sa.BigInteger, nullable=False, server_default="0"),
@@ -146,7 +154,7 @@ validation_results = sa.Table(
     sa.Column("cluster_id", sa.Integer, nullable=False),
     sa.Column("task_type", sa.String(100), nullable=False, server_default=""),
     sa.Column("correct", sa.Boolean, nullable=False),
-    # Fourth revision: the parsed answer ("" for an abstention or a failure).
+    # Sixth revision: the parsed answer ("" for an abstention or a failure).
     sa.Column("answer", sa.Text, nullable=False, server_default=""),
     sa.ForeignKeyConstraint(
         ["model", "cluster_set_id"], ["profiles.model", "profiles.cluster_set_id"]
@@ -154,7 +162,7 @@ validation_results = sa.Table(
     sa.Index("ix_validation_set_item", "cluster_set_id", "item_id", "trial"),
 )
 
-# Fourth revision: each validation item's prompt embedding (float32 bytes), shared by every model
+# Sixth revision: each validation item's prompt embedding (float32 bytes), shared by every model
 # profiled on the set: profile routing compares a prompt with its nearest items.
 validation_items = sa.Table(
     "validation_items",

@@ -29,6 +29,7 @@ from services.learning import (
     profiles,
     ratings,
     records,
+    shadows,
     stats,
 )
 from services.learning.config import LearningSettings
@@ -127,6 +128,28 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
                 outcomes.append(learning_pb2.RecordCallOutcome(recorded=result))
         return learning_pb2.RecordCallsResponse(outcomes=outcomes)
 
+    async def AttachShadows(self, request, context):
+        if not request.shadows:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no shadow votes to attach")
+        if len(request.shadows) > MAX_RECORDS_PER_BATCH:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{len(request.shadows)} shadow votes in one request; at most "
+                f"{MAX_RECORDS_PER_BATCH} are allowed: split it",
+            )
+        results = await self._run(
+            context, shadows.attach, self.db, list(request.shadows), request.register_models
+        )
+        outcomes = []
+        for result in results:
+            if isinstance(result, LearningError):
+                code = _CODES.get(type(result), grpc.StatusCode.INTERNAL)
+                error = voting_pb2.ItemError(code=code.name, message=str(result))
+                outcomes.append(learning_pb2.AttachShadowOutcome(error=error))
+            else:
+                outcomes.append(learning_pb2.AttachShadowOutcome(attached=result))
+        return learning_pb2.AttachShadowsResponse(outcomes=outcomes)
+
     async def SubmitFeedback(self, request, context):
         reply = await self._run(
             context, feedback.submit, self.db, request, self.settings.feedback_k
@@ -181,6 +204,9 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def ErrorCorrelation(self, request, context):
         return await self._run(context, profiles.error_correlation, self.db, request)
+
+    async def ErrorCorrelations(self, request, context):
+        return await self._run(context, profiles.error_correlations, self.db, request)
 
     async def GetStats(self, request, context):
         return await self._run(context, stats.stats, self.db, request)

@@ -1,5 +1,5 @@
-"""Statistics over call records: totals, cost, latency percentiles, and distributions by model,
-tier, task type and kind, computed in the database."""
+"""Statistics over call records: totals, cost, latency percentiles, the mean routing latency,
+and distributions by model, tier, task type and kind, computed in the database."""
 
 from __future__ import annotations
 
@@ -72,12 +72,15 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
         ).all()
 
     def work(conn: Connection) -> records_pb2.Stats:
-        total, cost, tokens, mean = conn.execute(
+        total, cost, tokens, mean, routed, routing_ms = conn.execute(
             sa.select(
                 sa.func.count(),
                 sa.func.sum(calls.c.cost_usd),
                 sa.func.sum(calls.c.total_tokens),
                 sa.func.avg(calls.c.latency_s),
+                # Both skip NULL: calls that were not routed.
+                sa.func.count(calls.c.routing_latency_ms),
+                sa.func.avg(calls.c.routing_latency_ms),
             ).where(*where)
         ).one()
         # Scale calls count for each panel model (with that model's own usage); generate and
@@ -132,6 +135,8 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
             by_tier=_buckets(grouped(conn, calls.c.tier), total),
             by_task_type=_buckets(grouped(conn, calls.c.task_type), total),
             by_kind=_buckets(kinds, total),
+            mean_routing_latency_ms=float(routing_ms or 0.0),
+            routed_calls=routed,
         )
 
     return db.read(work)

@@ -154,7 +154,9 @@ def test_shadow_answers_outside_the_panel_and_does_not_vote(stub, fake):
     assert result.HasField("shadow")
     assert result.shadow.model not in {"f1", "f2", "f3"}
     assert result.shadow.parsed_answer == "NO" and not result.shadow_agrees
-    assert result.calls_made == 4
+    assert (result.calls_made, result.shadow_calls_made, result.pending_shadow) == (3, 1, "")
+    # The panel's usage only; the shadow's is its own.
+    assert result.usage.total_tokens == 3 * 15 and result.shadow.usage.total_tokens == 15
     second = scale(stub, k=3, shadow=True)
     assert second.shadow.model not in {"f1", "f2", "f3", result.shadow.model}  # spread
 
@@ -172,6 +174,91 @@ def test_a_slow_shadow_never_delays_the_answer_and_is_cancelled(stub, fake):
         r for r in fake.requests if r.model not in {"test/f1", "test/f2", "test/f3"}
     ]
     wait_for(lambda: shadow_request.closed_early, timeout=5, what="the shadow's request to close")
+    assert (result.calls_made, result.shadow_calls_made, result.pending_shadow) == (3, 1, "")
+
+
+def scale_stream(stub, models=(), k=0, **kw):
+    return stub.ScaleStream(
+        ensemble_pb2.ScaleRequest(
+            question="Is it so?", k=k, models=list(models), answer_patterns=YN, **kw
+        ),
+        timeout=20,
+    )
+
+
+def test_a_slow_shadow_answers_after_the_result_on_scale_stream(stub, fake):
+    for name in ("f1", "f2", "f3"):
+        fake.script(f"test/{name}", Step(text="YES"))
+    fake.default = Step(text="Answer: NO", delay_s=1.0)  # every model outside the panel
+    events = scale_stream(stub, k=3, answer_within_s=15)
+    first = next(events)
+    assert first.WhichOneof("event") == "result"
+    result = first.result
+    assert result.answer == "YES" and not result.HasField("shadow")
+    assert result.pending_shadow not in ("", "f1", "f2", "f3")
+    second = next(events)
+    assert second.WhichOneof("event") == "shadow"
+    late = second.shadow
+    assert (late.call_id, late.vote.model, late.vote.parsed_answer) == (
+        result.call_id,
+        result.pending_shadow,
+        "NO",
+    )
+    assert late.calls_made == 1 and late.vote.usage.total_tokens == 15
+    # The result was sent before the shadow had answered: the answer did not wait for it.
+    assert late.vote.latency_s >= 1.0 and late.vote.latency_s > result.elapsed_s
+    assert list(events) == []
+
+
+def test_scale_stream_gone_before_the_shadow_cancels_it(stub, fake):
+    for name in ("f1", "f2", "f3"):
+        fake.script(f"test/{name}", Step(text="YES", delay_s=0.2))
+    fake.default = Step(hang=True)
+    events = scale_stream(stub, k=3)
+    result = next(events).result
+    assert result.pending_shadow
+    wait_for(
+        lambda: fake.requests_for(f"test/{result.pending_shadow}"),
+        timeout=5,
+        what="the shadow's request to reach the provider",
+    )
+    events.cancel()
+    (shadow_request,) = fake.requests_for(f"test/{result.pending_shadow}")
+    wait_for(lambda: shadow_request.closed_early, timeout=5, what="the shadow's request to close")
+
+
+def test_a_late_shadow_that_times_out_is_reported_with_its_error(stub, fake):
+    for name in ("f1", "f2", "f3"):
+        fake.script(f"test/{name}", Step(text="YES"))
+    fake.default = Step(hang=True)
+    events = scale_stream(stub, k=3, options=calls_pb2.CallOptions(timeout_s=1.0))
+    result = next(events).result
+    late = next(events).shadow
+    assert late.vote.model == result.pending_shadow
+    assert "no answer within" in late.vote.error and not late.vote.parsed_answer
+
+
+def test_batch_late_shadows_follow_the_items(stub, fake):
+    for name in ("f1", "f2", "f3"):
+        fake.script(f"test/{name}", Step(text="YES"))
+    fake.default = Step(text="NO", delay_s=0.8)
+    request = ensemble_pb2.ScaleBatchRequest(
+        items=[ensemble_pb2.ScaleItem(question=f"Q{i}?") for i in range(3)],
+        k=3,
+        answer_patterns=YN,
+        late_shadows=True,
+    )
+    events = list(stub.ScaleBatch(request, timeout=30))
+    kinds = [e.WhichOneof("outcome") for e in events]
+    assert kinds[:3] == ["result"] * 3 and kinds[3:] == ["shadow"] * 3
+    pending = {e.index: e.result for e in events[:3]}
+    for e in events[3:]:
+        assert e.shadow.call_id == pending[e.index].call_id
+        assert e.shadow.vote.model == pending[e.index].pending_shadow
+        assert e.shadow.vote.parsed_answer == "NO"
+    # Without late_shadows, as before: the late shadows are cancelled, nothing follows.
+    request.late_shadows = False
+    assert {e.WhichOneof("outcome") for e in stub.ScaleBatch(request, timeout=30)} == {"result"}
 
 
 # -- self-healing -----------------------------------------------------------------------------
@@ -424,6 +511,70 @@ def test_complete_streams_tokens_then_usage_and_cost(stub, fake):
     assert done.usage.cost_usd == pytest.approx((100 * 2.0 + 7 * 10.0) / 1e6)
     assert len([c for c in chunks if c.HasField("delta")]) > 1  # really streamed
     assert fake.requests_for("test/m2")[0].body["stream"] is True
+
+
+def test_complete_passes_the_callers_sampling_options_to_the_provider(stub, fake):
+    # OpenAI's own models take every option; litellm sends `user` only to providers it knows
+    # take it (NIM's API has no such field, nor do many OpenAI-compatible servers).
+    entry = models_pb2.ModelInfo(
+        alias="compat", litellm_model="openai/gpt-4o-mini", tier=models_pb2.MODEL_TIER_FAST
+    )
+    stub.RegisterModel(ensemble_pb2.RegisterModelRequest(model=entry))
+    messages = [calls_pb2.ChatMessage(role="user", content="hi")]
+    options = calls_pb2.CallOptions(
+        max_tokens=77, temperature=0.25, top_p=0.5, stop=["END", "\n\n"], seed=42, user="u-7"
+    )
+    for model in ("compat", "m4"):
+        for given in (options, None):
+            request = ensemble_pb2.CompleteRequest(model=model, messages=messages, options=given)
+            list(stub.Complete(request, timeout=10))
+    given, unset = (r.body for r in fake.requests_for("gpt-4o-mini"))
+    names = ("max_tokens", "temperature", "top_p", "stop", "seed", "user")
+    assert {k: given.get(k) for k in names} == {
+        "max_tokens": 77, "temperature": 0.25, "top_p": 0.5, "stop": ["END", "\n\n"],
+        "seed": 42, "user": "u-7",
+    }  # fmt: skip
+    # Unset options are not sent: the provider's defaults apply (max_tokens: the service's).
+    assert unset["max_tokens"] == 1024
+    assert not {"temperature", "top_p", "stop", "seed", "user"} & set(unset)
+    nim, _ = (r.body for r in fake.requests_for("test/m4"))
+    assert (nim["top_p"], nim["stop"], nim["seed"], "user" in nim) == (
+        0.5,
+        ["END", "\n\n"],
+        42,
+        False,
+    )
+
+
+def _complete(stub, model: str, timeout: float = 10, **options):
+    return list(
+        stub.Complete(
+            ensemble_pb2.CompleteRequest(
+                model=model,
+                messages=[calls_pb2.ChatMessage(role="user", content="hi")],
+                options=calls_pb2.CallOptions(**options),
+            ),
+            timeout=timeout,
+        )
+    )
+
+
+def test_complete_backs_off_a_429_before_the_first_token(stub, fake):
+    fake.script("test/m4", Step(status=429, retry_after=0.3), Step(text="Hello after a wait"))
+    chunks = _complete(stub, "m4")
+    assert "".join(c.delta for c in chunks if c.HasField("delta")) == "Hello after a wait"
+    assert chunks[-1].done.model == "m4"
+    first, second = fake.requests_for("test/m4")
+    assert second.started - first.started >= 0.3  # Retry-After honoured
+
+
+def test_complete_429_past_the_deadline_is_resource_exhausted(stub, fake):
+    fake.script("test/m5", Step(status=429, retry_after=60))
+    with pytest.raises(grpc.RpcError) as err:
+        _complete(stub, "m5", timeout_s=3)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "would pass the call's deadline" in err.value.details()
+    assert len(fake.requests_for("test/m5")) == 1
 
 
 def test_complete_with_a_dead_model_is_answered_by_a_stand_in(stub, fake):

@@ -47,7 +47,10 @@ class Learning:
 
     async def send(self, records: list[records_pb2.CallRecord]) -> list[Exception | None]:
         await self.gate.wait()
-        ids = [r.call_id for r in records]
+        ids = [
+            f"shadow:{r.call_id}" if isinstance(r, voting_pb2.ShadowVote) else r.call_id
+            for r in records
+        ]
         self.batches.append(ids)
         self.sent.update(ids)
         if self.down_for > 0:
@@ -56,6 +59,7 @@ class Learning:
             raise ConnectionError("learning is down")
         outcomes: list[Exception | None] = []
         for call_id in ids:
+            await asyncio.sleep(0)  # others may queue meanwhile, as over a network
             if call_id in self.reject:
                 outcomes.append(PermanentError("vote for unknown model"))
             elif call_id in self.flaky:
@@ -248,6 +252,80 @@ def test_without_a_spool_undelivered_records_are_reported_lost(caplog):
     assert "1 records lost at shutdown (no spool directory): call-1" in caplog.text
 
 
+def _shadow(i: int) -> voting_pb2.ShadowVote:
+    return voting_pb2.ShadowVote(
+        call_id=f"call-{i}", vote=voting_pb2.Vote(model="late", parsed_answer="NO")
+    )
+
+
+def test_a_late_shadow_leaves_after_its_calls_record():
+    async def scenario():
+        learning = Learning()
+        learning.gate.clear()  # the record is taken, but not answered yet
+        outbox = Outbox(learning.send, FAST)
+        await outbox.start()
+        outbox.put(_record(1))
+        await asyncio.sleep(0.05)
+        assert outbox.put_shadow(_shadow(1)) and outbox.put_shadow(_shadow(1))  # one copy
+        assert outbox.depth == 2
+        assert outbox.put_shadow(_shadow(2))  # its call was delivered before: straight on
+        learning.gate.set()
+        await _drain(outbox)
+        await outbox.close(1.0)
+        return learning.delivered, learning.batches
+
+    delivered, batches = asyncio.run(scenario())
+    assert sorted(delivered) == ["call-1", "shadow:call-1", "shadow:call-2"]
+    assert delivered.index("call-1") < delivered.index("shadow:call-1")
+    assert ["call-1"] in batches  # the shadow did not travel with (or before) its record
+
+
+def test_a_late_shadow_is_dropped_with_its_rejected_record(caplog):
+    async def scenario():
+        learning = Learning(reject={"call-3"})
+        learning.gate.clear()
+        outbox = Outbox(learning.send, FAST)
+        await outbox.start()
+        outbox.put(_record(3))
+        await asyncio.sleep(0.05)
+        outbox.put_shadow(_shadow(3))
+        learning.gate.set()
+        await _drain(outbox)
+        await outbox.close(1.0)
+        return learning.sent
+
+    with caplog.at_level(logging.ERROR):
+        sent = asyncio.run(scenario())
+    assert sent == {"call-3": 1}
+    assert "the late shadow vote of call call-3 is dropped with its record" in caplog.text
+
+
+def test_the_spool_keeps_late_shadows_behind_their_records(tmp_path):
+    spool = tmp_path / "spool"
+
+    async def first_process() -> int:
+        learning = Learning()
+        learning.gate.clear()
+        outbox = Outbox(learning.send, FAST, spool)
+        await outbox.start()
+        outbox.put(_record(5))
+        outbox.put_shadow(_shadow(5))
+        return await outbox.close(0.2)
+
+    async def second_process() -> list[str]:
+        learning = Learning()
+        outbox = Outbox(learning.send, FAST, spool)
+        await outbox.start()
+        await _drain(outbox)
+        await outbox.close(1.0)
+        return learning.delivered
+
+    assert asyncio.run(first_process()) == 2
+    assert {p.suffix for p in spool.iterdir()} == {".record", ".shadow"}
+    assert asyncio.run(second_process()) == ["call-5", "shadow:call-5"]
+    assert list(spool.iterdir()) == []
+
+
 class RecordingLearning(learning_pb2_grpc.LearningServicer):
     """RecordCall only, as a learning service older than RecordCalls."""
 
@@ -286,6 +364,52 @@ class BatchLearning(RecordingLearning):
                 recorded = learning_pb2.RecordCallResponse(call_id=record.call_id)
                 outcomes.append(learning_pb2.RecordCallOutcome(recorded=recorded))
         return learning_pb2.RecordCallsResponse(outcomes=outcomes)
+
+
+class ShadowLearning(BatchLearning):
+    """AttachShadows too: a call it has not recorded is NOT_FOUND."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shadows: list[str] = []
+
+    async def AttachShadows(self, request, context):
+        assert request.register_models
+        recorded = {r.record.call_id for r, _ in self.requests} | {
+            c for batch in self.batches for c in batch
+        }
+        outcomes = []
+        for shadow in request.shadows:
+            if shadow.call_id in recorded:
+                self.shadows.append(shadow.call_id)
+                attached = learning_pb2.AttachedShadow(call_id=shadow.call_id)
+                outcomes.append(learning_pb2.AttachShadowOutcome(attached=attached))
+            else:
+                error = voting_pb2.ItemError(code="NOT_FOUND", message="no such call")
+                outcomes.append(learning_pb2.AttachShadowOutcome(error=error))
+        return learning_pb2.AttachShadowsResponse(outcomes=outcomes)
+
+
+def test_late_shadows_go_to_attachshadows_after_their_records():
+    async def scenario():
+        port = free_port()
+        servicer = ShadowLearning()
+        server = await _serve(servicer, port)
+        downstreams = _downstreams(port)
+        outbox = Outbox(record_sender(downstreams, timeout_s=2.0), FAST)
+        await outbox.start()
+        try:
+            outbox.put(_record(1))
+            outbox.put_shadow(_shadow(1))
+            outbox.put_shadow(_shadow(8))  # a call learning never had: refused, not retried
+            await _drain(outbox, timeout=10)
+            await outbox.close(1.0)
+        finally:
+            await server.stop(None)
+            await downstreams.close()
+        return servicer.shadows
+
+    assert asyncio.run(scenario()) == ["call-1"]
 
 
 async def _serve(servicer, port: int) -> grpc.aio.Server:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from freescaling.common.v1 import ratings_pb2
+from freescaling.common.v1 import ratings_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from tests.learning.helpers import TIMEOUT, expect_error, record, scale_record
 
@@ -28,11 +28,11 @@ def test_evolution_rankings_and_panel_history(stub):
         record(stub, scale_record(votes, "YES"))
     early = stub.Evolve(R.EvolveRequest(dry_run=True, min_calls=40), timeout=TIMEOUT)
     assert (early.changed, early.applied, list(early.proposed)) == (False, False, [])
-    assert "only 0 of 5 models have >= 40 calls" in early.reason
+    assert "only 0 of 5 models have >= 40 answered votes" in early.reason
 
     dry = stub.Evolve(R.EvolveRequest(dry_run=True), timeout=TIMEOUT)
     assert (dry.changed, dry.applied, list(dry.proposed)) == (True, False, ["m1", "m2", "m3"])
-    assert dry.reason == "top 3 by ELO among 4 models with >= 30 calls"
+    assert dry.reason == "top 3 by ELO among 4 models with >= 30 answered votes"
     assert [c.model for c in dry.candidates] == ["m1", "m2", "m3", "m4"]
     expect_error(
         grpc.StatusCode.NOT_FOUND,
@@ -83,8 +83,41 @@ def test_rankings_sort_filter_and_limit(stub):
     top = stub.GetRankings(R.RankingsRequest(min_calls=30, limit=2), timeout=TIMEOUT).ratings
     assert [r.model for r in top] == ["m1", "m2"]
     m1 = top[0]
-    assert (m1.calls, m1.losses, m1.agreement_rate) == (32, 0, 1.0)
+    assert (m1.calls, m1.answered, m1.losses, m1.agreement_rate) == (32, 32, 0, 1.0)
     by_agreement = stub.GetRankings(
         R.RankingsRequest(sort_by=R.RANKING_SORT_AGREEMENT), timeout=TIMEOUT
     ).ratings
     assert [r.model for r in by_agreement][-2:] == ["m4", "m5"]
+
+
+def test_only_answered_votes_make_a_model_eligible(stub):
+    """A model that sits on every panel but never answers (it fails, is cancelled, or
+    abstains) is counted apart and never reaches evolution's minimum."""
+    mute = "mute"
+    for i in range(40):
+        vote = [
+            voting_pb2.Vote(model=mute, error="mute: the provider timed out"),
+            voting_pb2.Vote(model=mute, cancelled=True),
+            voting_pb2.Vote(model=mute, abstained=True, raw_output="I cannot say."),
+        ][i % 3]
+        rec = scale_record({"m1": "YES", "m2": "YES"}, "YES")
+        rec.votes.append(vote)
+        record(stub, rec)
+    rows = {r.model: r for r in stub.GetRankings(R.RankingsRequest(), timeout=TIMEOUT).ratings}
+    row = rows[mute]
+    assert (row.calls, row.answered, row.failed, row.cancelled, row.abstained) == (
+        40,
+        0,
+        14,
+        13,
+        13,
+    )
+    assert rows["m1"].answered == rows["m1"].calls
+    result = stub.Evolve(R.EvolveRequest(dry_run=True, panel_size=1), timeout=TIMEOUT)
+    assert mute not in {c.model for c in result.candidates}
+    filtered = stub.GetRankings(R.RankingsRequest(min_calls=1), timeout=TIMEOUT).ratings
+    assert mute not in {r.model for r in filtered}
+    by_answered = stub.GetRankings(
+        R.RankingsRequest(sort_by=R.RANKING_SORT_ANSWERED), timeout=TIMEOUT
+    ).ratings
+    assert by_answered[-1].model == mute

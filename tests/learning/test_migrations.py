@@ -76,6 +76,8 @@ def test_first_revision_upgrades_to_head_with_data_intact(database_url, tmp_path
             1492.0,
             1,
         )
+        # Revision 0005 counted the votes already recorded by how they ended.
+        assert (rows["old-a"].answered, rows["old-a"].failed, rows["old-a"].cancelled) == (1, 0, 0)
         call = stub.GetCall(learning_pb2.GetCallRequest(call_id="old-call"), timeout=TIMEOUT)
         assert call == rec
         # Old calls still take feedback, old models still vote, and the new tables work.

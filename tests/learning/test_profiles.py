@@ -111,6 +111,46 @@ def test_error_correlation_phi(stub, cluster_set):
     assert corr.correlation == pytest.approx(1 / 3)
 
 
+def test_error_correlations_of_every_pair(stub, cluster_set):
+    a, b, c = unique("a"), unique("b"), unique("c")
+    # a and b as above (phi 1/3); c errs exactly where a does (phi 1), on items 1..6.
+    for model, wrong in ((a, (1, 2, 3)), (b, (1, 2, 4)), (c, (1, 2, 3))):
+        items = graded(*[(f"e{i}", 0, "QA", i not in wrong) for i in range(1, 7)])
+        validate(stub, model, cluster_set, items)
+    reply = stub.ErrorCorrelations(
+        routing_pb2.ErrorCorrelationsRequest(models=[a, b, c], cluster_set_id=cluster_set),
+        timeout=TIMEOUT,
+    )
+    assert reply.cluster_set_id == cluster_set
+    pairs = {(p.model_a, p.model_b): p for p in reply.pairs}
+    assert list(pairs) == [(a, b), (a, c), (b, c)]
+    assert pairs[a, b].correlation == pytest.approx(1 / 3)
+    assert (pairs[a, c].correlation, pairs[a, c].both_wrong) == (pytest.approx(1.0), 3)
+    assert pairs[b, c].shared_items == 6
+    everyone = stub.ErrorCorrelations(
+        routing_pb2.ErrorCorrelationsRequest(cluster_set_id=cluster_set), timeout=TIMEOUT
+    )
+    assert {(p.model_a, p.model_b) for p in everyone.pairs} >= {tuple(sorted((a, c)))}
+    expect_error(
+        INVALID,
+        "give at least two models",
+        stub.ErrorCorrelations,
+        routing_pb2.ErrorCorrelationsRequest(models=[a], cluster_set_id=cluster_set),
+    )
+    expect_error(
+        INVALID,
+        "more than once",
+        stub.ErrorCorrelations,
+        routing_pb2.ErrorCorrelationsRequest(models=[a, a], cluster_set_id=cluster_set),
+    )
+    expect_error(
+        grpc.StatusCode.NOT_FOUND,
+        "no profile on cluster set",
+        stub.ErrorCorrelations,
+        routing_pb2.ErrorCorrelationsRequest(models=[a, "never-profiled"]),
+    )
+
+
 def test_more_results_add_up_and_replace_starts_over(stub, cluster_set):
     model = unique("m")
     validate(stub, model, cluster_set, graded(("r1", 1, "QA", False)))

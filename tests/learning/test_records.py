@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from freescaling.common.v1 import classification_pb2, records_pb2, voting_pb2
+from freescaling.common.v1 import classification_pb2, records_pb2, routing_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from tests.learning.helpers import (
     TIMEOUT,
@@ -262,6 +262,7 @@ def test_stats_totals_percentiles_and_distributions(stub):
             usage=voting_pb2.Usage(total_tokens=100, cost_usd=0.25),
             routing=routed(simple if i < 3 else complex_, "Open QA"),
         )
+        rec.routing.routing_latency_ms = 2.0 * (i + 1)  # 2, 4, 6, 8
         record(stub, rec)
     chat = records_pb2.CallRecord(
         call_id=unique("chat"),
@@ -272,7 +273,18 @@ def test_stats_totals_percentiles_and_distributions(stub):
         error="provider timeout",
         routing=routed(complex_, "Code Generation"),
     )
+    chat.routing.routing_latency_ms = 10.0
     record(stub, chat)
+    named = records_pb2.CallRecord(
+        call_id=unique("named"),
+        kind=records_pb2.CALL_KIND_CHAT,
+        model=chat_model,
+        created_at=at(2071),
+        routing=routing_pb2.RoutingInfo(
+            method=routing_pb2.ROUTING_METHOD_NAMED, routing_latency_ms=500.0
+        ),
+    )
+    record(stub, named)
     stats = stub.GetStats(records_pb2.StatsRequest(since=at(2001), until=at(2002)), timeout=TIMEOUT)
     assert (stats.total_calls, stats.total_tokens) == (5, 400)
     assert stats.total_cost_usd == pytest.approx(1.0)
@@ -283,6 +295,17 @@ def test_stats_totals_percentiles_and_distributions(stub):
     assert {x.key: x.calls for x in stats.by_tier} == {"simple": 3, "complex": 2}
     assert {x.key: x.calls for x in stats.by_task_type} == {"Open QA": 4, "Code Generation": 1}
     assert {x.key: x.share for x in stats.by_kind} == {"scale": 0.8, "chat": 0.2}
+    # Routed calls only: a chat with a named model took no routing time to speak of.
+    assert stats.mean_routing_latency_ms == pytest.approx(6.0)
+    assert stats.routed_calls == 5
+    unrouted = stub.GetStats(
+        records_pb2.StatsRequest(since=at(2071), until=at(2072)), timeout=TIMEOUT
+    )
+    assert (unrouted.total_calls, unrouted.routed_calls, unrouted.mean_routing_latency_ms) == (
+        1,
+        0,
+        0,
+    )
     only_chat = stub.GetStats(
         records_pb2.StatsRequest(since=at(2001), until=at(2002), kind=records_pb2.CALL_KIND_CHAT),
         timeout=TIMEOUT,

@@ -59,3 +59,32 @@ def test_a_certificate_without_its_key_is_a_bad_setting(tmp_path, certificate):
     service.start()
     assert service.wait_exit(timeout=30) == 2
     assert "FREESCALING_TLS_CERT and FREESCALING_TLS_KEY go together" in service.log_text()
+
+
+def test_the_gateways_http_api_serves_https_with_the_same_certificate(tmp_path, certificate):
+    import ssl
+
+    import httpx
+
+    cert, key = certificate
+    service = ServiceProcess(
+        "gateway",
+        tmp_path,
+        env={
+            "FREESCALING_TLS_CERT": str(cert),
+            "FREESCALING_TLS_KEY": str(key),
+            "FREESCALING_GATEWAY_REQUIRED": "",
+        },
+    )
+    service.start().wait_serving()
+    try:
+        url = service.http_url().replace("http://", "https://")
+        served = next(r for r in service.log_records() if "serving on" in r.get("message", ""))
+        assert f"HTTP API: https://127.0.0.1:{served['http_port']}" in served["message"]
+        trusted = ssl.create_default_context(cafile=str(cert))
+        reply = httpx.get(f"{url}/v1/models/auto", verify=trusted, timeout=10)
+        assert reply.status_code == 200 and reply.json()["id"] == "auto"
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url.replace("https://", "http://") + "/v1/models/auto", timeout=5)
+    finally:
+        assert service.stop() == 0

@@ -266,8 +266,8 @@ class FakeOpenAI:
 
     @staticmethod
     def _directed(step: Step, body: dict) -> Step:
-        """Apply the last user message's directives: `[[delay=S]]`, `[[answer=TEXT]]`, and a
-        judge step's `pick`."""
+        """Apply the last user message's directives: `[[delay=S]]`, `[[answer=TEXT]]`,
+        `[[chunk_delay=S]]` (seconds between streamed pieces), and a judge step's `pick`."""
         user = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
         text = user[-1] if user else ""
         changes: dict = {}
@@ -275,6 +275,8 @@ class FakeOpenAI:
             changes["delay_s"] = step.delay_s + float(m.group(1))
         if m := re.search(r"\[\[answer=([^\]]*)\]\]", text):
             changes["text"] = m.group(1)
+        if m := re.search(r"\[\[chunk_delay=([0-9.]+)\]\]", text):
+            changes["chunk_delay_s"] = float(m.group(1))
         if step.pick:
             for number, shown in re.findall(
                 r"### Output (\d+)\n(.*?)(?=\n\n### Output|\Z)", text, re.S

@@ -1,6 +1,7 @@
-"""A real gRPC server standing in for the learning service, whose GetRankings answers only when
-the test releases it. It lets tests hold an RPC in flight through the gateway (drain, deadlines,
-concurrency caps) and see what the gateway sent downstream (deadline, request id)."""
+"""A real gRPC server standing in for the learning service, whose GetRankings (and GetStats)
+answer only when the test releases it. It lets tests hold an RPC (or an HTTP request) in flight
+through the gateway (drain, deadlines, concurrency caps) and see what the gateway sent
+downstream (deadline, request id)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from freescaling.common.v1 import ratings_pb2
+from freescaling.common.v1 import ratings_pb2, records_pb2
 from freescaling.learning.v1 import learning_pb2_grpc
 
 
@@ -29,7 +30,7 @@ class HeldLearning(learning_pb2_grpc.LearningServicer):
     port: int = 0
     server: grpc.Server | None = None
 
-    def GetRankings(self, request, context):
+    def _hold(self, context) -> None:
         self.seen.append(
             SeenCall(context.time_remaining(), {k: v for k, v in context.invocation_metadata()})
         )
@@ -38,7 +39,15 @@ class HeldLearning(learning_pb2_grpc.LearningServicer):
         while not self.release.is_set() and context.is_active() and waited < self.hold_s:
             self.release.wait(0.05)
             waited += 0.05
+
+    def GetRankings(self, request, context):
+        self._hold(context)
         return ratings_pb2.Rankings(ratings=[ratings_pb2.ModelRating(model="held", rating=1500)])
+
+    def GetStats(self, request, context):
+        """Held too: the gateway's HTTP /stats reaches learning through it."""
+        self._hold(context)
+        return records_pb2.Stats(total_calls=7)
 
     def wait_arrivals(self, count: int, timeout: float = 10.0) -> None:
         for _ in range(count):

@@ -65,6 +65,9 @@ class ServiceProcess:
             "FREESCALING_LOG_FORMAT": "json",
             **(env or {}),
         }
+        if name == "gateway":
+            # Its HTTP API on a free port too (found in its log: http_url()).
+            self.env.setdefault("FREESCALING_GATEWAY_HTTP_PORT", "0")
         if name == "learning":
             # Its database goes in the test's folder, never the repository's ./data.
             self.env.setdefault(
@@ -84,6 +87,7 @@ class ServiceProcess:
         self.args += args or []
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self._log_start = 0
         self._channel: grpc.Channel | None = None
 
     @property
@@ -96,6 +100,8 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         self.port_file.unlink(missing_ok=True)
+        # Processes started in one workdir share its log: this one's lines begin here.
+        self._log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{self.name}", *self.args],
@@ -117,6 +123,21 @@ class ServiceProcess:
 
         self.port = wait_for(bound, timeout, what=f"{self.name} to listen")
         return self
+
+    def http_url(self, timeout: float = 15.0) -> str:
+        """The gateway's HTTP API base (http://127.0.0.1:PORT), from the port it logged."""
+
+        def logged() -> int:
+            with open(self.log_file, "rb") as log:
+                log.seek(self._log_start)
+                lines = log.read().decode(errors="replace").splitlines()
+            for line in lines:
+                if '"http_port"' in line:
+                    return json.loads(line).get("http_port") or 0
+            return 0
+
+        port = wait_for(logged, timeout, what=f"{self.name}'s HTTP port in its log")
+        return f"http://127.0.0.1:{port}"
 
     def channel(self) -> grpc.Channel:
         if self._channel is None:

@@ -18,6 +18,7 @@ class RankingSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RANKING_SORT_AGREEMENT: _ClassVar[RankingSort]
     RANKING_SORT_WINS: _ClassVar[RankingSort]
     RANKING_SORT_MODEL: _ClassVar[RankingSort]
+    RANKING_SORT_ANSWERED: _ClassVar[RankingSort]
 
 class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -32,6 +33,7 @@ RANKING_SORT_CALLS: RankingSort
 RANKING_SORT_AGREEMENT: RankingSort
 RANKING_SORT_WINS: RankingSort
 RANKING_SORT_MODEL: RankingSort
+RANKING_SORT_ANSWERED: RankingSort
 VERDICT_UNSPECIFIED: Verdict
 VERDICT_CONFIRM: Verdict
 VERDICT_OVERRIDE: Verdict
@@ -39,7 +41,7 @@ VERDICT_PANEL_RIGHT: Verdict
 VERDICT_SHADOW_RIGHT: Verdict
 
 class ModelRating(_message.Message):
-    __slots__ = ("model", "rating", "calls", "wins", "losses", "agreement_rate", "feedback_count", "updated_at")
+    __slots__ = ("model", "rating", "calls", "wins", "losses", "agreement_rate", "feedback_count", "updated_at", "answered", "abstained", "failed", "cancelled")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     RATING_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +50,10 @@ class ModelRating(_message.Message):
     AGREEMENT_RATE_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_COUNT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    ABSTAINED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
     model: str
     rating: float
     calls: int
@@ -56,7 +62,11 @@ class ModelRating(_message.Message):
     agreement_rate: float
     feedback_count: int
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, model: _Optional[str] = ..., rating: _Optional[float] = ..., calls: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., agreement_rate: _Optional[float] = ..., feedback_count: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    answered: int
+    abstained: int
+    failed: int
+    cancelled: int
+    def __init__(self, model: _Optional[str] = ..., rating: _Optional[float] = ..., calls: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., agreement_rate: _Optional[float] = ..., feedback_count: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., answered: _Optional[int] = ..., abstained: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
 
 class RankingsRequest(_message.Message):
     __slots__ = ("sort_by", "ascending", "min_calls", "limit")

@@ -24,7 +24,7 @@ CALL_KIND_GENERATE: CallKind
 CALL_KIND_CHAT: CallKind
 
 class CallRecord(_message.Message):
-    __slots__ = ("call_id", "kind", "created_at", "request_id", "message_id", "question", "answer_patterns", "answer", "confidence", "outcome", "votes", "shadow", "model", "routing", "usage", "latency_s", "k", "cascade_path", "error", "outputs", "judge_votes")
+    __slots__ = ("call_id", "kind", "created_at", "request_id", "message_id", "question", "answer_patterns", "answer", "confidence", "outcome", "votes", "shadow", "model", "routing", "usage", "latency_s", "k", "cascade_path", "error", "outputs", "judge_votes", "pending_shadow")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,7 @@ class CallRecord(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     JUDGE_VOTES_FIELD_NUMBER: _ClassVar[int]
+    PENDING_SHADOW_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     kind: CallKind
     created_at: _timestamp_pb2.Timestamp
@@ -67,7 +68,8 @@ class CallRecord(_message.Message):
     error: str
     outputs: _containers.RepeatedCompositeFieldContainer[_voting_pb2.GeneratedOutput]
     judge_votes: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, call_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., message_id: _Optional[str] = ..., question: _Optional[str] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ..., shadow: _Optional[_Union[_voting_pb2.Vote, _Mapping]] = ..., model: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., latency_s: _Optional[float] = ..., k: _Optional[int] = ..., cascade_path: _Optional[str] = ..., error: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_voting_pb2.GeneratedOutput, _Mapping]]] = ..., judge_votes: _Optional[_Iterable[int]] = ...) -> None: ...
+    pending_shadow: str
+    def __init__(self, call_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., message_id: _Optional[str] = ..., question: _Optional[str] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ..., shadow: _Optional[_Union[_voting_pb2.Vote, _Mapping]] = ..., model: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., latency_s: _Optional[float] = ..., k: _Optional[int] = ..., cascade_path: _Optional[str] = ..., error: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_voting_pb2.GeneratedOutput, _Mapping]]] = ..., judge_votes: _Optional[_Iterable[int]] = ..., pending_shadow: _Optional[str] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
     __slots__ = ("since", "until", "kind")
@@ -98,7 +100,7 @@ class StatsBucket(_message.Message):
     def __init__(self, key: _Optional[str] = ..., calls: _Optional[int] = ..., share: _Optional[float] = ..., cost_usd: _Optional[float] = ..., tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., errors: _Optional[int] = ...) -> None: ...
 
 class Stats(_message.Message):
-    __slots__ = ("total_calls", "total_cost_usd", "total_tokens", "mean_latency_s", "p50_latency_s", "p95_latency_s", "by_model", "by_tier", "by_task_type", "by_kind")
+    __slots__ = ("total_calls", "total_cost_usd", "total_tokens", "mean_latency_s", "p50_latency_s", "p95_latency_s", "by_model", "by_tier", "by_task_type", "by_kind", "mean_routing_latency_ms", "routed_calls")
     TOTAL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COST_USD_FIELD_NUMBER: _ClassVar[int]
     TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +111,8 @@ class Stats(_message.Message):
     BY_TIER_FIELD_NUMBER: _ClassVar[int]
     BY_TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     BY_KIND_FIELD_NUMBER: _ClassVar[int]
+    MEAN_ROUTING_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ROUTED_CALLS_FIELD_NUMBER: _ClassVar[int]
     total_calls: int
     total_cost_usd: float
     total_tokens: int
@@ -119,7 +123,9 @@ class Stats(_message.Message):
     by_tier: _containers.RepeatedCompositeFieldContainer[StatsBucket]
     by_task_type: _containers.RepeatedCompositeFieldContainer[StatsBucket]
     by_kind: _containers.RepeatedCompositeFieldContainer[StatsBucket]
-    def __init__(self, total_calls: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., by_model: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_tier: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_task_type: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_kind: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ...) -> None: ...
+    mean_routing_latency_ms: float
+    routed_calls: int
+    def __init__(self, total_calls: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., by_model: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_tier: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_task_type: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_kind: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., mean_routing_latency_ms: _Optional[float] = ..., routed_calls: _Optional[int] = ...) -> None: ...
 
 class ListCallsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "model", "kind", "since", "until")

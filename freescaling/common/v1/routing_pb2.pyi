@@ -165,20 +165,6 @@ class ModelCapability(_message.Message):
     routing_cost: float
     def __init__(self, model: _Optional[str] = ..., items: _Optional[int] = ..., trials: _Optional[int] = ..., accuracy: _Optional[float] = ..., task_types: _Optional[_Iterable[_Union[TaskTypeAccuracy, _Mapping]]] = ..., clusters: _Optional[_Iterable[_Union[ClusterProfile, _Mapping]]] = ..., consistency: _Optional[float] = ..., consistency_items: _Optional[int] = ..., routing_cost: _Optional[float] = ...) -> None: ...
 
-class ErrorCorrelationPair(_message.Message):
-    __slots__ = ("model_a", "model_b", "correlation", "shared_items", "both_wrong")
-    MODEL_A_FIELD_NUMBER: _ClassVar[int]
-    MODEL_B_FIELD_NUMBER: _ClassVar[int]
-    CORRELATION_FIELD_NUMBER: _ClassVar[int]
-    SHARED_ITEMS_FIELD_NUMBER: _ClassVar[int]
-    BOTH_WRONG_FIELD_NUMBER: _ClassVar[int]
-    model_a: str
-    model_b: str
-    correlation: float
-    shared_items: int
-    both_wrong: int
-    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., correlation: _Optional[float] = ..., shared_items: _Optional[int] = ..., both_wrong: _Optional[int] = ...) -> None: ...
-
 class CapabilityMap(_message.Message):
     __slots__ = ("cluster_set_id", "models", "correlations", "estimator", "compared")
     CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -188,10 +174,10 @@ class CapabilityMap(_message.Message):
     COMPARED_FIELD_NUMBER: _ClassVar[int]
     cluster_set_id: str
     models: _containers.RepeatedCompositeFieldContainer[ModelCapability]
-    correlations: _containers.RepeatedCompositeFieldContainer[ErrorCorrelationPair]
+    correlations: _containers.RepeatedCompositeFieldContainer[ModelPairCorrelation]
     estimator: ProfileEstimator
     compared: _containers.RepeatedCompositeFieldContainer[ProfileEstimator]
-    def __init__(self, cluster_set_id: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelCapability, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[ErrorCorrelationPair, _Mapping]]] = ..., estimator: _Optional[_Union[ProfileEstimator, _Mapping]] = ..., compared: _Optional[_Iterable[_Union[ProfileEstimator, _Mapping]]] = ...) -> None: ...
+    def __init__(self, cluster_set_id: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelCapability, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[ModelPairCorrelation, _Mapping]]] = ..., estimator: _Optional[_Union[ProfileEstimator, _Mapping]] = ..., compared: _Optional[_Iterable[_Union[ProfileEstimator, _Mapping]]] = ...) -> None: ...
 
 class SuggestPanelRequest(_message.Message):
     __slots__ = ("size", "candidates", "cluster_set_id")
@@ -220,3 +206,33 @@ class SuggestedPanel(_message.Message):
     items: int
     reason: str
     def __init__(self, models: _Optional[_Iterable[str]] = ..., panel_accuracy: _Optional[float] = ..., best_single_model: _Optional[str] = ..., best_single_accuracy: _Optional[float] = ..., mean_error_correlation: _Optional[float] = ..., items: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ErrorCorrelationsRequest(_message.Message):
+    __slots__ = ("models", "cluster_set_id")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    cluster_set_id: str
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
+class ModelPairCorrelation(_message.Message):
+    __slots__ = ("model_a", "model_b", "correlation", "shared_items", "both_wrong")
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BOTH_WRONG_FIELD_NUMBER: _ClassVar[int]
+    model_a: str
+    model_b: str
+    correlation: float
+    shared_items: int
+    both_wrong: int
+    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., correlation: _Optional[float] = ..., shared_items: _Optional[int] = ..., both_wrong: _Optional[int] = ...) -> None: ...
+
+class ErrorCorrelations(_message.Message):
+    __slots__ = ("cluster_set_id", "pairs")
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    cluster_set_id: str
+    pairs: _containers.RepeatedCompositeFieldContainer[ModelPairCorrelation]
+    def __init__(self, cluster_set_id: _Optional[str] = ..., pairs: _Optional[_Iterable[_Union[ModelPairCorrelation, _Mapping]]] = ...) -> None: ...

@@ -57,7 +57,7 @@ class Vote(_message.Message):
     def __init__(self, model: _Optional[str] = ..., raw_output: _Optional[str] = ..., reasoning: _Optional[str] = ..., parsed_answer: _Optional[str] = ..., latency_s: _Optional[float] = ..., error: _Optional[str] = ..., abstained: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., substituted_for: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
 
 class ScaleResult(_message.Message):
-    __slots__ = ("call_id", "answer", "confidence", "outcome", "votes", "calls_made", "elapsed_s", "short_circuited", "shadow", "shadow_agrees", "usage", "k", "answer_patterns")
+    __slots__ = ("call_id", "answer", "confidence", "outcome", "votes", "calls_made", "elapsed_s", "short_circuited", "shadow", "shadow_agrees", "usage", "k", "answer_patterns", "pending_shadow", "shadow_calls_made")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,8 @@ class ScaleResult(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     ANSWER_PATTERNS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_SHADOW_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_CALLS_MADE_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     answer: str
     confidence: float
@@ -84,7 +86,19 @@ class ScaleResult(_message.Message):
     usage: Usage
     k: int
     answer_patterns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, call_id: _Optional[str] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., calls_made: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., short_circuited: _Optional[bool] = ..., shadow: _Optional[_Union[Vote, _Mapping]] = ..., shadow_agrees: _Optional[bool] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ...) -> None: ...
+    pending_shadow: str
+    shadow_calls_made: int
+    def __init__(self, call_id: _Optional[str] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., calls_made: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., short_circuited: _Optional[bool] = ..., shadow: _Optional[_Union[Vote, _Mapping]] = ..., shadow_agrees: _Optional[bool] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., pending_shadow: _Optional[str] = ..., shadow_calls_made: _Optional[int] = ...) -> None: ...
+
+class ShadowVote(_message.Message):
+    __slots__ = ("call_id", "vote", "calls_made")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    VOTE_FIELD_NUMBER: _ClassVar[int]
+    CALLS_MADE_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    vote: Vote
+    calls_made: int
+    def __init__(self, call_id: _Optional[str] = ..., vote: _Optional[_Union[Vote, _Mapping]] = ..., calls_made: _Optional[int] = ...) -> None: ...
 
 class GeneratedOutput(_message.Message):
     __slots__ = ("index", "model", "output", "latency_s", "error", "usage")

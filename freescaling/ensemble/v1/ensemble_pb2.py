@@ -28,7 +28,7 @@ from freescaling.common.v1 import models_pb2 as freescaling_dot_common_dot_v1_do
 from freescaling.common.v1 import voting_pb2 as freescaling_dot_common_dot_v1_dot_voting__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&freescaling/ensemble/v1/ensemble.proto\x12\x17\x66reescaling.ensemble.v1\x1a!freescaling/common/v1/calls.proto\x1a freescaling/common/v1/info.proto\x1a\"freescaling/common/v1/models.proto\x1a\"freescaling/common/v1/voting.proto\"\xcd\x01\n\x0cScaleRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x17\n\x0f\x61nswer_patterns\x18\x04 \x03(\t\x12\x0e\n\x06models\x18\x05 \x03(\t\x12\r\n\x05panel\x18\x06 \x01(\t\x12\x11\n\tno_shadow\x18\x07 \x01(\x08\x12\x0f\n\x07\x63\x61ll_id\x18\x08 \x01(\t\x12\x33\n\x07options\x18\t \x01(\x0b\x32\".freescaling.common.v1.CallOptions\"X\n\tScaleItem\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x17\n\x0f\x61nswer_patterns\x18\x03 \x03(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\"\xea\x01\n\x11ScaleBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".freescaling.ensemble.v1.ScaleItem\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x17\n\x0f\x61nswer_patterns\x18\x03 \x03(\t\x12\x0e\n\x06models\x18\x04 \x03(\t\x12\r\n\x05panel\x18\x05 \x01(\t\x12\x17\n\x0fmax_concurrency\x18\x06 \x01(\x05\x12\x11\n\tno_shadow\x18\x07 \x01(\x08\x12\x33\n\x07options\x18\x08 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\"\x95\x01\n\x10ScaleBatchResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x34\n\x06result\x18\x02 \x01(\x0b\x32\".freescaling.common.v1.ScaleResultH\x00\x12\x31\n\x05\x65rror\x18\x03 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x42\t\n\x07outcome\"\xa5\x01\n\x0fGenerateRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x0e\n\x06models\x18\x04 \x03(\t\x12\x0e\n\x06judges\x18\x05 \x03(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x06 \x01(\t\x12\x33\n\x07options\x18\x07 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\"B\n\x0cGenerateItem\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x03 \x01(\t\"\xc5\x01\n\x14GenerateBatchRequest\x12\x34\n\x05items\x18\x01 \x03(\x0b\x32%.freescaling.ensemble.v1.GenerateItem\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x0e\n\x06models\x18\x03 \x03(\t\x12\x0e\n\x06judges\x18\x04 \x03(\t\x12\x17\n\x0fmax_concurrency\x18\x05 \x01(\x05\x12\x33\n\x07options\x18\x06 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\"\x9b\x01\n\x13GenerateBatchResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x37\n\x06result\x18\x02 \x01(\x0b\x32%.freescaling.common.v1.GenerateResultH\x00\x12\x31\n\x05\x65rror\x18\x03 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x42\t\n\x07outcome\"G\n\x14RegisterModelRequest\x12/\n\x05model\x18\x01 \x01(\x0b\x32 .freescaling.common.v1.ModelInfo\"\x9c\x01\n\x0f\x43ompleteRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x34\n\x08messages\x18\x02 \x03(\x0b\x32\".freescaling.common.v1.ChatMessage\x12\x33\n\x07options\x18\x03 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\"\x9c\x01\n\x0c\x43ompleteDone\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rfinish_reason\x18\x02 \x01(\t\x12+\n\x05usage\x18\x03 \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\x12\x11\n\telapsed_s\x18\x04 \x01(\x01\x12\x15\n\rfirst_token_s\x18\x05 \x01(\x01\x12\x0f\n\x07\x63\x61ll_id\x18\x06 \x01(\t\"{\n\rCompleteChunk\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12\x19\n\x0freasoning_delta\x18\x02 \x01(\tH\x00\x12\x35\n\x04\x64one\x18\x03 \x01(\x0b\x32%.freescaling.ensemble.v1.CompleteDoneH\x00\x42\x07\n\x05\x63hunk2\xbd\x07\n\x08\x45nsemble\x12R\n\x05Scale\x12%.freescaling.ensemble.v1.ScaleRequest\x1a\".freescaling.common.v1.ScaleResult\x12\x65\n\nScaleBatch\x12*.freescaling.ensemble.v1.ScaleBatchRequest\x1a).freescaling.ensemble.v1.ScaleBatchResult0\x01\x12[\n\x08Generate\x12(.freescaling.ensemble.v1.GenerateRequest\x1a%.freescaling.common.v1.GenerateResult\x12n\n\rGenerateBatch\x12-.freescaling.ensemble.v1.GenerateBatchRequest\x1a,.freescaling.ensemble.v1.GenerateBatchResult0\x01\x12]\n\x06Health\x12).freescaling.common.v1.ModelHealthRequest\x1a(.freescaling.common.v1.ModelHealthReport\x12X\n\nListModels\x12(.freescaling.common.v1.ListModelsRequest\x1a .freescaling.common.v1.ModelList\x12X\n\nListPanels\x12(.freescaling.common.v1.ListPanelsRequest\x1a .freescaling.common.v1.PanelList\x12`\n\rRegisterModel\x12-.freescaling.ensemble.v1.RegisterModelRequest\x1a .freescaling.common.v1.ModelInfo\x12^\n\x08\x43omplete\x12(.freescaling.ensemble.v1.CompleteRequest\x1a&.freescaling.ensemble.v1.CompleteChunk0\x01\x12T\n\x07GetInfo\x12%.freescaling.common.v1.GetInfoRequest\x1a\".freescaling.common.v1.ServiceInfoB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&freescaling/ensemble/v1/ensemble.proto\x12\x17\x66reescaling.ensemble.v1\x1a!freescaling/common/v1/calls.proto\x1a freescaling/common/v1/info.proto\x1a\"freescaling/common/v1/models.proto\x1a\"freescaling/common/v1/voting.proto\"\xe6\x01\n\x0cScaleRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x17\n\x0f\x61nswer_patterns\x18\x04 \x03(\t\x12\x0e\n\x06models\x18\x05 \x03(\t\x12\r\n\x05panel\x18\x06 \x01(\t\x12\x11\n\tno_shadow\x18\x07 \x01(\x08\x12\x0f\n\x07\x63\x61ll_id\x18\x08 \x01(\t\x12\x33\n\x07options\x18\t \x01(\x0b\x32\".freescaling.common.v1.CallOptions\x12\x17\n\x0f\x61nswer_within_s\x18\n \x01(\x01\"\x80\x01\n\nScaleEvent\x12\x34\n\x06result\x18\x01 \x01(\x0b\x32\".freescaling.common.v1.ScaleResultH\x00\x12\x33\n\x06shadow\x18\x02 \x01(\x0b\x32!.freescaling.common.v1.ShadowVoteH\x00\x42\x07\n\x05\x65vent\"X\n\tScaleItem\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x17\n\x0f\x61nswer_patterns\x18\x03 \x03(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\"\x99\x02\n\x11ScaleBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".freescaling.ensemble.v1.ScaleItem\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x17\n\x0f\x61nswer_patterns\x18\x03 \x03(\t\x12\x0e\n\x06models\x18\x04 \x03(\t\x12\r\n\x05panel\x18\x05 \x01(\t\x12\x17\n\x0fmax_concurrency\x18\x06 \x01(\x05\x12\x11\n\tno_shadow\x18\x07 \x01(\x08\x12\x33\n\x07options\x18\x08 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\x12\x14\n\x0clate_shadows\x18\t \x01(\x08\x12\x17\n\x0f\x61nswer_within_s\x18\n \x01(\x01\"\xca\x01\n\x10ScaleBatchResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x34\n\x06result\x18\x02 \x01(\x0b\x32\".freescaling.common.v1.ScaleResultH\x00\x12\x31\n\x05\x65rror\x18\x03 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x12\x33\n\x06shadow\x18\x04 \x01(\x0b\x32!.freescaling.common.v1.ShadowVoteH\x00\x42\t\n\x07outcome\"\xa5\x01\n\x0fGenerateRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x0e\n\x06models\x18\x04 \x03(\t\x12\x0e\n\x06judges\x18\x05 \x03(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x06 \x01(\t\x12\x33\n\x07options\x18\x07 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\"B\n\x0cGenerateItem\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x03 \x01(\t\"\xc5\x01\n\x14GenerateBatchRequest\x12\x34\n\x05items\x18\x01 \x03(\x0b\x32%.freescaling.ensemble.v1.GenerateItem\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x0e\n\x06models\x18\x03 \x03(\t\x12\x0e\n\x06judges\x18\x04 \x03(\t\x12\x17\n\x0fmax_concurrency\x18\x05 \x01(\x05\x12\x33\n\x07options\x18\x06 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\"\x9b\x01\n\x13GenerateBatchResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x37\n\x06result\x18\x02 \x01(\x0b\x32%.freescaling.common.v1.GenerateResultH\x00\x12\x31\n\x05\x65rror\x18\x03 \x01(\x0b\x32 .freescaling.common.v1.ItemErrorH\x00\x42\t\n\x07outcome\"G\n\x14RegisterModelRequest\x12/\n\x05model\x18\x01 \x01(\x0b\x32 .freescaling.common.v1.ModelInfo\"\x9c\x01\n\x0f\x43ompleteRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x34\n\x08messages\x18\x02 \x03(\x0b\x32\".freescaling.common.v1.ChatMessage\x12\x33\n\x07options\x18\x03 \x01(\x0b\x32\".freescaling.common.v1.CallOptions\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\"\x9c\x01\n\x0c\x43ompleteDone\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rfinish_reason\x18\x02 \x01(\t\x12+\n\x05usage\x18\x03 \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\x12\x11\n\telapsed_s\x18\x04 \x01(\x01\x12\x15\n\rfirst_token_s\x18\x05 \x01(\x01\x12\x0f\n\x07\x63\x61ll_id\x18\x06 \x01(\t\"{\n\rCompleteChunk\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12\x19\n\x0freasoning_delta\x18\x02 \x01(\tH\x00\x12\x35\n\x04\x64one\x18\x03 \x01(\x0b\x32%.freescaling.ensemble.v1.CompleteDoneH\x00\x42\x07\n\x05\x63hunk2\x9a\x08\n\x08\x45nsemble\x12R\n\x05Scale\x12%.freescaling.ensemble.v1.ScaleRequest\x1a\".freescaling.common.v1.ScaleResult\x12[\n\x0bScaleStream\x12%.freescaling.ensemble.v1.ScaleRequest\x1a#.freescaling.ensemble.v1.ScaleEvent0\x01\x12\x65\n\nScaleBatch\x12*.freescaling.ensemble.v1.ScaleBatchRequest\x1a).freescaling.ensemble.v1.ScaleBatchResult0\x01\x12[\n\x08Generate\x12(.freescaling.ensemble.v1.GenerateRequest\x1a%.freescaling.common.v1.GenerateResult\x12n\n\rGenerateBatch\x12-.freescaling.ensemble.v1.GenerateBatchRequest\x1a,.freescaling.ensemble.v1.GenerateBatchResult0\x01\x12]\n\x06Health\x12).freescaling.common.v1.ModelHealthRequest\x1a(.freescaling.common.v1.ModelHealthReport\x12X\n\nListModels\x12(.freescaling.common.v1.ListModelsRequest\x1a .freescaling.common.v1.ModelList\x12X\n\nListPanels\x12(.freescaling.common.v1.ListPanelsRequest\x1a .freescaling.common.v1.PanelList\x12`\n\rRegisterModel\x12-.freescaling.ensemble.v1.RegisterModelRequest\x1a .freescaling.common.v1.ModelInfo\x12^\n\x08\x43omplete\x12(.freescaling.ensemble.v1.CompleteRequest\x1a&.freescaling.ensemble.v1.CompleteChunk0\x01\x12T\n\x07GetInfo\x12%.freescaling.common.v1.GetInfoRequest\x1a\".freescaling.common.v1.ServiceInfoB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,29 +37,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
   _globals['_SCALEREQUEST']._serialized_start=209
-  _globals['_SCALEREQUEST']._serialized_end=414
-  _globals['_SCALEITEM']._serialized_start=416
-  _globals['_SCALEITEM']._serialized_end=504
-  _globals['_SCALEBATCHREQUEST']._serialized_start=507
-  _globals['_SCALEBATCHREQUEST']._serialized_end=741
-  _globals['_SCALEBATCHRESULT']._serialized_start=744
-  _globals['_SCALEBATCHRESULT']._serialized_end=893
-  _globals['_GENERATEREQUEST']._serialized_start=896
-  _globals['_GENERATEREQUEST']._serialized_end=1061
-  _globals['_GENERATEITEM']._serialized_start=1063
-  _globals['_GENERATEITEM']._serialized_end=1129
-  _globals['_GENERATEBATCHREQUEST']._serialized_start=1132
-  _globals['_GENERATEBATCHREQUEST']._serialized_end=1329
-  _globals['_GENERATEBATCHRESULT']._serialized_start=1332
-  _globals['_GENERATEBATCHRESULT']._serialized_end=1487
-  _globals['_REGISTERMODELREQUEST']._serialized_start=1489
-  _globals['_REGISTERMODELREQUEST']._serialized_end=1560
-  _globals['_COMPLETEREQUEST']._serialized_start=1563
-  _globals['_COMPLETEREQUEST']._serialized_end=1719
-  _globals['_COMPLETEDONE']._serialized_start=1722
-  _globals['_COMPLETEDONE']._serialized_end=1878
-  _globals['_COMPLETECHUNK']._serialized_start=1880
-  _globals['_COMPLETECHUNK']._serialized_end=2003
-  _globals['_ENSEMBLE']._serialized_start=2006
-  _globals['_ENSEMBLE']._serialized_end=2963
+  _globals['_SCALEREQUEST']._serialized_end=439
+  _globals['_SCALEEVENT']._serialized_start=442
+  _globals['_SCALEEVENT']._serialized_end=570
+  _globals['_SCALEITEM']._serialized_start=572
+  _globals['_SCALEITEM']._serialized_end=660
+  _globals['_SCALEBATCHREQUEST']._serialized_start=663
+  _globals['_SCALEBATCHREQUEST']._serialized_end=944
+  _globals['_SCALEBATCHRESULT']._serialized_start=947
+  _globals['_SCALEBATCHRESULT']._serialized_end=1149
+  _globals['_GENERATEREQUEST']._serialized_start=1152
+  _globals['_GENERATEREQUEST']._serialized_end=1317
+  _globals['_GENERATEITEM']._serialized_start=1319
+  _globals['_GENERATEITEM']._serialized_end=1385
+  _globals['_GENERATEBATCHREQUEST']._serialized_start=1388
+  _globals['_GENERATEBATCHREQUEST']._serialized_end=1585
+  _globals['_GENERATEBATCHRESULT']._serialized_start=1588
+  _globals['_GENERATEBATCHRESULT']._serialized_end=1743
+  _globals['_REGISTERMODELREQUEST']._serialized_start=1745
+  _globals['_REGISTERMODELREQUEST']._serialized_end=1816
+  _globals['_COMPLETEREQUEST']._serialized_start=1819
+  _globals['_COMPLETEREQUEST']._serialized_end=1975
+  _globals['_COMPLETEDONE']._serialized_start=1978
+  _globals['_COMPLETEDONE']._serialized_end=2134
+  _globals['_COMPLETECHUNK']._serialized_start=2136
+  _globals['_COMPLETECHUNK']._serialized_end=2259
+  _globals['_ENSEMBLE']._serialized_start=2262
+  _globals['_ENSEMBLE']._serialized_end=3312
 # @@protoc_insertion_point(module_scope)

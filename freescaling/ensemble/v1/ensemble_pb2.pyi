@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScaleRequest(_message.Message):
-    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "call_id", "options")
+    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "call_id", "options", "answer_within_s")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class ScaleRequest(_message.Message):
     NO_SHADOW_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_WITHIN_S_FIELD_NUMBER: _ClassVar[int]
     question: str
     context: str
     k: int
@@ -30,7 +31,16 @@ class ScaleRequest(_message.Message):
     no_shadow: bool
     call_id: str
     options: _calls_pb2.CallOptions
-    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., call_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ...) -> None: ...
+    answer_within_s: float
+    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., call_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., answer_within_s: _Optional[float] = ...) -> None: ...
+
+class ScaleEvent(_message.Message):
+    __slots__ = ("result", "shadow")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_FIELD_NUMBER: _ClassVar[int]
+    result: _voting_pb2.ScaleResult
+    shadow: _voting_pb2.ShadowVote
+    def __init__(self, result: _Optional[_Union[_voting_pb2.ScaleResult, _Mapping]] = ..., shadow: _Optional[_Union[_voting_pb2.ShadowVote, _Mapping]] = ...) -> None: ...
 
 class ScaleItem(_message.Message):
     __slots__ = ("question", "context", "answer_patterns", "call_id")
@@ -45,7 +55,7 @@ class ScaleItem(_message.Message):
     def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., call_id: _Optional[str] = ...) -> None: ...
 
 class ScaleBatchRequest(_message.Message):
-    __slots__ = ("items", "k", "answer_patterns", "models", "panel", "max_concurrency", "no_shadow", "options")
+    __slots__ = ("items", "k", "answer_patterns", "models", "panel", "max_concurrency", "no_shadow", "options", "late_shadows", "answer_within_s")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     ANSWER_PATTERNS_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +64,8 @@ class ScaleBatchRequest(_message.Message):
     MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     NO_SHADOW_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    LATE_SHADOWS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_WITHIN_S_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ScaleItem]
     k: int
     answer_patterns: _containers.RepeatedScalarFieldContainer[str]
@@ -62,17 +74,21 @@ class ScaleBatchRequest(_message.Message):
     max_concurrency: int
     no_shadow: bool
     options: _calls_pb2.CallOptions
-    def __init__(self, items: _Optional[_Iterable[_Union[ScaleItem, _Mapping]]] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., max_concurrency: _Optional[int] = ..., no_shadow: _Optional[bool] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ...) -> None: ...
+    late_shadows: bool
+    answer_within_s: float
+    def __init__(self, items: _Optional[_Iterable[_Union[ScaleItem, _Mapping]]] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., max_concurrency: _Optional[int] = ..., no_shadow: _Optional[bool] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., late_shadows: _Optional[bool] = ..., answer_within_s: _Optional[float] = ...) -> None: ...
 
 class ScaleBatchResult(_message.Message):
-    __slots__ = ("index", "result", "error")
+    __slots__ = ("index", "result", "error", "shadow")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_FIELD_NUMBER: _ClassVar[int]
     index: int
     result: _voting_pb2.ScaleResult
     error: _voting_pb2.ItemError
-    def __init__(self, index: _Optional[int] = ..., result: _Optional[_Union[_voting_pb2.ScaleResult, _Mapping]] = ..., error: _Optional[_Union[_voting_pb2.ItemError, _Mapping]] = ...) -> None: ...
+    shadow: _voting_pb2.ShadowVote
+    def __init__(self, index: _Optional[int] = ..., result: _Optional[_Union[_voting_pb2.ScaleResult, _Mapping]] = ..., error: _Optional[_Union[_voting_pb2.ItemError, _Mapping]] = ..., shadow: _Optional[_Union[_voting_pb2.ShadowVote, _Mapping]] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
     __slots__ = ("question", "context", "k", "models", "judges", "call_id", "options")

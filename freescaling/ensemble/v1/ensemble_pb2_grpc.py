@@ -43,6 +43,11 @@ class EnsembleStub:
                 request_serializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleRequest.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_voting__pb2.ScaleResult.FromString,
                 _registered_method=True)
+        self.ScaleStream = channel.unary_stream(
+                '/freescaling.ensemble.v1.Ensemble/ScaleStream',
+                request_serializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleRequest.SerializeToString,
+                response_deserializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleEvent.FromString,
+                _registered_method=True)
         self.ScaleBatch = channel.unary_stream(
                 '/freescaling.ensemble.v1.Ensemble/ScaleBatch',
                 request_serializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleBatchRequest.SerializeToString,
@@ -98,6 +103,16 @@ class EnsembleServicer:
         """Ask k models (or the explicit `models`) the question and return the majority answer.
         INVALID_ARGUMENT for k not in {1,3,5}, an empty question, empty or duplicate answer patterns,
         or too many models; NOT_FOUND for an unknown alias.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScaleStream(self, request, context):
+        """Scale, streamed: the result as soon as the vote is decided, then, when the shadow
+        challenger had not answered by then, its vote when it does (or fails, within its own call
+        timeout and the RPC's deadline). The panel is bounded by `answer_within_s`, so the RPC's
+        deadline may be longer: it covers the shadow. Unary Scale cancels a late shadow instead.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,6 +191,11 @@ def add_EnsembleServicer_to_server(servicer, server):
                     request_deserializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleRequest.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_voting__pb2.ScaleResult.SerializeToString,
             ),
+            'ScaleStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.ScaleStream,
+                    request_deserializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleRequest.FromString,
+                    response_serializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleEvent.SerializeToString,
+            ),
             'ScaleBatch': grpc.unary_stream_rpc_method_handler(
                     servicer.ScaleBatch,
                     request_deserializer=freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleBatchRequest.FromString,
@@ -250,6 +270,33 @@ class Ensemble:
             '/freescaling.ensemble.v1.Ensemble/Scale',
             freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleRequest.SerializeToString,
             freescaling_dot_common_dot_v1_dot_voting__pb2.ScaleResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScaleStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/freescaling.ensemble.v1.Ensemble/ScaleStream',
+            freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleRequest.SerializeToString,
+            freescaling_dot_ensemble_dot_v1_dot_ensemble__pb2.ScaleEvent.FromString,
             options,
             channel_credentials,
             insecure,

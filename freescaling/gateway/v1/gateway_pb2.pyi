@@ -171,19 +171,33 @@ class GenerateBatchResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., response: _Optional[_Union[GenerateResponse, _Mapping]] = ..., error: _Optional[_Union[_voting_pb2.ItemError, _Mapping]] = ...) -> None: ...
 
 class ChatRequest(_message.Message):
-    __slots__ = ("messages", "model", "candidates", "message_id", "options")
+    __slots__ = ("messages", "model", "candidates", "message_id", "options", "stream")
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LAMBDA_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
     messages: _containers.RepeatedCompositeFieldContainer[_calls_pb2.ChatMessage]
     model: str
     candidates: _containers.RepeatedScalarFieldContainer[str]
     message_id: str
     options: _calls_pb2.CallOptions
-    def __init__(self, messages: _Optional[_Iterable[_Union[_calls_pb2.ChatMessage, _Mapping]]] = ..., model: _Optional[str] = ..., candidates: _Optional[_Iterable[str]] = ..., message_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., **kwargs) -> None: ...
+    stream: bool
+    def __init__(self, messages: _Optional[_Iterable[_Union[_calls_pb2.ChatMessage, _Mapping]]] = ..., model: _Optional[str] = ..., candidates: _Optional[_Iterable[str]] = ..., message_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., stream: _Optional[bool] = ..., **kwargs) -> None: ...
+
+class ChatResponse(_message.Message):
+    __slots__ = ("routing", "text", "reasoning", "done")
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    routing: _routing_pb2.RoutingInfo
+    text: str
+    reasoning: str
+    done: ChatDone
+    def __init__(self, routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., text: _Optional[str] = ..., reasoning: _Optional[str] = ..., done: _Optional[_Union[ChatDone, _Mapping]] = ...) -> None: ...
 
 class ChatDone(_message.Message):
     __slots__ = ("call_id", "model", "finish_reason", "usage", "elapsed_s", "first_token_s")
@@ -202,16 +216,18 @@ class ChatDone(_message.Message):
     def __init__(self, call_id: _Optional[str] = ..., model: _Optional[str] = ..., finish_reason: _Optional[str] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., elapsed_s: _Optional[float] = ..., first_token_s: _Optional[float] = ...) -> None: ...
 
 class ChatChunk(_message.Message):
-    __slots__ = ("routing", "delta", "reasoning_delta", "done")
+    __slots__ = ("routing", "delta", "reasoning_delta", "done", "response")
     ROUTING_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     REASONING_DELTA_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
     routing: _routing_pb2.RoutingInfo
     delta: str
     reasoning_delta: str
     done: ChatDone
-    def __init__(self, routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., delta: _Optional[str] = ..., reasoning_delta: _Optional[str] = ..., done: _Optional[_Union[ChatDone, _Mapping]] = ...) -> None: ...
+    response: ChatResponse
+    def __init__(self, routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., delta: _Optional[str] = ..., reasoning_delta: _Optional[str] = ..., done: _Optional[_Union[ChatDone, _Mapping]] = ..., response: _Optional[_Union[ChatResponse, _Mapping]] = ...) -> None: ...
 
 class RouteRequest(_message.Message):
     __slots__ = ("text", "candidates", "scoring")
@@ -315,3 +331,17 @@ class ProfileProgress(_message.Message):
     models: _containers.RepeatedCompositeFieldContainer[ModelProgress]
     capability_map: _routing_pb2.CapabilityMap
     def __init__(self, done: _Optional[int] = ..., total: _Optional[int] = ..., models: _Optional[_Iterable[_Union[ModelProgress, _Mapping]]] = ..., capability_map: _Optional[_Union[_routing_pb2.CapabilityMap, _Mapping]] = ...) -> None: ...
+
+class EvolutionHistoryRequest(_message.Message):
+    __slots__ = ("panel", "limit")
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    panel: str
+    limit: int
+    def __init__(self, panel: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class EvolutionHistoryResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[_ratings_pb2.PanelChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[_ratings_pb2.PanelChange, _Mapping]]] = ...) -> None: ...

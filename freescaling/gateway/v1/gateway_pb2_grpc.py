@@ -90,6 +90,16 @@ class GatewayStub:
                 request_serializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.EvolveRequest.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.EvolveResult.FromString,
                 _registered_method=True)
+        self.EvolutionHistory = channel.unary_unary(
+                '/freescaling.gateway.v1.Gateway/EvolutionHistory',
+                request_serializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.EvolutionHistoryRequest.SerializeToString,
+                response_deserializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.EvolutionHistoryResponse.FromString,
+                _registered_method=True)
+        self.ErrorCorrelations = channel.unary_unary(
+                '/freescaling.gateway.v1.Gateway/ErrorCorrelations',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/freescaling.gateway.v1.Gateway/ListModels',
                 request_serializer=freescaling_dot_common_dot_v1_dot_models__pb2.ListModelsRequest.SerializeToString,
@@ -170,7 +180,8 @@ class GatewayServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Chat(self, request, context):
-        """A routed chat completion: routing details first, then tokens, then usage and cost.
+        """A routed chat completion: routing details first, then tokens, then usage and cost; with
+        `stream` false, one chunk holding the whole answer once it is complete.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -206,6 +217,22 @@ class GatewayServicer:
 
     def Evolve(self, request, context):
         """Evolve the champion panel (dry run reports the change without applying it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvolutionHistory(self, request, context):
+        """Every applied change of a panel (the champion by default), newest first, each with its
+        reason and time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ErrorCorrelations(self, request, context):
+        """How often models err together on their validation items, for every pair (models that err
+        together add little to a panel). NOT_FOUND for a model without a profile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -332,6 +359,16 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.Evolve,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.EvolveRequest.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.EvolveResult.SerializeToString,
+            ),
+            'EvolutionHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvolutionHistory,
+                    request_deserializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.EvolutionHistoryRequest.FromString,
+                    response_serializer=freescaling_dot_gateway_dot_v1_dot_gateway__pb2.EvolutionHistoryResponse.SerializeToString,
+            ),
+            'ErrorCorrelations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ErrorCorrelations,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -650,6 +687,60 @@ class Gateway:
             '/freescaling.gateway.v1.Gateway/Evolve',
             freescaling_dot_common_dot_v1_dot_ratings__pb2.EvolveRequest.SerializeToString,
             freescaling_dot_common_dot_v1_dot_ratings__pb2.EvolveResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvolutionHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.gateway.v1.Gateway/EvolutionHistory',
+            freescaling_dot_gateway_dot_v1_dot_gateway__pb2.EvolutionHistoryRequest.SerializeToString,
+            freescaling_dot_gateway_dot_v1_dot_gateway__pb2.EvolutionHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ErrorCorrelations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.gateway.v1.Gateway/ErrorCorrelations',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,36 @@ class RecordCallOutcome(_message.Message):
     error: _voting_pb2.ItemError
     def __init__(self, recorded: _Optional[_Union[RecordCallResponse, _Mapping]] = ..., error: _Optional[_Union[_voting_pb2.ItemError, _Mapping]] = ...) -> None: ...
 
+class AttachShadowsRequest(_message.Message):
+    __slots__ = ("shadows", "register_models")
+    SHADOWS_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_MODELS_FIELD_NUMBER: _ClassVar[int]
+    shadows: _containers.RepeatedCompositeFieldContainer[_voting_pb2.ShadowVote]
+    register_models: bool
+    def __init__(self, shadows: _Optional[_Iterable[_Union[_voting_pb2.ShadowVote, _Mapping]]] = ..., register_models: _Optional[bool] = ...) -> None: ...
+
+class AttachShadowsResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[AttachShadowOutcome]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[AttachShadowOutcome, _Mapping]]] = ...) -> None: ...
+
+class AttachShadowOutcome(_message.Message):
+    __slots__ = ("attached", "error")
+    ATTACHED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    attached: AttachedShadow
+    error: _voting_pb2.ItemError
+    def __init__(self, attached: _Optional[_Union[AttachedShadow, _Mapping]] = ..., error: _Optional[_Union[_voting_pb2.ItemError, _Mapping]] = ...) -> None: ...
+
+class AttachedShadow(_message.Message):
+    __slots__ = ("call_id", "duplicate")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    duplicate: bool
+    def __init__(self, call_id: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
 class GetPanelRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -50,6 +50,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsResponse.FromString,
                 _registered_method=True)
+        self.AttachShadows = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/AttachShadows',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.AttachShadowsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.AttachShadowsResponse.FromString,
+                _registered_method=True)
         self.SubmitFeedback = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/SubmitFeedback',
                 request_serializer=freescaling_dot_common_dot_v1_dot_ratings__pb2.FeedbackRequest.SerializeToString,
@@ -130,6 +135,11 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.FromString,
                 _registered_method=True)
+        self.ErrorCorrelations = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/ErrorCorrelations',
+                request_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.FromString,
+                _registered_method=True)
         self.GetStats = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetStats',
                 request_serializer=freescaling_dot_common_dot_v1_dot_records__pb2.StatsRequest.SerializeToString,
@@ -168,6 +178,17 @@ class LearningServicer:
         """Store many calls in one request, each exactly as RecordCall would (the gateway's outbox
         delivers its records this way). A record refused does not refuse the others: each has its
         own outcome. INVALID_ARGUMENT for no records; RESOURCE_EXHAUSTED for more than 1000.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachShadows(self, request, context):
+        """Attach the shadow challengers' votes that arrived after their calls were recorded (each to
+        its call's record, idempotently: the same vote again changes nothing). The shadow does not
+        vote, so ratings do not move; 🅰️/🅱️ feedback then applies to it. Each vote has its own
+        outcome: NOT_FOUND for an unknown call, INVALID_ARGUMENT for a shadow that is on the panel
+        or is not the call's pending one, FAILED_PRECONDITION when the call already has another.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -295,6 +316,15 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ErrorCorrelations(self, request, context):
+        """The error correlation of every pair of the given models (every profiled model by default),
+        from their validation items. INVALID_ARGUMENT for a single or repeated model; NOT_FOUND for
+        a model without a profile on the set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStats(self, request, context):
         """Totals and distributions by model, tier, task type and kind.
         """
@@ -335,6 +365,11 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.RecordCalls,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsResponse.SerializeToString,
+            ),
+            'AttachShadows': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachShadows,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.AttachShadowsRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.AttachShadowsResponse.SerializeToString,
             ),
             'SubmitFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitFeedback,
@@ -416,6 +451,11 @@ def add_LearningServicer_to_server(servicer, server):
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.SerializeToString,
             ),
+            'ErrorCorrelations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ErrorCorrelations,
+                    request_deserializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.SerializeToString,
+            ),
             'GetStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStats,
                     request_deserializer=freescaling_dot_common_dot_v1_dot_records__pb2.StatsRequest.FromString,
@@ -492,6 +532,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/RecordCalls',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachShadows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/AttachShadows',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.AttachShadowsRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.AttachShadowsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -924,6 +991,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/Experts',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ErrorCorrelations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/ErrorCorrelations',
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelationsRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_routing__pb2.ErrorCorrelations.FromString,
             options,
             channel_credentials,
             insecure,
