@@ -479,6 +479,9 @@ def capability_map(
             result.estimator.CopyFrom(router.describe(router.selection.chosen))
             for scored in sorted(router.selection.scores, key=lambda s: s.log_loss):
                 result.compared.append(router.describe(scored.spec))
+        return result
+
+    return db.read(work)
 
 
 def error_correlations(
