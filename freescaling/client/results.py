@@ -81,12 +81,22 @@ class Routing:
 
 
 @dataclasses.dataclass(frozen=True)
+class CascadeChoice:
+    model: str = ""
+    evidence: str = ""
+    expected_accuracy: float = 0.0
+    error_correlation: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class CascadeStep:
     k: int = 0
     models: list[str] = dataclasses.field(default_factory=list)
     answer: str = ""
     outcome: str = ""
     reason: str = ""
+    # The models this step added, with the evidence that chose each.
+    added: list[CascadeChoice] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)

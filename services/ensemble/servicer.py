@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import grpc
@@ -24,6 +25,8 @@ from services.ensemble.registry import Model, RegistryError
 from services.ensemble.shadow import ShadowPicker
 
 SERVICE = ensemble_pb2.DESCRIPTOR.services_by_name["Ensemble"]
+# Earlier votes one vote can take in (the cascade carries 1 into a panel of 3, 3 into 5).
+MAX_CARRIED_VOTES = 4
 NOT_BUILT: dict[str, str] = {}
 
 
@@ -214,6 +217,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         call timeout, within the RPC's) and may outlive the vote."""
         self._check_question(request.question, request.answer_patterns)
         panel = self.pool.panel(request.k, request.models, request.panel)
+        carried = self._carried(request, panel)
         return await vote.scale(
             self.pool,
             self._shadows(request),
@@ -225,8 +229,58 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             request.call_id,
             late_shadow=late_shadow,
             shadow_deadline=self._deadline(context, request.options),
+            carried=carried,
             **self._options(request.options),
         )
+
+    @staticmethod
+    def _carried(request, panel) -> list[vote.Ballot]:
+        """The votes cast earlier on this question, as ballots; refused when they cannot join
+        this vote."""
+        given = list(request.carried_votes)
+        if not given:
+            return []
+        if len(given) > MAX_CARRIED_VOTES:
+            raise BadRequest(
+                f"carried_votes has {len(given)} votes; at most {MAX_CARRIED_VOTES} may join a vote"
+            )
+        allowed = {p.casefold(): p for p in request.answer_patterns}
+        asked = {m.alias for m in panel}
+        ballots, seen = [], set()
+        for i, v in enumerate(given):
+            if v.model in asked or v.model in seen:
+                raise BadRequest(
+                    f"carried_votes[{i}]: {v.model!r} has voted already; it cannot vote twice"
+                )
+            seen.add(v.model)
+            if v.parsed_answer and v.parsed_answer.casefold() not in allowed:
+                raise BadRequest(
+                    f"carried_votes[{i}].parsed_answer {v.parsed_answer!r} is not one of "
+                    f"answer_patterns {list(request.answer_patterns)}"
+                )
+            ballots.append(
+                vote.Ballot(
+                    model=v.model,
+                    raw_output=v.raw_output,
+                    reasoning=v.reasoning,
+                    parsed_answer=allowed.get(v.parsed_answer.casefold(), ""),
+                    latency_s=v.latency_s,
+                    error=v.error,
+                    abstained=v.abstained,
+                    cancelled=v.cancelled,
+                    substituted_for=v.substituted_for,
+                    prompt_tokens=v.usage.prompt_tokens,
+                    completion_tokens=v.usage.completion_tokens,
+                    cost_usd=v.usage.cost_usd,
+                )
+            )
+        counts = Counter(b.parsed_answer for b in ballots if b.parsed_answer)
+        if vote.majority_certain(counts, len(panel)):
+            raise BadRequest(
+                "carried_votes decide the question already, whatever the panel answers: "
+                "nothing is left to ask"
+            )
+        return ballots
 
     def _options(self, options) -> dict:
         """The caller's sampling settings as litellm keywords; unset ones are not sent, so the

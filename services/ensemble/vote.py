@@ -133,15 +133,18 @@ async def scale(
     *,
     late_shadow: bool = False,
     shadow_deadline: float | None = None,
+    carried: Sequence[Ballot] = (),
     **options,
 ) -> Tally:
     """One vote. `deadline` bounds the panel and `shadow_deadline` (default: `deadline`) the
     shadow, both on the pool's clock; `options` go to every model call. With `late_shadow`, a
-    shadow that has not answered when the vote is decided keeps going (`Tally.late`)."""
+    shadow that has not answered when the vote is decided keeps going (`Tally.late`).
+    `carried` ballots were cast earlier by other models: they count as votes (and toward the
+    short-circuit) but cost no call."""
     started = pool.clock()
     wall_start = time.perf_counter()
     messages = vote_messages(question, context, patterns)
-    taken = {m.alias for m in panel}
+    taken = {m.alias for m in panel} | {b.model for b in carried}
     shadow_model = shadows.pick(pool, panel) if shadows is not None else None
     if shadow_model is not None:
         taken.add(shadow_model.alias)
@@ -169,7 +172,7 @@ async def scale(
                 asked = task.result()
                 asked_calls += asked.calls
                 ballots[tasks[task]] = _ballot(asked, patterns, started, now)
-            counts = Counter(b.parsed_answer for b in ballots if b and b.parsed_answer)
+            counts = Counter(b.parsed_answer for b in (*carried, *ballots) if b and b.parsed_answer)
             if pending and majority_certain(counts, len(pending)):
                 short_circuited = True
                 break
@@ -197,7 +200,8 @@ async def scale(
             await _cancel([shadow_task])
             shadow_calls = 1
 
-    votes = [b for b in ballots if b is not None]
+    fresh = [b for b in ballots if b is not None]
+    votes = [*carried, *fresh]
     answer, confidence, outcome = decide(votes)
     return Tally(
         call_id=call_id or uuid.uuid4().hex,
@@ -208,14 +212,14 @@ async def scale(
         calls_made=asked_calls,
         elapsed_s=time.perf_counter() - wall_start,
         short_circuited=short_circuited,
-        k=len(panel),
+        k=len(votes),
         answer_patterns=list(patterns),
         shadow=shadow_ballot,
         shadow_agrees=bool(shadow_ballot and answer and shadow_ballot.parsed_answer == answer),
         usage={
-            "prompt_tokens": sum(b.prompt_tokens for b in votes),
-            "completion_tokens": sum(b.completion_tokens for b in votes),
-            "cost_usd": sum(b.cost_usd for b in votes),
+            "prompt_tokens": sum(b.prompt_tokens for b in fresh),
+            "completion_tokens": sum(b.completion_tokens for b in fresh),
+            "cost_usd": sum(b.cost_usd for b in fresh),
         },
         shadow_calls=shadow_calls,
         pending_shadow=shadow_model.alias if late is not None and shadow_model else "",

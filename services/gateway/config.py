@@ -99,8 +99,18 @@ class GatewaySettings(ServerSettings):
     elo_min_calls: int = setting(
         30,
         "FREESCALING_GATEWAY_ELO_MIN_CALLS",
-        "Answered votes a model needs before k=auto prefers it by ELO over the tier map",
+        "Votes a model needs in calls with a majority before k=auto counts its agreement with "
+        "the majority (or, with learning's expert rule unavailable, prefers it by ELO over the "
+        "tier map)",
         check=non_negative,
+    )
+    auto_min_accuracy: float = setting(
+        0.7,
+        "FREESCALING_GATEWAY_AUTO_MIN_ACCURACY",
+        "k=auto: a single expert's clear answer ends the call only when its expected accuracy "
+        "(from evidence) is at least this; an expert without evidence is not gated; 0 never "
+        "gates",
+        check=lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
     )
     batch_limit: int = setting(
         1000, "FREESCALING_GATEWAY_BATCH_LIMIT", "Items one batch may hold", check=positive

@@ -65,14 +65,13 @@ class Router:
         self.fallback_model = fallback_model
         self.default_lambda = default_lambda
         self.elo_min_calls = elo_min_calls
-        self._live: tuple[float, frozenset[str]] | None = None
+        # (when listed, live aliases, routing cost of every live model)
+        self._live: tuple[float, frozenset[str], dict[str, float]] | None = None
 
-    async def live_models(self, context) -> frozenset[str] | None:
-        """The registry's models the ensemble does not hold dead, cached for LIVE_TTL_S; None
-        when the ensemble cannot say (routing then goes on without the filter)."""
+    async def _listed(self, context) -> tuple[frozenset[str], dict[str, float]] | None:
         now = time.monotonic()
         if self._live is not None and now - self._live[0] < LIVE_TTL_S:
-            return self._live[1]
+            return self._live[1], self._live[2]
         try:
             listed = await self.downstreams.call(
                 "ensemble", "ListModels", models_pb2.ListModelsRequest(live_only=True), context
@@ -81,8 +80,14 @@ class Router:
             logger.info("no live-model list for routing (%s)", exc.message)
             return None
         live = frozenset(m.alias for m in listed.models)
-        self._live = (now, live)
-        return live
+        self._live = (now, live, {m.alias: m.routing_cost for m in listed.models})
+        return live, self._live[2]
+
+    async def live_models(self, context) -> frozenset[str] | None:
+        """The registry's models the ensemble does not hold dead, cached for LIVE_TTL_S; None
+        when the ensemble cannot say (routing then goes on without the filter)."""
+        listed = await self._listed(context)
+        return None if listed is None else listed[0]
 
     async def classify(
         self, text: str, context, scoring: int = 0
@@ -150,7 +155,10 @@ class Router:
         candidates: Sequence[str] = (),
         lam: float | None = None,
         scoring: int = 0,
+        keep_embedding: bool = False,
     ) -> routing_pb2.RoutingInfo:
+        """How `text` is routed; `keep_embedding` leaves the prompt's embedding in the
+        classification (the k=auto cascade asks learning with it, then drops it)."""
         started = time.perf_counter()
         lam = self.default_lambda if lam is None else lam
         classification, why_not = await self.classify(text, context, scoring)
@@ -171,7 +179,8 @@ class Router:
                     allowed = [c for c in allowed if c in live]
                 if allowed or live is None:
                     ranked = await self.by_profile(classification, allowed, lam, context)
-            classification.ClearField("embedding")
+            if not keep_embedding:
+                classification.ClearField("embedding")
             info.classification.CopyFrom(classification)
             if ranked.candidates:
                 best = ranked.candidates[0]
@@ -238,3 +247,35 @@ class Router:
             f"({best.rating:.0f} over {best.answered} answered votes)"
         )
         info.model = best.model
+
+    async def experts(
+        self,
+        routing: routing_pb2.RoutingInfo,
+        candidates: Sequence[str],
+        asked: Sequence[str],
+        count: int,
+        context,
+    ) -> list[learning_pb2.Expert] | None:
+        """Learning's choice of `count` models for the prompt `routing` classified, among
+        `candidates` and apart from `asked` (its expert rule); None when learning cannot say."""
+        classification = routing.classification
+        listed = await self._listed(context)
+        request = learning_pb2.ExpertsRequest(
+            candidates=list(candidates),
+            asked=list(asked),
+            count=count,
+            embedding=classification.embedding,
+            task_type=classification.task_type_1,
+            min_calls=self.elo_min_calls,
+            # The registry's routing costs: a model is never free for want of a profile.
+            costs=listed[1] if listed else {},
+            **{"lambda": getattr(routing, "lambda")},  # the routing decision's lambda
+        )
+        if classification.HasField("cluster_id"):
+            request.cluster_id = classification.cluster_id
+        try:
+            reply = await self.downstreams.call("learning", "Experts", request, context)
+        except DownstreamError as exc:
+            logger.info("no expert choice from learning (%s)", exc.message)
+            return None
+        return list(reply.chosen)

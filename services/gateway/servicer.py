@@ -67,6 +67,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             settings.batch_concurrency,
             self.late_shadows,
             settings.shadow_wait_s,
+            settings.auto_min_accuracy,
         )
         self.generation = Generation(downstreams, self.panels, outbox, self.router)
         self.chatting = Chat(downstreams, self.router, outbox)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from freescaling.common.v1 import classification_pb2, voting_pb2
+from freescaling.common.v1 import classification_pb2, routing_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from services.gateway.downstream import DownstreamError, Downstreams
@@ -45,6 +45,16 @@ def _fixed_response(k: int, result: voting_pb2.ScaleResult) -> gateway_pb2.Scale
     )
 
 
+def _counted(votes) -> list[voting_pb2.Vote]:
+    """The votes a later step carries: those that answered or abstained (a failed or cancelled
+    call is not a vote, and its model may be asked again by no one)."""
+    return [v for v in votes if not v.error and not v.cancelled]
+
+
+def _has_evidence(expert) -> bool:
+    return bool(expert.profile_n or expert.task_n or expert.agreement_n)
+
+
 # The rest of a ScaleStream: the late shadow's vote, when one is pending.
 Late = AsyncIterator | None
 
@@ -65,6 +75,7 @@ class Voting:
         batch_concurrency: int = 8,
         late: LateShadows | None = None,
         shadow_wait_s: float = 65.0,
+        auto_min_accuracy: float = 0.7,
     ) -> None:
         self.downstreams, self.panels, self.router, self.outbox = (
             downstreams,
@@ -77,9 +88,17 @@ class Voting:
         # How long the ensemble's stream stays open after the answer for a late shadow; 0
         # gives late shadows up (the ensemble cancels them).
         self.shadow_wait_s = shadow_wait_s
+        # k=auto: a clear single answer from an expert expected to be less accurate escalates.
+        self.auto_min_accuracy = auto_min_accuracy
 
     async def _ask(
-        self, request: gateway_pb2.ScaleRequest, k: int, models: list[str], call_id: str, context
+        self,
+        request: gateway_pb2.ScaleRequest,
+        k: int,
+        models: list[str],
+        call_id: str,
+        context,
+        carried: list[voting_pb2.Vote] = (),
     ) -> tuple[voting_pb2.ScaleResult, Late]:
         """The vote, as soon as it is decided, and the rest of its stream when its shadow is
         still answering (the caller closes it or hands it to LateShadows)."""
@@ -98,6 +117,7 @@ class Voting:
                 call_id=call_id,
                 options=request.options,
                 answer_within_s=timeout,
+                carried_votes=list(carried),
             ),
             timeout + self.shadow_wait_s,
             why,
@@ -179,24 +199,32 @@ class Voting:
     async def _steps(self, request, context, lates: list[Late]) -> gateway_pb2.ScaleResponse:
         call_id = uuid.uuid4().hex
         started = time.perf_counter()
-        routing = await self.router.route(request.question, context)
-        await self.router.prefer_elo(routing, context)
+        routing = await self.router.route(request.question, context, keep_embedding=True)
+        candidates = list(request.models) or sorted(await self.router.live_models(context) or ())
+        expert = await self._expert(routing, candidates, context)
+        routing.classification.ClearField("embedding")
         routing.routing_latency_ms = (time.perf_counter() - started) * 1000
         cascade = gateway_pb2.Cascade(routing=routing)
         results: list[voting_pb2.ScaleResult] = []
         names: list[str] = []
 
-        async def step(k: int, models: list[str], name: str) -> voting_pb2.ScaleResult:
-            result, late = await self._ask(request, k, models, call_id, context)
+        async def step(
+            name: str, added: list[gateway_pb2.CascadeChoice], carried: list[voting_pb2.Vote]
+        ) -> voting_pb2.ScaleResult:
+            models = [c.model for c in added]
+            result, late = await self._ask(
+                request, len(models), models, call_id, context, carried=carried
+            )
             lates.append(late)
             results.append(result)
             names.append(name)
             cascade.steps.append(
                 gateway_pb2.CascadeStep(
-                    k=k,
+                    k=len(result.votes),
                     models=[v.model for v in result.votes],
                     answer=result.answer,
                     outcome=result.outcome,
+                    added=added,
                 )
             )
             return result
@@ -207,26 +235,54 @@ class Voting:
         )
         final = None
         if complex_prompt:
-            why_panel = "the prompt is complex"
+            why = "the prompt is complex"
+            more = await self._more(routing, request, candidates, [expert.model], 2, 3, context)
+            three = await step("panel3", [expert, *more], [])
         else:
-            single = await step(1, [routing.model], "single")
-            if single.outcome == MAJORITY:
+            single = await step("single", [expert], [])
+            if single.outcome == MAJORITY and not self._gated(expert):
                 final = single
-                cascade.steps[-1].reason = f"{routing.model} answered {single.answer}: stop"
+                cascade.steps[-1].reason = f"{expert.model} answered {single.answer}: stop"
             else:
-                why_panel = f"{routing.model}'s answer was {_outcome(single)}"
-                cascade.steps[-1].reason = f"{why_panel}: escalate to 3"
+                why = (
+                    f"{expert.model} answered {single.answer} but its expected accuracy "
+                    f"{expert.expected_accuracy:.2f} is under {self.auto_min_accuracy:g}"
+                    if single.outcome == MAJORITY
+                    else f"{expert.model}'s answer was {_outcome(single)}"
+                )
+                votes = _counted(single.votes)
+                asked = [v.model for v in single.votes]
+                more = await self._more(
+                    routing, request, candidates, asked, 3 - len(votes), 3, context
+                )
+                if not more:
+                    final = single
+                    cascade.steps[-1].reason = f"{why}; no other model to ask: stop"
+                else:
+                    cascade.steps[-1].reason = f"{why}: escalate to 3"
+                    three = await step("panel3", more, votes)
         if final is None:
-            three = await step(3, await self._panel(request, 3, context), "panel3")
             if three.outcome == MAJORITY and three.confidence >= 1.0:
                 final = three
-                cascade.steps[-1].reason = f"{why_panel}; the 3 agreed on {three.answer}: stop"
+                cascade.steps[-1].reason = f"{why}; the {three.k} agreed on {three.answer}: stop"
             else:
-                cascade.steps[
-                    -1
-                ].reason = f"{why_panel}; the 3 disagreed ({_outcome(three)}): escalate to 5"
-                final = await step(5, await self._panel(request, 5, context), "panel5")
-                cascade.steps[-1].reason = f"the 5 decided: {_outcome(final)}"
+                votes = _counted(three.votes)
+                asked = [v.model for v in three.votes]
+                more = await self._more(
+                    routing, request, candidates, asked, 5 - len(votes), 5, context
+                )
+                final = three
+                if not more:
+                    cascade.steps[-1].reason = (
+                        f"{why}; the {three.k} disagreed ({_outcome(three)}); no other model "
+                        "to ask: stop"
+                    )
+                else:
+                    cascade.steps[
+                        -1
+                    ].reason = f"{why}; the {three.k} disagreed ({_outcome(three)}): escalate to 5"
+                    final = await step("panel5", more, votes)
+                    cascade.steps[-1].reason = f"the {final.k} decided: {_outcome(final)}"
         cascade.path = ">".join(names)
         merged = voting_pb2.ScaleResult()
         merged.CopyFrom(final)
@@ -238,6 +294,67 @@ class Voting:
         merged.usage.cost_usd = sum(r.usage.cost_usd for r in results)
         merged.elapsed_s = sum(r.elapsed_s for r in results) + routing.routing_latency_ms / 1000
         return gateway_pb2.ScaleResponse(result=merged, cascade=cascade)
+
+    def _gated(self, expert: gateway_pb2.CascadeChoice) -> bool:
+        """Whether a clear single answer is not enough: its model's expected accuracy, known
+        from evidence, is under the threshold."""
+        return bool(expert.expected_accuracy) and expert.expected_accuracy < self.auto_min_accuracy
+
+    async def _expert(
+        self, routing: routing_pb2.RoutingInfo, candidates: list[str], context
+    ) -> gateway_pb2.CascadeChoice:
+        """The single expert: learning's expert rule when some candidate has evidence, else
+        the routed model (profile, tier map or ELO preference)."""
+        chosen = (
+            await self.router.experts(routing, candidates, [], 1, context) if candidates else None
+        )
+        if chosen and _has_evidence(chosen[0]):
+            best = chosen[0]
+            routing.method = routing_pb2.ROUTING_METHOD_EXPERT
+            routing.model = best.model
+            routing.reason = f"best expected accuracy {best.accuracy:.2f}: {best.evidence}"
+            return gateway_pb2.CascadeChoice(
+                model=best.model, evidence=best.evidence, expected_accuracy=best.accuracy
+            )
+        await self.router.prefer_elo(routing, context)
+        why = "no model has evidence yet" if chosen is not None else "learning cannot say"
+        return gateway_pb2.CascadeChoice(model=routing.model, evidence=f"{routing.reason} ({why})")
+
+    async def _more(
+        self,
+        routing: routing_pb2.RoutingInfo,
+        request: gateway_pb2.ScaleRequest,
+        candidates: list[str],
+        asked: list[str],
+        count: int,
+        k: int,
+        context,
+    ) -> list[gateway_pb2.CascadeChoice]:
+        """`count` models to add to those `asked`: learning's expert rule (accurate, erring
+        apart from them), else the default (or champion) panel for k without those asked."""
+        if count <= 0:
+            return []
+        chosen = (
+            await self.router.experts(routing, candidates, asked, count, context)
+            if candidates
+            else None
+        )
+        if chosen:
+            return [
+                gateway_pb2.CascadeChoice(
+                    model=e.model,
+                    evidence=e.evidence,
+                    expected_accuracy=e.accuracy,
+                    error_correlation=e.correlation,
+                )
+                for e in chosen
+            ]
+        panel = list(request.models) or await self.panels.for_k(k, context)
+        rest = [m for m in panel if m not in asked][:count]
+        return [
+            gateway_pb2.CascadeChoice(model=m, evidence=f"panel for k={k}, not asked yet")
+            for m in rest
+        ]
 
     async def scale_batch(self, request: gateway_pb2.ScaleBatchRequest, context):
         """Results as items finish, tagged by index; one item's failure is its own error."""

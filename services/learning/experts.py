@@ -91,8 +91,10 @@ def choose(
             set_id = cset.id
             router = routers.get(conn, cset.id)
             if router.costs:
+                # No cluster (or one outside the set): an empty cluster's estimate.
+                cluster = request.cluster_id if request.HasField("cluster_id") else -1
                 _, estimates = router.estimate(
-                    min(max(request.cluster_id, 0), cset.k - 1),
+                    cluster if 0 <= cluster < cset.k else -1,
                     request.task_type,
                     list(request.embedding),
                 )

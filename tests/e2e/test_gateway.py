@@ -40,7 +40,7 @@ def test_scale_auto_runs_the_cascade_and_says_why(client):
     result = client.scale("Is the sky blue on a clear day?", k="auto", answers=["YES", "NO"])
     cascade = result.cascade
     assert cascade.routing.classification is not None
-    assert cascade.routing.method in ("tier", "profile", "elo")
+    assert cascade.routing.method in ("tier", "profile", "elo", "expert")
     if cascade.routing.classification.tier == "complex":
         assert cascade.path.startswith("panel3")
     else:
@@ -275,7 +275,7 @@ def test_cli_end_to_end(system):
     assert chat.stderr.startswith("[")  # routing details go to stderr
 
 
-def test_auto_prefers_the_best_rated_model_of_the_tier_without_profiles(system, client):
+def test_auto_prefers_the_model_that_agrees_with_the_majority_without_profiles(system, client):
     from tests.support.processes import ServiceProcess
 
     # Rated calls for the panel models first (this gateway wants 1 call at least).
@@ -300,13 +300,13 @@ def test_auto_prefers_the_best_rated_model_of_the_tier_without_profiles(system, 
         with Client(gateway.address, timeout_s=60) as other:
             wait_for(lambda: any(r.calls for r in other.elo_summary()), timeout=20, what="ratings")
             result = other.scale("Is grass green?", k="auto", answers=["YES", "NO"])
-            rated = {r.model: r.rating for r in other.elo_summary(min_calls=1)}
-            fast = {m.alias for m in other.models() if m.tier == "fast" and not m.dead}
+            agreeing = {r.model for r in other.elo_summary(min_calls=1) if r.agreement_rate == 1}
         routing = result.cascade.routing
         assert routing.classification.tier == "simple"
-        assert routing.method == "elo", routing.reason
-        assert routing.model == max((m for m in rated if m in fast), key=rated.get)
-        assert "tier simple -> yes1; best ELO among live fast models" in routing.reason
+        # The expert rule: no profile here, so the consensus record is the evidence.
+        assert routing.method == "expert", routing.reason
+        assert routing.model in agreeing and routing.model != "no1"
+        assert "consensus 1.00 over" in routing.reason
         assert result.cascade.steps[0].models == [routing.model]
     finally:
         assert gateway.stop() == 0

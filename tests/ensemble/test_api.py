@@ -752,3 +752,38 @@ def test_generate_by_k_uses_the_default_panel_and_k_judges_outside_it(stub, fake
         stub.Generate(ensemble_pb2.GenerateRequest(question="Write.", k=2), timeout=5)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "k must be 1, 3 or 5" in err.value.details()
+
+
+def test_carried_votes_count_and_short_circuit_without_being_asked_again(stub, fake):
+    carried = [voting_pb2.Vote(model="f9", parsed_answer="NO", raw_output="Answer: NO")]
+    # f1 agrees with nobody yet: NO (carried) vs YES; f2 and f3 decide, and once two YES are
+    # in, the third is not waited for.
+    fake.script("test/f1", Step(text="Answer: YES"))
+    fake.script("test/f2", Step(text="Answer: YES", delay_s=0.2))
+    fake.script("test/f3", Step(hang=True))
+    result = scale(stub, ["f1", "f2", "f3"], carried_votes=carried)
+    assert (result.answer, result.outcome) == ("YES", voting_pb2.SCALE_OUTCOME_MAJORITY)
+    assert [v.model for v in result.votes][:1] == ["f9"]
+    assert result.k == 4 and result.confidence == pytest.approx(2 / 3)
+    assert result.calls_made == 3  # f1, f2 and the cancelled f3: the carried vote cost nothing
+    assert fake.requests_for("test/f9") == []
+    assert closed_early(fake, "test/f3")
+
+
+def test_carried_votes_are_checked(stub):
+    def refused(carried, models=("f1", "f2")) -> str:
+        with pytest.raises(grpc.RpcError) as err:
+            scale(stub, list(models), carried_votes=carried)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        return err.value.details()
+
+    yes = voting_pb2.Vote(model="f9", parsed_answer="YES")
+    assert "'f1' has voted already" in refused([voting_pb2.Vote(model="f1", parsed_answer="NO")])
+    assert "'MAYBE' is not one of answer_patterns" in refused(
+        [voting_pb2.Vote(model="f9", parsed_answer="MAYBE")]
+    )
+    assert "at most 4 may join" in refused(
+        [voting_pb2.Vote(model=f"m{i}", parsed_answer="YES") for i in range(1, 6)]
+    )
+    two_yes = [yes, voting_pb2.Vote(model="f8", parsed_answer="YES")]
+    assert "decide the question already" in refused(two_yes, models=("f1",))

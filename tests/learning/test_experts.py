@@ -51,7 +51,9 @@ def test_the_expert_is_the_best_on_the_prompts_task_type_and_escalations_err_apa
             timeout=TIMEOUT,
         )
     everyone = list(plans)
-    code = experts(stub, candidates=everyone, task_type="Code Generation", cluster_set_id=set_id)
+    code = experts(
+        stub, candidates=everyone, task_type="Code Generation", cluster_set_id=set_id, cluster_id=0
+    )
     (first,) = code.chosen
     # coder and twin tie on every piece of evidence; the alias breaks it.
     assert first.model == min(coder, twin)
@@ -59,7 +61,12 @@ def test_the_expert_is_the_best_on_the_prompts_task_type_and_escalations_err_apa
     # 20 items: SPEC 6 psi (4 + 1) / (20 + 2) on the one cluster; 10 code items all right.
     assert first.accuracy == pytest.approx((20 * (1 - 5 / 22) + 10 * 1.0 + 1.0) / 32)
     assert "task type 1.00 over 10" in first.evidence
-    qa = experts(stub, candidates=everyone, task_type="Open QA", cluster_set_id=set_id)
+    qa = experts(
+        stub, candidates=everyone, task_type="Open QA", cluster_set_id=set_id, cluster_id=0
+    )
+    # Without the prompt's cluster, the profile says nothing (an empty cluster's 0.5, no weight).
+    blind = experts(stub, candidates=everyone, task_type="Open QA", cluster_set_id=set_id)
+    assert (blind.chosen[0].model, blind.chosen[0].profile_n) == (talker, 0)
     assert qa.chosen[0].model == talker
 
     # Escalating from coder: twin is as accurate but errs with it (phi 1); talker errs apart.
@@ -70,6 +77,7 @@ def test_the_expert_is_the_best_on_the_prompts_task_type_and_escalations_err_apa
         count=2,
         task_type="Code Generation",
         cluster_set_id=set_id,
+        cluster_id=0,
     )
     chosen = [e.model for e in more.chosen]
     assert coder not in chosen and twin not in chosen

@@ -19,12 +19,14 @@ class RoutingMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROUTING_METHOD_PROFILE: _ClassVar[RoutingMethod]
     ROUTING_METHOD_FALLBACK: _ClassVar[RoutingMethod]
     ROUTING_METHOD_ELO: _ClassVar[RoutingMethod]
+    ROUTING_METHOD_EXPERT: _ClassVar[RoutingMethod]
 ROUTING_METHOD_UNSPECIFIED: RoutingMethod
 ROUTING_METHOD_NAMED: RoutingMethod
 ROUTING_METHOD_TIER: RoutingMethod
 ROUTING_METHOD_PROFILE: RoutingMethod
 ROUTING_METHOD_FALLBACK: RoutingMethod
 ROUTING_METHOD_ELO: RoutingMethod
+ROUTING_METHOD_EXPERT: RoutingMethod
 
 class RouteCandidate(_message.Message):
     __slots__ = ("model", "psi", "cost", "score", "n", "rank")

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScaleRequest(_message.Message):
-    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "call_id", "options", "answer_within_s")
+    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "call_id", "options", "answer_within_s", "carried_votes")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class ScaleRequest(_message.Message):
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     ANSWER_WITHIN_S_FIELD_NUMBER: _ClassVar[int]
+    CARRIED_VOTES_FIELD_NUMBER: _ClassVar[int]
     question: str
     context: str
     k: int
@@ -32,7 +33,8 @@ class ScaleRequest(_message.Message):
     call_id: str
     options: _calls_pb2.CallOptions
     answer_within_s: float
-    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., call_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., answer_within_s: _Optional[float] = ...) -> None: ...
+    carried_votes: _containers.RepeatedCompositeFieldContainer[_voting_pb2.Vote]
+    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., call_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., answer_within_s: _Optional[float] = ..., carried_votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ...) -> None: ...
 
 class ScaleEvent(_message.Message):
     __slots__ = ("result", "shadow")

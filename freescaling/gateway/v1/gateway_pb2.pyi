@@ -37,18 +37,32 @@ class ScaleRequest(_message.Message):
     def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., message_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ...) -> None: ...
 
 class CascadeStep(_message.Message):
-    __slots__ = ("k", "models", "answer", "outcome", "reason")
+    __slots__ = ("k", "models", "answer", "outcome", "reason", "added")
     K_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
     k: int
     models: _containers.RepeatedScalarFieldContainer[str]
     answer: str
     outcome: _voting_pb2.ScaleOutcome
     reason: str
-    def __init__(self, k: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    added: _containers.RepeatedCompositeFieldContainer[CascadeChoice]
+    def __init__(self, k: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., reason: _Optional[str] = ..., added: _Optional[_Iterable[_Union[CascadeChoice, _Mapping]]] = ...) -> None: ...
+
+class CascadeChoice(_message.Message):
+    __slots__ = ("model", "evidence", "expected_accuracy", "error_correlation")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    evidence: str
+    expected_accuracy: float
+    error_correlation: float
+    def __init__(self, model: _Optional[str] = ..., evidence: _Optional[str] = ..., expected_accuracy: _Optional[float] = ..., error_correlation: _Optional[float] = ...) -> None: ...
 
 class Cascade(_message.Message):
     __slots__ = ("path", "steps", "routing")
