@@ -40,7 +40,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,7 @@ import grpc  # noqa: E402
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
+from tests.support.bench_system import QUIET, database_url, make_checkpoint, start_system  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
@@ -62,7 +62,6 @@ from tests.support.processes import ServiceProcess  # noqa: E402
 DATA = os.environ.get(
     "FREESCALING_ROUTING_DATA", str(ROOT.parent / "shared" / "data" / "routing-dcrouter")
 )
-KEY = "nvapi-bench-not-a-key"
 # Lambda per unit of price ($ per million tokens, 0.1 to 0.9 here), a fixed fine grid from
 # pure accuracy to well past the point where the cheapest model always wins: the accuracy-cost
 # curve the figures read (psi and cost come from learning's Route once per prompt, so the grid
@@ -114,75 +113,16 @@ def registry(models: list[str], prices: dict[str, float], api_base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_checkpoint(workdir: Path, kind: str, corpus: list[str]) -> Path:
-    directory = workdir / f"classifier-{kind}"
-    command = [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(directory)]
-    if kind == "bench":
-        text = workdir / "corpus.txt"
-        text.write_text("\n".join(" ".join(q[:2000].split()) for q in corpus) + "\n")
-        command += ["--corpus", str(text), "--vocab-size", "8000", "--hidden-size", "256"]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-    return directory
-
-
-def start(workdir: Path, fake: FakeOpenAI, checkpoint: Path) -> dict[str, ServiceProcess]:
-    quiet = {"FREESCALING_LOG_LEVEL": "WARNING"}
-    database = f"sqlite:///{workdir / 'learning.db'}"
-    services = {
-        "learning": ServiceProcess(
-            "learning", workdir, env={**quiet, "FREESCALING_LEARNING_DATABASE_URL": database}
-        ),
-        "ensemble": ServiceProcess(
-            "ensemble",
-            workdir,
-            env={
-                **quiet,
-                "NVIDIA_API_KEY": KEY,
-                "FREESCALING_ENSEMBLE_REGISTRY": str(workdir / "registry.yaml"),
-                "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM": "0",
-                "FREESCALING_ENSEMBLE_BATCH_CONCURRENCY": "32",
-            },
-        ),
-        "classifier": ServiceProcess(
-            "classifier",
-            workdir,
-            env={
-                **quiet,
-                "FREESCALING_CLASSIFIER_MODEL": str(checkpoint),
-                "FREESCALING_CLASSIFIER_CENTROIDS": str(workdir / "centroids.safetensors"),
-            },
-        ),
-    }
-    for s in services.values():
-        s.start()
-    for s in services.values():
-        s.wait_serving(timeout=120).wait_ready(timeout=120)
-    services["gateway"] = (
-        ServiceProcess(
-            "gateway",
-            workdir,
-            env={
-                **quiet,
-                "FREESCALING_CLASSIFIER_ADDR": services["classifier"].address,
-                "FREESCALING_ENSEMBLE_ADDR": services["ensemble"].address,
-                "FREESCALING_LEARNING_ADDR": services["learning"].address,
-                "FREESCALING_GATEWAY_STREAM_TIMEOUT_S": "3600",
-                # The whole validation half in one ProfileModels request.
-                "FREESCALING_GATEWAY_BATCH_LIMIT": "10000",
-            },
-        )
-        .start()
-        .wait_serving()
-        .wait_ready()
-    )
+def start(workdir: Path, checkpoint: Path) -> dict[str, ServiceProcess]:
+    services = start_system(workdir, checkpoint)
     # SPEC 6's rule, side by side: a second learning process on the same database.
     services["laplace"] = (
         ServiceProcess(
             "learning",
             workdir / "laplace",
             env={
-                **quiet,
-                "FREESCALING_LEARNING_DATABASE_URL": database,
+                **QUIET,
+                "FREESCALING_LEARNING_DATABASE_URL": database_url(workdir),
                 "FREESCALING_LEARNING_PROFILE_ESTIMATOR": "laplace",
             },
         )
@@ -269,7 +209,7 @@ async def run(args) -> dict:
     (workdir / "registry.yaml").write_text(registry(models, prices, fake.base_url))
     started = time.monotonic()
     checkpoint = make_checkpoint(workdir, args.checkpoint, [p["question"] for p in onboard])
-    services = start(workdir, fake, checkpoint)
+    services = start(workdir, checkpoint)
     print(f"system up in {time.monotonic() - started:.0f} s ({args.checkpoint} checkpoint)")
     channels = {n: grpc.aio.insecure_channel(s.address) for n, s in services.items()}
     try:

@@ -1,0 +1,97 @@
+"""What the replay benchmarks (bench/routing.py, bench/decisions.py) share: a test-format
+classifier checkpoint whose tokenizer knows the benchmark's text, and the four services started
+as processes on loopback (SQLite), with a scripted OpenAI-compatible server behind the
+ensemble."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.processes import ROOT, ServiceProcess
+
+KEY = "nvapi-bench-not-a-key"
+QUIET = {"FREESCALING_LOG_LEVEL": "WARNING"}
+
+
+def make_checkpoint(workdir: Path, kind: str, corpus: list[str]) -> Path:
+    """`tiny`: the test suite's checkpoint (64 wide, a 400-piece tokenizer). `bench`: random
+    weights too, but a tokenizer trained on `corpus` (8000 pieces) and a 256-wide backbone, so
+    that its embeddings keep prompts apart about as a bag of subwords would (the real model's
+    128k-piece vocabulary covers any text; the tiny one maps most words to characters)."""
+    directory = workdir / f"classifier-{kind}"
+    command = [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(directory)]
+    if kind == "bench":
+        text = workdir / "corpus.txt"
+        text.write_text("\n".join(" ".join(q[:2000].split()) for q in corpus) + "\n")
+        command += ["--corpus", str(text), "--vocab-size", "8000", "--hidden-size", "256"]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return directory
+
+
+def start_system(
+    workdir: Path,
+    checkpoint: Path,
+    *,
+    classifier_env: dict[str, str] | None = None,
+    gateway_env: dict[str, str] | None = None,
+) -> dict[str, ServiceProcess]:
+    """learning (SQLite in `workdir`), the ensemble on `workdir/registry.yaml`, the classifier
+    on `checkpoint`, then the gateway; returned by name, each serving and ready."""
+    services = {
+        "learning": ServiceProcess(
+            "learning",
+            workdir,
+            env={**QUIET, "FREESCALING_LEARNING_DATABASE_URL": database_url(workdir)},
+        ),
+        "ensemble": ServiceProcess(
+            "ensemble",
+            workdir,
+            env={
+                **QUIET,
+                "NVIDIA_API_KEY": KEY,
+                "FREESCALING_ENSEMBLE_REGISTRY": str(workdir / "registry.yaml"),
+                "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM": "0",
+                "FREESCALING_ENSEMBLE_BATCH_CONCURRENCY": "32",
+            },
+        ),
+        "classifier": ServiceProcess(
+            "classifier",
+            workdir,
+            env={
+                **QUIET,
+                "FREESCALING_CLASSIFIER_MODEL": str(checkpoint),
+                "FREESCALING_CLASSIFIER_CENTROIDS": str(workdir / "centroids.safetensors"),
+                **(classifier_env or {}),
+            },
+        ),
+    }
+    for s in services.values():
+        s.start()
+    for s in services.values():
+        s.wait_serving(timeout=120).wait_ready(timeout=120)
+    services["gateway"] = (
+        ServiceProcess(
+            "gateway",
+            workdir,
+            env={
+                **QUIET,
+                "FREESCALING_CLASSIFIER_ADDR": services["classifier"].address,
+                "FREESCALING_ENSEMBLE_ADDR": services["ensemble"].address,
+                "FREESCALING_LEARNING_ADDR": services["learning"].address,
+                "FREESCALING_GATEWAY_STREAM_TIMEOUT_S": "3600",
+                # A whole validation set in one ProfileModels request.
+                "FREESCALING_GATEWAY_BATCH_LIMIT": "10000",
+                **(gateway_env or {}),
+            },
+        )
+        .start()
+        .wait_serving()
+        .wait_ready()
+    )
+    return services
+
+
+def database_url(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'learning.db'}"
