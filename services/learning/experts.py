@@ -1,22 +1,23 @@
 """Who answers a k=auto question: the single expert, and the models added when the cascade
-escalates. One rule, from three kinds of evidence about model m on the prompt:
+escalates. One rule over three kinds of evidence about model m on the prompt, most specific
+first:
 
-- profile:   1 - psi(m, prompt), psi from the set's cross-validated estimator (routers.py), over
-             the n graded answers behind it;
-- task type: m's validation accuracy on the prompt's task type (the capability map), over the
-             n items of that type m answered;
-- consensus: m's agreement with the majority in recorded calls (the ELO summary's agreement
-             rate), over its votes in calls that had a majority, counted only from
-             `min_calls` such votes on.
+- profile:   for a profiled model, 1 - psi(m, prompt), psi from the set's cross-validated
+             estimator (routers.py). That estimator already weighs the prompt's cluster, its
+             task type (the capability map's per-task-type accuracy) or its nearest validation
+             items against m's overall record, each where held-out validation says it predicts
+             better, so the profile supersedes the evidence below;
+- consensus: for a model without a profile, its agreement with the majority in recorded calls
+             (the ELO summary's agreement rate), counted from `min_calls` such votes on, as
+             (agreed + 1) / (votes + 2);
+- none:      0.5.
 
-Each is an accuracy a_i with a weight w_i = min(n_i, EVIDENCE_CAP); the expected accuracy is
-    p(m) = (sum w_i a_i + PRIOR_WEIGHT * 0.5) / (sum w_i + PRIOR_WEIGHT)
-so a missing kind of evidence weighs nothing, and a model with none sits at 0.5. The ELO rating
-itself is relative (who beat whom), not an accuracy: it only breaks ties, then the alias does.
-The expert maximises p(m) - lambda * cost(m). An escalation adds, one at a time, the model
-maximising p(m) - CORRELATION_WEIGHT * mean phi(m, asked) - lambda * cost(m): accurate models
-that err apart from those already asked (phi over the validation items both answered; 0 when
-they share none)."""
+The task type's own validation accuracy is reported beside (`task_accuracy`), never counted
+twice. The ELO rating itself is relative (who beat whom), not an accuracy: it only breaks ties,
+then the alias does. The expert maximises p(m) - lambda * cost(m). An escalation adds, one at a
+time, the model maximising p(m) - CORRELATION_WEIGHT * mean phi(m, asked) - lambda * cost(m):
+accurate models that err apart from those already asked (phi over the validation items both
+answered; 0 when they share none)."""
 
 from __future__ import annotations
 
@@ -34,8 +35,6 @@ from services.learning.routers import Routers
 from services.learning.schema import ratings, validation_results
 
 R = validation_results
-EVIDENCE_CAP = 100
-PRIOR_WEIGHT = 2.0
 CORRELATION_WEIGHT = 0.2
 
 
@@ -49,22 +48,22 @@ class _Evidence:
     cost: float = 0.0
 
     def accuracy(self) -> float:
-        total, weight = PRIOR_WEIGHT * 0.5, PRIOR_WEIGHT
-        for source in (self.profile, self.task, self.consensus):
-            if source is not None:
-                w = min(source[1], EVIDENCE_CAP)
-                total, weight = total + w * source[0], weight + w
-        return total / weight
+        if self.profile is not None:
+            return self.profile[0]
+        if self.consensus is not None:
+            agreed, votes = self.consensus[0] * self.consensus[1], self.consensus[1]
+            return (agreed + 1) / (votes + 2)
+        return 0.5
 
     def words(self) -> str:
         parts = []
         if self.profile is not None:
             parts.append(f"profile {self.profile[0]:.2f} over {self.profile[1]}")
-        if self.task is not None:
-            parts.append(f"task type {self.task[0]:.2f} over {self.task[1]}")
-        if self.consensus is not None:
+        elif self.consensus is not None:
             parts.append(f"consensus {self.consensus[0]:.2f} over {self.consensus[1]}")
-        return ", ".join(parts) or "no evidence (prior 0.5)"
+        if self.task is not None:
+            parts.append(f"(task type {self.task[0]:.2f} over {self.task[1]})")
+        return " ".join(parts) or "no evidence (0.5)"
 
 
 def choose(
@@ -91,10 +90,10 @@ def choose(
             set_id = cset.id
             router = routers.get(conn, cset.id)
             if router.costs:
-                # No cluster (or one outside the set): an empty cluster's estimate.
-                cluster = request.cluster_id if request.HasField("cluster_id") else -1
+                # No cluster (or one outside the set): the model's overall record.
+                cluster = request.cluster_id if request.HasField("cluster_id") else None
                 _, estimates = router.estimate(
-                    cluster if 0 <= cluster < cset.k else -1,
+                    cluster if cluster is not None and 0 <= cluster < cset.k else None,
                     request.task_type,
                     list(request.embedding),
                 )

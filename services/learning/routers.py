@@ -28,9 +28,11 @@ class Router:
     pool: estimators.Pool
     selection: estimators.Selection
     costs: dict[str, float]
-    # The chosen estimator and the best one without embeddings, fitted on every item.
+    # The chosen estimator, the best one without embeddings, and the overall rate, fitted on
+    # every item.
     chosen: estimators.Fitted
     plain: estimators.Fitted
+    overall: estimators.Fitted
 
     def describe(self, spec: estimators.Spec) -> routing_pb2.ProfileEstimator:
         scored = next((s for s in self.selection.scores if s.spec == spec), None)
@@ -45,14 +47,18 @@ class Router:
         )
 
     def estimate(
-        self, cluster_id: int, task_type: str, embedding
+        self, cluster_id: int | None, task_type: str, embedding
     ) -> tuple[estimators.Spec, dict[str, tuple[float, int]]]:
-        """The spec used and (psi, answers behind it) per profiled model for one prompt."""
+        """The spec used and (psi, answers behind it) per profiled model for one prompt; a
+        prompt without a cluster (None) gets the overall rate where the estimator needs one."""
         pool = self.pool
         fitted = self.chosen
         query = pool.unit(embedding) if fitted.spec.method == estimators.KNN else None
         if fitted.spec.method == estimators.KNN and query is None:
             fitted = self.plain
+        if cluster_id is None and fitted.spec.method in (estimators.LAPLACE, estimators.CLUSTER):
+            fitted = self.overall
+            cluster_id = 0
         task = pool.task_types.index(task_type) if task_type in pool.task_types else -1
         psi, answers = fitted.predict(
             np.asarray([cluster_id]),
@@ -126,6 +132,7 @@ class Routers:
                 costs,
                 estimators.Fitted(selection.chosen, pool, everything),
                 estimators.Fitted(selection.without_embedding, pool, everything),
+                estimators.Fitted(estimators.Spec(estimators.OVERALL), pool, everything),
             )
             self._fitted[set_id] = fitted
             logger.info(

@@ -12,13 +12,13 @@ from freescaling.learning.v1 import learning_pb2 as L
 from tests.learning.helpers import TIMEOUT, expect_error, scale_record, unique
 
 
-def graded(model_errors: set[int], task_of) -> list[L.GradedItem]:
+def graded(model_errors: set[int], task_of, items: int = 60) -> list[L.GradedItem]:
     return [
         L.GradedItem(
             item_id=f"x{i}", cluster_id=0, task_type=task_of(i), correct=i not in model_errors,
             answer="B" if i in model_errors else "A",
         )
-        for i in range(20)
+        for i in range(items)
     ]  # fmt: skip
 
 
@@ -32,16 +32,16 @@ def test_the_expert_is_the_best_on_the_prompts_task_type_and_escalations_err_apa
     stub.RecordClusterSet(routing_pb2.ClusterSet(id=set_id, k=1), timeout=TIMEOUT)
 
     def task_of(i: int) -> str:
-        return "Code Generation" if i < 10 else "Open QA"
+        return "Code Generation" if i < 30 else "Open QA"
 
     coder, twin, talker, other = (unique(n) for n in ("coder", "twin", "talker", "other"))
-    # coder: right on code, wrong on 4 QA items; twin errs exactly as coder does; talker is
-    # right on QA and wrong on 4 code items; other errs on a mix.
+    # coder: right on code, wrong on 12 QA items; twin errs exactly as coder does; talker is
+    # right on QA and wrong on 12 code items; other errs on a mix.
     plans = {
-        coder: {10, 11, 12, 13},
-        twin: {10, 11, 12, 13},
-        talker: {0, 1, 2, 3},
-        other: {4, 5, 14, 15, 16},
+        coder: set(range(30, 42)),
+        twin: set(range(30, 42)),
+        talker: set(range(12)),
+        other: {*range(12, 18), *range(42, 48)},
     }
     for model, errs in plans.items():
         stub.RecordValidation(
@@ -51,34 +51,28 @@ def test_the_expert_is_the_best_on_the_prompts_task_type_and_escalations_err_apa
             timeout=TIMEOUT,
         )
     everyone = list(plans)
-    code = experts(
-        stub, candidates=everyone, task_type="Code Generation", cluster_set_id=set_id, cluster_id=0
-    )
-    (first,) = code.chosen
-    # coder and twin tie on every piece of evidence; the alias breaks it.
-    assert first.model == min(coder, twin)
-    assert (first.task_accuracy, first.task_n, first.profile_n) == (1.0, 10, 20)
-    # 20 items: SPEC 6 psi (4 + 1) / (20 + 2) on the one cluster; 10 code items all right.
-    assert first.accuracy == pytest.approx((20 * (1 - 5 / 22) + 10 * 1.0 + 1.0) / 32)
-    assert "task type 1.00 over 10" in first.evidence
-    qa = experts(
-        stub, candidates=everyone, task_type="Open QA", cluster_set_id=set_id, cluster_id=0
-    )
-    # Without the prompt's cluster, the profile says nothing (an empty cluster's 0.5, no weight).
-    blind = experts(stub, candidates=everyone, task_type="Open QA", cluster_set_id=set_id)
-    assert (blind.chosen[0].model, blind.chosen[0].profile_n) == (talker, 0)
-    assert qa.chosen[0].model == talker
 
-    # Escalating from coder: twin is as accurate but errs with it (phi 1); talker errs apart.
-    more = experts(
-        stub,
-        candidates=everyone,
-        asked=[coder],
-        count=2,
-        task_type="Code Generation",
-        cluster_set_id=set_id,
-        cluster_id=0,
-    )
+    def ask(task_type: str, **fields) -> L.ExpertsResponse:
+        return experts(
+            stub, candidates=everyone, task_type=task_type, cluster_set_id=set_id, **fields
+        )
+
+    code = ask("Code Generation", cluster_id=0)
+    (first,) = code.chosen
+    # One cluster, so the task type is what predicts: cross-validation chose its estimator,
+    # and coder and twin (all 30 code items right) tie; the alias breaks it.
+    assert first.model == min(coder, twin)
+    assert (first.task_accuracy, first.task_n, first.profile_n) == (1.0, 30, 30)
+    by_model = {e.model: e for e in code.ranked}
+    assert by_model[coder].accuracy > by_model[other].accuracy > by_model[talker].accuracy
+    assert first.evidence.startswith("profile 0.9") and "(task type 1.00 over 30)" in first.evidence
+    assert ask("Open QA", cluster_id=0).chosen[0].model == talker
+    # Without the prompt's cluster the task type still speaks.
+    assert ask("Open QA").chosen[0].model == talker
+
+    # Escalating from coder on a QA prompt: twin errs with it (phi 1) where it errs; talker and
+    # other err apart, and are the ones added.
+    more = ask("Open QA", cluster_id=0, asked=[coder], count=2)
     chosen = [e.model for e in more.chosen]
     assert coder not in chosen and twin not in chosen
     assert set(chosen) == {talker, other}
@@ -104,10 +98,10 @@ def test_consensus_counts_from_min_calls_and_no_evidence_is_a_coin(stub):
     reply = experts(stub, candidates=trio, min_calls=4)
     by_model = {e.model: e for e in reply.ranked}
     assert (by_model[agreeable].agreement, by_model[agreeable].agreement_n) == (1.0, 4)
-    assert by_model[agreeable].accuracy == pytest.approx((4 * 1.0 + 1.0) / 6)
-    assert by_model[contrarian].accuracy == pytest.approx(1.0 / 6)
+    assert by_model[agreeable].accuracy == pytest.approx((4 + 1) / (4 + 2))
+    assert by_model[contrarian].accuracy == pytest.approx(1 / 6)
     assert by_model[stranger].accuracy == 0.5
-    assert by_model[stranger].evidence == "no evidence (prior 0.5)"
+    assert by_model[stranger].evidence == "no evidence (0.5)"
     assert reply.chosen[0].model == agreeable
     # Below min_calls the record is not evidence.
     few = {e.model: e for e in experts(stub, candidates=trio, min_calls=5).ranked}

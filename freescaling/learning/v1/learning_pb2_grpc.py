@@ -309,8 +309,9 @@ class LearningServicer:
 
     def Experts(self, request, context):
         """The k=auto cascade's models: the single expert for a prompt, or the models an escalation
-        adds to those already asked (accurate, and erring apart from them), by one rule over the
-        profile, the task type's validation accuracy and the consensus record (docs/learning.md).
+        adds to those already asked (accurate, and erring apart from them): the profile's estimate
+        (which weighs the task type where it predicts) or, without a profile, the consensus record
+        (docs/learning.md).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
