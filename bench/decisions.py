@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import random
 import shutil
 import sys
@@ -46,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 import grpc  # noqa: E402
 
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
-from tests.support.bench_system import make_checkpoint, start_system  # noqa: E402
+from tests.support.bench_system import make_checkpoint, report, start_system  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 
 FAMILIES = ("math", "code", "geo", "review", "logic")
@@ -277,9 +276,7 @@ def main() -> int:
     started = time.monotonic()
     figures = asyncio.run(run(args))
     figures["wall_s"] = round(time.monotonic() - started, 1)
-    for key, value in figures.items():
-        print(f"{key:28s} {value}")
-    print(json.dumps(figures))
+    report(figures)
     return 0
 
 

@@ -53,7 +53,7 @@ import grpc  # noqa: E402
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
-from tests.support.bench_system import QUIET, database_url, make_checkpoint, start_system  # noqa: E402
+from tests.support.bench_system import QUIET, database_url, make_checkpoint, report, start_system  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
@@ -338,9 +338,7 @@ def main() -> int:
     started = time.monotonic()
     figures = asyncio.run(run(args))
     figures["wall_s"] = round(time.monotonic() - started, 1)
-    for key, value in figures.items():
-        print(f"{key:32s} {value}")
-    print(json.dumps(figures))
+    report(figures)
     return 0
 
 

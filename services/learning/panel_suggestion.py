@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import routing_pb2
 from services.learning.db import Database
 from services.learning.errors import InvalidInput, Precondition
-from services.learning.profiles import phi, resolve_set
-from services.learning.schema import profiles, validation_results
+from services.learning.profiles import phi, profiled_models, resolve_set
+from services.learning.schema import validation_results
 
 R = validation_results
 # Panels scored one by one at most; beyond, members are added greedily.
@@ -43,11 +43,7 @@ def suggest(db: Database, request: routing_pb2.SuggestPanelRequest) -> routing_p
 
     def work(conn: Connection) -> routing_pb2.SuggestedPanel:
         cset = resolve_set(conn, request.cluster_set_id)
-        profiled = set(
-            conn.execute(
-                sa.select(profiles.c.model).where(profiles.c.cluster_set_id == cset.id)
-            ).scalars()
-        )
+        profiled = profiled_models(conn, cset.id)
         wanted = sorted(set(request.candidates) or profiled)
         missing = [m for m in wanted if m not in profiled]
         if missing:

@@ -89,6 +89,15 @@ def resolve_set(conn: Connection, set_id: str):
     return row
 
 
+def profiled_models(conn: Connection, set_id: str) -> set[str]:
+    """The models with a profile on the cluster set."""
+    return set(
+        conn.execute(
+            sa.select(profiles.c.model).where(profiles.c.cluster_set_id == set_id)
+        ).scalars()
+    )
+
+
 def _profile(conn: Connection, model: str, cset) -> routing_pb2.ModelProfile:
     head = conn.execute(
         sa.select(profiles).where(profiles.c.model == model, profiles.c.cluster_set_id == cset.id)
@@ -498,11 +507,7 @@ def error_correlations(
 
     def work(conn: Connection) -> routing_pb2.ErrorCorrelations:
         cset = resolve_set(conn, request.cluster_set_id)
-        profiled = set(
-            conn.execute(
-                sa.select(profiles.c.model).where(profiles.c.cluster_set_id == cset.id)
-            ).scalars()
-        )
+        profiled = profiled_models(conn, cset.id)
         missing = [m for m in asked if m not in profiled]
         if missing:
             raise NotFound(

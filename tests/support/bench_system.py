@@ -95,3 +95,12 @@ def start_system(
 
 def database_url(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'learning.db'}"
+
+
+def report(figures: dict) -> None:
+    """A benchmark's figures, one per line, then all of them as the last line, in JSON."""
+    import json
+
+    for key, value in figures.items():
+        print(f"{key:32s} {value}")
+    print(json.dumps(figures))
