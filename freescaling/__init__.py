@@ -1,9 +1,19 @@
 """Free Scaling's Python package: the generated protobuf code (`freescaling.<service>.v1`), the
 client (`freescaling.client`), the CLI, and the module-level API the seed project's users know:
 `from freescaling import scale, generate, health, scale_batch, generate_batch, evolve`
-(freescaling/api.py), with `freescaling.elo` and `freescaling.feedback`."""
+(freescaling/api.py), with `freescaling.elo` and `freescaling.feedback`, and our
+`capability_map()` (the seed's capability_map.json, from learning)."""
 
-_API = {"scale", "generate", "health", "scale_batch", "generate_batch", "evolve", "configure"}
+_API = {
+    "scale",
+    "generate",
+    "health",
+    "scale_batch",
+    "generate_batch",
+    "evolve",
+    "configure",
+    "capability_map",
+}
 
 
 def __getattr__(name: str):

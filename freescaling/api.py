@@ -1,6 +1,7 @@
 """The module-level API of the project Free Scaling replaces, for its users' code to run
 unchanged against the service: `from freescaling import scale, generate, health, scale_batch,
-generate_batch, evolve` (and the `freescaling.elo` and `freescaling.feedback` modules).
+generate_batch, evolve` (and the `freescaling.elo` and `freescaling.feedback` modules), plus
+`capability_map()`, which the seed read from its capability_map.json.
 
 Every function uses one default client, made on first use from FREESCALING_TARGET (default
 localhost:50051) and FREESCALING_API_KEY; `configure()` replaces it. The keywords are the
@@ -190,5 +191,14 @@ def health(models: Sequence[str] | None = None) -> dict[str, r.ModelHealth]:
 
 
 def evolve(dry_run: bool = True, **kwargs) -> r.EvolveResult:
-    """Make the top models by ELO the champion panel; a dry run only reports the change."""
+    """Make the top models by ELO the champion panel (`source="profiles"`: the suggested panel
+    from the validation results); a dry run only reports the change."""
     return client().evolve(dry_run=dry_run, **kwargs)
+
+
+def capability_map(cluster_set_id: str = "") -> r.CapabilityMap:
+    """The capability map the seed kept in capability_map.json, from learning (so that every
+    replica shares it): per model accuracy by task type and cluster, consistency across trials,
+    the pairwise error correlation, and the estimator routing uses. `freescaling profile`
+    builds it."""
+    return client().capability_map(cluster_set_id)

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from freescaling.client import Client, FreeScalingError
+from freescaling.client import CapabilityMap, Client, FreeScalingError
+from freescaling.validation import DEFAULT as DEFAULT_VALIDATION_SET
+
+# Default deadline of one call; profiling gets longer: it asks every model every item `trials`
+# times through the provider's rate limit (NIM's free tier: about 40 requests a minute), which
+# for the shipped set, 3 models and 3 trials is about 2,000 calls and 50 minutes.
+CALL_TIMEOUT_S = 120.0
+PROFILE_TIMEOUT_S = 6 * 3600.0
 
 
 def _plain(value: Any) -> Any:
@@ -255,10 +262,19 @@ def _history(client: Client, args) -> Any:
     )
 
 
+def _aliases(values: Sequence[str] | None) -> list[str]:
+    """`--models a b c` (as the seed project took them), `--models a,b,c`, or both."""
+    return [a.strip() for value in values or () for a in value.split(",") if a.strip()]
+
+
 def _evolve(client: Client, args) -> Any:
     if args.history:
         return _history(client, args)
-    result = client.evolve(dry_run=args.dry_run)
+    result = client.evolve(
+        dry_run=args.dry_run,
+        source="profiles" if args.from_profiles else "elo",
+        candidates=_aliases(args.models),
+    )
     if args.json:
         return result
     action = "would change" if args.dry_run else "changed"
@@ -270,29 +286,165 @@ def _evolve(client: Client, args) -> Any:
     return f"{action} the champion panel: {before} -> {after} ({result.reason})"
 
 
+def _read_items(path: str) -> list[dict]:
+    """A JSON-lines validation set: one {"question": ..., "label": ...} object per line."""
+    items = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}, line {n}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}, line {n}: a JSON object per line, please")
+        items.append(item)
+    if not items:
+        raise ValueError(f"{path} holds no items")
+    return items
+
+
+def _capability_json(atlas: CapabilityMap) -> dict:
+    """What `--out` writes: the CapabilityMap message's fields (protos/freescaling/common/v1/
+    routing.proto), numbers as numbers, with the time it was written."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return {"generated_at": now, **_plain(atlas)}
+
+
+def _write_map(atlas: CapabilityMap, out: str) -> None:
+    text = json.dumps(_capability_json(atlas), ensure_ascii=False, indent=2)
+    Path(out).write_text(text + "\n", encoding="utf-8")
+
+
+def _capability_table(atlas: CapabilityMap) -> str:
+    """Per model: accuracy, consistency, accuracy by task type; the error correlation matrix
+    (models numbered as in the first table); the estimator routing uses."""
+    if not atlas.models:
+        return (
+            f"no model is profiled on cluster set {atlas.cluster_set_id}: see `freescaling profile`"
+        )
+    names = [m.model for m in atlas.models]
+    numbers = [str(i) for i in range(1, len(names) + 1)]
+    lines = [
+        f"capability map of {len(names)} model{'s' if len(names) > 1 else ''} "
+        f"(cluster set {atlas.cluster_set_id})",
+        "",
+        table(
+            ["#", "model", "items", "trials", "accuracy", "consistency", "cost"],
+            [
+                (n, m.model, m.items, m.trials, m.accuracy,
+                 m.consistency if m.consistency_items else "-", m.routing_cost)
+                for n, m in zip(numbers, atlas.models, strict=True)
+            ],
+        ),
+    ]  # fmt: skip
+    tasks = sorted({t.task_type for m in atlas.models for t in m.task_types})
+    if tasks:
+        by = {(m.model, t.task_type): t for m in atlas.models for t in m.task_types}
+
+        def cell(model: str, task: str) -> str:
+            found = by.get((model, task))
+            return f"{found.accuracy:.2f} ({found.n})" if found else "-"
+
+        lines += [
+            "",
+            "accuracy by task type (graded answers):",
+            table(["task type", *numbers], [(t, *(cell(m, t) for m in names)) for t in tasks]),
+        ]
+    if len(names) > 1:
+        phi: dict[tuple[str, str], float] = {}
+        for pair in atlas.correlations:
+            phi[(pair.model_a, pair.model_b)] = phi[(pair.model_b, pair.model_a)] = pair.correlation
+
+        def together(a: str, b: str) -> str:
+            return "-" if a == b else f"{phi[(a, b)]:+.2f}" if (a, b) in phi else "?"
+
+        lines += [
+            "",
+            "error correlation (phi; near +1: they err together, and add little to one panel):",
+            table(
+                ["#", *numbers],
+                [
+                    (n, *(together(a, b) for b in names))
+                    for n, a in zip(numbers, names, strict=True)
+                ],
+            ),
+        ]
+    e = atlas.estimator
+    if e is not None and e.method:
+        figures = (
+            f"; cross-validated log-loss {e.cv_log_loss:.4f}, routing accuracy "
+            f"{e.cv_accuracy:.1%} over {e.items} items"
+            if e.cv_log_loss
+            else ""
+        )
+        compared = f" ({len(atlas.compared)} estimators compared)" if atlas.compared else ""
+        lines += ["", f"routing estimator: {e.description or e.method}{figures}{compared}"]
+    return "\n".join(lines)
+
+
 def _profile(client: Client, args) -> Any:
-    """Onboard each model from a JSON-lines validation set: {"question": ..., "label": ...}."""
-    items = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
+    """Profile every model on one labelled validation set (ProfileModels): progress to stderr,
+    then the capability map."""
+    models = _aliases(args.models)
+    if not models:
+        raise ValueError("--models names no model")
+    data = args.data or str(DEFAULT_VALIDATION_SET)
+    items = _read_items(data)
     answers = [a.strip() for a in args.answers.split(",") if a.strip()]
-    profiles = []
-    for alias in args.models.split(","):
-        final = None
-        for step in client.onboard(alias.strip(), items, answers=answers, trials=args.trials):
-            if not args.json:
-                print(f"\r{alias}: {step.done}/{step.total} graded, {step.correct} right", end="",
-                      file=sys.stderr, flush=True)  # fmt: skip
-            final = step
+    each = len(items) * max(args.trials, 1)
+    final = None
+    for step in client.profile_models(
+        models,
+        items,
+        answers=answers,
+        trials=args.trials,
+        max_concurrency=args.concurrency,
+        replace=args.replace,
+        timeout_s=args.timeout or PROFILE_TIMEOUT_S,
+    ):
         if not args.json:
-            print(file=sys.stderr)
-        if final is not None and final.profile is not None:
-            profiles.append(final.profile)
+            per = ", ".join(f"{m.model} {m.done}/{each} ({m.correct} right)" for m in step.models)
+            print(f"\r{step.done}/{step.total} graded: {per}", end="", file=sys.stderr,
+                  flush=True)  # fmt: skip
+        final = step
+    if not args.json:
+        print(file=sys.stderr)
+    if final is None or final.capability_map is None:
+        raise FreeScalingError(
+            "UNKNOWN", "the gateway ended ProfileModels without a capability map"
+        )
+    atlas = final.capability_map
+    if args.out:
+        _write_map(atlas, args.out)
     if args.json:
-        return profiles
-    rows = []
-    for p in profiles:
-        worst = max(p.clusters, key=lambda c: c.psi, default=None)
-        rows.append((p.model, p.n, p.accuracy, len(p.clusters), worst.cluster_id if worst else "-"))
-    return table(["model", "graded", "accuracy", "clusters", "weakest cluster"], rows)
+        return atlas
+    written = f"\n\ncapability map written to {args.out}" if args.out else ""
+    return f"profiled {', '.join(models)} on {len(items)} items of {data}\n\n" + (
+        _capability_table(atlas) + written
+    )
+
+
+def _capabilities(client: Client, args) -> Any:
+    atlas = client.capability_map(args.cluster_set)
+    if args.out:
+        _write_map(atlas, args.out)
+    if args.json:
+        return atlas
+    written = f"\n\ncapability map written to {args.out}" if args.out else ""
+    return _capability_table(atlas) + written
+
+
+def _suggest_panel(client: Client, args) -> Any:
+    panel = client.suggest_panel(args.size, _aliases(args.models), args.cluster_set)
+    if args.json:
+        return panel
+    return (
+        f"suggested panel: {', '.join(panel.models)}\n"
+        f"panel accuracy {panel.panel_accuracy:.1%} against {panel.best_single_accuracy:.1%} "
+        f"for {panel.best_single_model} alone, on {panel.items} validation items; mean error "
+        f"correlation {panel.mean_error_correlation:+.2f}\n({panel.reason})"
+    )
 
 
 def _correlation(client: Client, args) -> Any:
@@ -355,7 +507,12 @@ def parser() -> argparse.ArgumentParser:
         default=False,
         help="use TLS (optionally with a PEM file of roots)",
     )
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per call")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help=f"seconds per call (default {CALL_TIMEOUT_S:.0f}; profile: {PROFILE_TIMEOUT_S:.0f})",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -418,6 +575,14 @@ def parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--panel", default="", help="with --history: the panel (default champion)")
     v.add_argument("--limit", type=int, default=0, help="with --history: at most this many")
+    v.add_argument(
+        "--from-profiles",
+        action="store_true",
+        help="choose the panel from the validation results (as suggest-panel does), not by ELO",
+    )
+    v.add_argument(
+        "--models", nargs="+", help="aliases to choose from, space- or comma-separated (all)"
+    )
     v.set_defaults(run=_evolve)
     co = sub.add_parser("correlation", help="how often profiled models err together, pair by pair")
     co.add_argument("--models", default="", help="aliases, comma-separated (default: all)")
@@ -426,12 +591,37 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="totals and distributions over recorded calls").set_defaults(
         run=_stats
     )
-    pr = sub.add_parser("profile", help="onboard models from a labelled JSON-lines validation set")
-    pr.add_argument("--models", required=True, help="aliases to profile, comma-separated")
-    pr.add_argument("--data", required=True, help='JSON lines: {"question": ..., "label": ...}')
-    pr.add_argument("--answers", default="YES,NO", help="allowed answers, comma-separated")
-    pr.add_argument("--trials", type=int, default=1)
+    pr = sub.add_parser(
+        "profile",
+        help="profile models on a labelled validation set: the capability map",
+        description="Every model answers every item --trials times (ProfileModels); learning "
+        "stores each model's profile and the capability map, which this prints.",
+    )
+    pr.add_argument("--models", nargs="+", required=True, help="aliases, space- or comma-separated")
+    pr.add_argument(
+        "--data",
+        help='JSON lines: {"question": ..., "label": ...} (optionally "answer_patterns", '
+        '"item_id", "context"); default: the shipped validation set (218 items)',
+    )
+    pr.add_argument("--answers", default="YES,NO", help="answers of items that name none")
+    pr.add_argument("--trials", type=int, default=1, help="times each model answers each item")
+    pr.add_argument("--concurrency", type=int, default=0, help="items in flight per model")
+    pr.add_argument("--replace", action="store_true", help="replace earlier profiles")
+    pr.add_argument("--out", help="write the capability map to this JSON file")
     pr.set_defaults(run=_profile)
+    ca = sub.add_parser("capabilities", help="the capability map of the profiled models")
+    ca.add_argument("--cluster-set", default="", help="centroid set (default: the newest)")
+    ca.add_argument("--out", help="write the capability map to this JSON file")
+    ca.set_defaults(run=_capabilities)
+    sp = sub.add_parser(
+        "suggest-panel", help="a panel of accurate models that err apart, from the profiles"
+    )
+    sp.add_argument("--size", type=int, choices=[3, 5], default=3)
+    sp.add_argument(
+        "--models", nargs="+", help="candidates, space- or comma-separated (default: all)"
+    )
+    sp.add_argument("--cluster-set", default="", help="centroid set (default: the newest)")
+    sp.set_defaults(run=_suggest_panel)
     return p
 
 
@@ -439,7 +629,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         with Client(
-            args.target, api_key=args.api_key, tls=args.tls, timeout_s=args.timeout
+            args.target,
+            api_key=args.api_key,
+            tls=args.tls,
+            timeout_s=args.timeout or CALL_TIMEOUT_S,
         ) as client:
             output = args.run(client, args)
     except FreeScalingError as exc:

@@ -116,6 +116,25 @@ class AsyncClient:
         async for step in self._stream("OnboardModel", request, timeout_s):
             yield calls.onboard_progress(step)
 
+    async def profile_models(
+        self, models: Sequence[str], items, *, timeout_s: float | None = None, **kwargs
+    ) -> AsyncIterator[r.ProfileProgress]:
+        """Profile several models on one labelled validation set (the capability map):
+        progress over every model, then (last) the capability map; see calls.profile_request."""
+        request = calls.profile_request(models, items, **kwargs)
+        async for step in self._stream("ProfileModels", request, timeout_s):
+            yield calls.profile_progress(step)
+
+    async def capability_map(self, cluster_set_id: str = "") -> r.CapabilityMap:
+        request = calls.capability_map_request(cluster_set_id)
+        return calls.capability_map_result(await self._unary("GetCapabilityMap", request, None))
+
+    async def suggest_panel(
+        self, size: int = 3, candidates: Sequence[str] = (), cluster_set_id: str = ""
+    ) -> r.SuggestedPanel:
+        request = calls.suggest_panel_request(size, candidates, cluster_set_id)
+        return calls.suggest_panel_result(await self._unary("SuggestPanel", request, None))
+
     async def route(self, text: str, *, timeout_s: float | None = None, **kwargs) -> r.Routing:
         response = await self._unary("Route", calls.route_request(text, **kwargs), timeout_s)
         return calls.route_result(response)

@@ -303,8 +303,28 @@ def rankings_result(response: ratings_pb2.Rankings) -> list[r.ModelRating]:
     return [r.from_proto(r.ModelRating, m) for m in response.ratings]
 
 
-def evolve_request(dry_run: bool = True, *, min_calls: int = 0, panel_size: int = 0):
-    return ratings_pb2.EvolveRequest(dry_run=dry_run, min_calls=min_calls, panel_size=panel_size)
+SOURCES = {"elo": ratings_pb2.EVOLVE_SOURCE_ELO, "profiles": ratings_pb2.EVOLVE_SOURCE_PROFILES}
+
+
+def evolve_request(
+    dry_run: bool = True,
+    *,
+    min_calls: int = 0,
+    panel_size: int = 0,
+    source: str = "elo",
+    candidates: Sequence[str] = (),
+) -> ratings_pb2.EvolveRequest:
+    """`source`: "elo" (the top models by rating) or "profiles" (the suggested panel from the
+    validation results); `candidates`: the models to choose from (all by default)."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
+    return ratings_pb2.EvolveRequest(
+        dry_run=dry_run,
+        min_calls=min_calls,
+        panel_size=panel_size,
+        source=SOURCES[source],
+        candidates=list(candidates),
+    )
 
 
 def evolve_result(response: ratings_pb2.EvolveResult) -> r.EvolveResult:
@@ -361,6 +381,23 @@ def calls_result(page: records_pb2.CallPage) -> tuple[list[r.CallRecord], str]:
     return [r.from_proto(r.CallRecord, c) for c in page.calls], page.next_page_token
 
 
+LABELLED_FIELDS = {"item_id", "question", "context", "answer_patterns", "label"}
+
+
+def labelled_items(items: Sequence[dict]) -> list[gateway_pb2.LabelledItem]:
+    """Dicts with `question` and `label` (and optionally `item_id`, `context`,
+    `answer_patterns`), as the validation set's JSON lines hold them."""
+    labelled = []
+    for i, item in enumerate(items):
+        unknown = set(item) - LABELLED_FIELDS
+        if unknown:
+            raise ValueError(
+                f"item {i} has unknown fields {sorted(unknown)}; use {sorted(LABELLED_FIELDS)}"
+            )
+        labelled.append(gateway_pb2.LabelledItem(**item))
+    return labelled
+
+
 def onboard_request(
     alias: str,
     items: Sequence[dict],
@@ -371,18 +408,11 @@ def onboard_request(
     replace: bool = False,
     model: dict | None = None,
 ) -> gateway_pb2.OnboardModelRequest:
-    """`items`: dicts with `question` and `label` (and optionally `item_id`, `context`,
-    `answer_patterns`); `model`: a registry entry (`litellm_model`, `tier`...) for a new model."""
-    fields = {"item_id", "question", "context", "answer_patterns", "label"}
-    labelled = []
-    for i, item in enumerate(items):
-        unknown = set(item) - fields
-        if unknown:
-            raise ValueError(f"item {i} has unknown fields {sorted(unknown)}; use {sorted(fields)}")
-        labelled.append(gateway_pb2.LabelledItem(**item))
+    """`items`: see labelled_items; `model`: a registry entry (`litellm_model`, `tier`...) for
+    a new model."""
     request = gateway_pb2.OnboardModelRequest(
         alias=alias,
-        items=labelled,
+        items=labelled_items(items),
         answer_patterns=list(answers),
         trials=trials,
         max_concurrency=max_concurrency,
@@ -395,6 +425,53 @@ def onboard_request(
 
 def onboard_progress(message: gateway_pb2.OnboardProgress) -> r.OnboardProgress:
     return r.from_proto(r.OnboardProgress, message)
+
+
+def profile_request(
+    models: Sequence[str],
+    items: Sequence[dict],
+    *,
+    answers: Sequence[str] = ("YES", "NO"),
+    trials: int = 1,
+    max_concurrency: int = 0,
+    replace: bool = False,
+) -> gateway_pb2.ProfileModelsRequest:
+    """Every model in `models` (registry aliases) answers every item `trials` times; `items`:
+    see labelled_items; `answers`: the patterns of items that name none."""
+    if isinstance(models, str):
+        raise ValueError("models must be a list of aliases, not one string")
+    return gateway_pb2.ProfileModelsRequest(
+        models=list(models),
+        items=labelled_items(items),
+        answer_patterns=list(answers),
+        trials=trials,
+        max_concurrency=max_concurrency,
+        replace=replace,
+    )
+
+
+def profile_progress(message: gateway_pb2.ProfileProgress) -> r.ProfileProgress:
+    return r.from_proto(r.ProfileProgress, message)
+
+
+def capability_map_request(cluster_set_id: str = "") -> routing_pb2.GetCapabilityMapRequest:
+    return routing_pb2.GetCapabilityMapRequest(cluster_set_id=cluster_set_id)
+
+
+def capability_map_result(response: routing_pb2.CapabilityMap) -> r.CapabilityMap:
+    return r.from_proto(r.CapabilityMap, response)
+
+
+def suggest_panel_request(
+    size: int = 3, candidates: Sequence[str] = (), cluster_set_id: str = ""
+) -> routing_pb2.SuggestPanelRequest:
+    return routing_pb2.SuggestPanelRequest(
+        size=size, candidates=list(candidates), cluster_set_id=cluster_set_id
+    )
+
+
+def suggest_panel_result(response: routing_pb2.SuggestedPanel) -> r.SuggestedPanel:
+    return r.from_proto(r.SuggestedPanel, response)
 
 
 # Requests with no parameters worth a builder.

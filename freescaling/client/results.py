@@ -257,6 +257,20 @@ class PanelChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class SuggestedPanel:
+    """A panel of high-accuracy, low-correlation models from the validation results: the
+    members whose majority vote is right most often, with the figures."""
+
+    models: list[str] = dataclasses.field(default_factory=list)
+    panel_accuracy: float = 0.0
+    best_single_model: str = ""
+    best_single_accuracy: float = 0.0
+    mean_error_correlation: float = 0.0
+    items: int = 0
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class EvolveResult:
     changed: bool = False
     applied: bool = False
@@ -265,6 +279,9 @@ class EvolveResult:
     reason: str = ""
     candidates: list[ModelRating] = dataclasses.field(default_factory=list)
     change: PanelChange | None = None
+    # "elo" or "profiles": the rule that chose; with "profiles", the suggestion and its figures.
+    source: str = ""
+    suggestion: SuggestedPanel | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +345,65 @@ class ModelProfile:
     n: int = 0
     accuracy: float = 0.0
     updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileEstimator:
+    """How learning estimates each model's error rate on a prompt (chosen by cross-validation)."""
+
+    method: str = ""
+    neighbours: int = 0
+    shrinkage: float = 0.0
+    cv_log_loss: float = 0.0
+    cv_accuracy: float = 0.0
+    items: int = 0
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCapability:
+    """One model in the capability map: accuracy overall, by task type and by cluster, and
+    consistency across trials (the share of items asked twice or more always answered alike)."""
+
+    model: str = ""
+    items: int = 0
+    trials: int = 0
+    accuracy: float = 0.0
+    task_types: list[TaskTypeAccuracy] = dataclasses.field(default_factory=list)
+    clusters: list[ClusterProfile] = dataclasses.field(default_factory=list)
+    consistency: float = 0.0
+    consistency_items: int = 0
+    routing_cost: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CapabilityMap:
+    """The capability map (the seed's capability_map.json), as learning computes it from the
+    stored validation results."""
+
+    cluster_set_id: str = ""
+    models: list[ModelCapability] = dataclasses.field(default_factory=list)
+    correlations: list[ModelPairCorrelation] = dataclasses.field(default_factory=list)
+    estimator: ProfileEstimator | None = None
+    compared: list[ProfileEstimator] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelProgress:
+    model: str = ""
+    done: int = 0
+    correct: int = 0
+    errors: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileProgress:
+    """Profiling progress over every model; the last one carries the `capability_map`."""
+
+    done: int = 0
+    total: int = 0
+    models: list[ModelProgress] = dataclasses.field(default_factory=list)
+    capability_map: CapabilityMap | None = None
 
 
 @dataclasses.dataclass(frozen=True)

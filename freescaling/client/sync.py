@@ -104,6 +104,29 @@ class Client:
         for step in self._stream("OnboardModel", request, timeout_s):
             yield calls.onboard_progress(step)
 
+    def profile_models(
+        self, models: Sequence[str], items, *, timeout_s: float | None = None, **kwargs
+    ) -> Iterator[r.ProfileProgress]:
+        """Profile several models on one labelled validation set (the capability map):
+        progress over every model, then (last) the capability map; see calls.profile_request.
+        Thousands of provider calls may take long: give a `timeout_s` that covers them."""
+        request = calls.profile_request(models, items, **kwargs)
+        for step in self._stream("ProfileModels", request, timeout_s):
+            yield calls.profile_progress(step)
+
+    def capability_map(self, cluster_set_id: str = "") -> r.CapabilityMap:
+        """The capability map of the profiled models (the newest centroid set by default)."""
+        request = calls.capability_map_request(cluster_set_id)
+        return calls.capability_map_result(self._unary("GetCapabilityMap", request, None))
+
+    def suggest_panel(
+        self, size: int = 3, candidates: Sequence[str] = (), cluster_set_id: str = ""
+    ) -> r.SuggestedPanel:
+        """A panel of 3 or 5 high-accuracy, low-correlation models from the validation results
+        (every profiled model is a candidate by default), with the figures."""
+        request = calls.suggest_panel_request(size, candidates, cluster_set_id)
+        return calls.suggest_panel_result(self._unary("SuggestPanel", request, None))
+
     def route(self, text: str, *, timeout_s: float | None = None, **kwargs) -> r.Routing:
         return calls.route_result(
             self._unary("Route", calls.route_request(text, **kwargs), timeout_s)
@@ -123,6 +146,9 @@ class Client:
         return calls.rankings_result(self._unary("Rankings", request, None))
 
     def evolve(self, dry_run: bool = True, **kwargs) -> r.EvolveResult:
+        """Evolve the champion panel: `source="elo"` (the top models by rating, the default) or
+        `"profiles"` (the suggested panel from the validation results); see
+        calls.evolve_request."""
         return calls.evolve_result(
             self._unary("Evolve", calls.evolve_request(dry_run, **kwargs), None)
         )

@@ -96,6 +96,12 @@ def test_bad_arguments_are_refused_before_any_call(lonely_gateway):
             client.scale("q", k=2)
         with pytest.raises(ValueError, match="exactly one of call_id and message_id"):
             client.feedback("", "👍")
+        with pytest.raises(ValueError, match="source must be one of elo, profiles; got 'votes'"):
+            client.evolve(source="votes")
+        with pytest.raises(ValueError, match="models must be a list of aliases, not one string"):
+            list(client.profile_models("a,b", [{"question": "q", "label": "YES"}]))
+        with pytest.raises(ValueError, match=r"item 0 has unknown fields \['answer'\]"):
+            list(client.profile_models(["a"], [{"question": "q", "answer": "YES"}]))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -313,7 +313,9 @@ def test_auto_prefers_the_model_that_agrees_with_the_majority_without_profiles(s
         assert classifier.stop() == 0
 
 
-def test_cli_profile_onboards_models_from_a_jsonl_file(system, tmp_path):
+def test_cli_profile_profiles_models_from_a_jsonl_file(system, tmp_path):
+    """One ProfileModels call for every model named (commas or spaces, as the seed took them);
+    the capability map comes back as JSON or as tables."""
     import json
 
     data = tmp_path / "val.jsonl"
@@ -326,9 +328,18 @@ def test_cli_profile_onboards_models_from_a_jsonl_file(system, tmp_path):
     )
     done = _cli(system, "--json", "profile", "--models", "yes3,no2", "--data", str(data))
     assert done.returncode == 0, done.stderr
-    profiles = {p["model"]: p for p in json.loads(done.stdout)}
-    assert profiles["yes3"]["n"] == 3 and abs(profiles["yes3"]["accuracy"] - 2 / 3) < 1e-9
-    assert profiles["no2"]["n"] == 3 and abs(profiles["no2"]["accuracy"] - 1 / 3) < 1e-9
-    table = _cli(system, "profile", "--models", "yes3", "--data", str(data))
+    atlas = json.loads(done.stdout)
+    by_model = {m["model"]: m for m in atlas["models"]}
+    assert by_model["yes3"]["items"] == 3 and abs(by_model["yes3"]["accuracy"] - 2 / 3) < 1e-9
+    assert by_model["no2"]["items"] == 3 and abs(by_model["no2"]["accuracy"] - 1 / 3) < 1e-9
+    (pair,) = [p for p in atlas["correlations"] if {p["model_a"], p["model_b"]} == {"yes3", "no2"}]
+    assert pair["correlation"] == -1.0  # each is wrong exactly where the other is right
+    table = _cli(system, "profile", "--models", "yes3", "no2", "--data", str(data))
     assert table.returncode == 0, table.stderr
-    assert table.stdout.split()[:5] == ["model", "graded", "accuracy", "clusters", "weakest"]
+    assert table.stdout.startswith(f"profiled yes3, no2 on 3 items of {data}")
+    assert "# model items trials accuracy consistency cost" in " ".join(table.stdout.split())
+    assert "6/6 graded: yes3 3/3 (2 right), no2 3/3 (1 right)" in table.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "Is 2 prime?", "label": "YES"}\nnot json\n')
+    refused = _cli(system, "profile", "--models", "yes3", "--data", str(bad))
+    assert refused.returncode == 2 and f"{bad}, line 2: not JSON" in refused.stderr

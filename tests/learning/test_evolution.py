@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import grpc
 
-from freescaling.common.v1 import ratings_pb2, voting_pb2
+from freescaling.common.v1 import ratings_pb2, routing_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
-from tests.learning.helpers import TIMEOUT, expect_error, record, scale_record
+from tests.learning.helpers import TIMEOUT, expect_error, record, scale_record, unique
 
 R = ratings_pb2
 MODELS = ["m1", "m2", "m3", "m4", "m5"]
@@ -121,3 +121,96 @@ def test_only_answered_votes_make_a_model_eligible(stub):
         R.RankingsRequest(sort_by=R.RANKING_SORT_ANSWERED), timeout=TIMEOUT
     ).ratings
     assert by_answered[-1].model == mute
+
+
+PROFILES = R.EVOLVE_SOURCE_PROFILES
+
+
+def test_evolve_from_profiles_is_the_suggested_panel_with_its_figures(stub):
+    """Source PROFILES puts SuggestPanel's choice on the champion panel and records its figures
+    in the reason; ELO stays the default. Four models on 12 items: the twins are the most
+    accurate alone but err on the same items; loner and steady err elsewhere."""
+    expect_error(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "no model is profiled yet: profile models first",
+        stub.Evolve,
+        R.EvolveRequest(dry_run=True, source=PROFILES),
+    )
+    expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "a panel from profiles has 3 or 5 members (an odd panel has a majority); panel_size "
+        "(or FREESCALING_LEARNING_PANEL_SIZE) is 2",
+        stub.Evolve,
+        R.EvolveRequest(dry_run=True, source=PROFILES, panel_size=2),
+    )
+    set_id = unique("evolveset")
+    stub.RecordClusterSet(routing_pb2.ClusterSet(id=set_id, k=1), timeout=TIMEOUT)
+    wrong_on = {"twin1": {0, 1, 2}, "twin2": {0, 1, 2}, "loner": {6, 7, 8, 9},
+                "steady": {3, 4, 10, 11}}  # fmt: skip
+    for model, errs in wrong_on.items():
+        items = [
+            learning_pb2.GradedItem(item_id=f"e{i}", cluster_id=0, task_type="QA",
+                                    correct=i not in errs, answer="B" if i in errs else "A")
+            for i in range(12)
+        ]  # fmt: skip
+        stub.RecordValidation(
+            learning_pb2.RecordValidationRequest(model=model, cluster_set_id=set_id, items=items),
+            timeout=TIMEOUT,
+        )
+    before = stub.GetPanel(learning_pb2.GetPanelRequest(), timeout=TIMEOUT)
+
+    dry = stub.Evolve(R.EvolveRequest(dry_run=True, source=PROFILES), timeout=TIMEOUT)
+    suggested = stub.SuggestPanel(routing_pb2.SuggestPanelRequest(size=3), timeout=TIMEOUT)
+    assert list(dry.proposed) == list(suggested.models) == ["twin1", "loner", "steady"]
+    assert dry.suggestion == suggested
+    assert (dry.changed, dry.applied, dry.source, len(dry.candidates)) == (True, False, PROFILES, 0)
+    assert (dry.suggestion.panel_accuracy, dry.suggestion.best_single_accuracy) == (1.0, 0.75)
+    assert dry.reason == (
+        f"from the validation results: {suggested.reason}; mean error correlation "
+        f"{suggested.mean_error_correlation:+.2f}"
+    )
+    assert "is right on 100.0%, against 75.0% for twin1 alone" in dry.reason
+    assert stub.GetPanel(learning_pb2.GetPanelRequest(), timeout=TIMEOUT) == before
+
+    applied = stub.Evolve(R.EvolveRequest(source=PROFILES), timeout=TIMEOUT)
+    assert applied.applied and list(applied.previous) == list(before.models)
+    assert list(applied.change.current) == ["twin1", "loner", "steady"]
+    assert applied.change.reason == applied.reason == dry.reason
+    panel = stub.GetPanel(learning_pb2.GetPanelRequest(), timeout=TIMEOUT)
+    assert (list(panel.models), panel.reason) == (["twin1", "loner", "steady"], applied.reason)
+    history = stub.ListPanelChanges(learning_pb2.ListPanelChangesRequest(), timeout=TIMEOUT)
+    assert history.changes[0].reason == applied.reason
+    again = stub.Evolve(R.EvolveRequest(source=PROFILES), timeout=TIMEOUT)
+    assert (again.changed, again.applied) == (False, False)
+
+    # Candidates narrow the choice: the one panel of these three errs where both twins do.
+    narrow = stub.Evolve(
+        R.EvolveRequest(dry_run=True, source=PROFILES, candidates=["twin1", "twin2", "loner"]),
+        timeout=TIMEOUT,
+    )
+    assert list(narrow.proposed) == ["twin1", "twin2", "loner"]
+    assert narrow.suggestion.panel_accuracy == 0.75
+    expect_error(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "nobody has no profile",
+        stub.Evolve,
+        R.EvolveRequest(dry_run=True, source=PROFILES, candidates=["twin1", "loner", "nobody"]),
+    )
+    expect_error(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "a panel of 5 needs 5 profiled candidates; there are 4",
+        stub.Evolve,
+        R.EvolveRequest(dry_run=True, source=PROFILES, panel_size=5),
+    )
+
+    # The default is still ELO, and its candidates narrow it too.
+    elo = stub.Evolve(R.EvolveRequest(dry_run=True), timeout=TIMEOUT)
+    assert (list(elo.proposed), elo.source) == (["m1", "m2", "m3"], R.EVOLVE_SOURCE_ELO)
+    assert not elo.HasField("suggestion") and elo.changed
+    some = stub.Evolve(
+        R.EvolveRequest(dry_run=True, candidates=["m2", "m3", "m4", "twin1"]), timeout=TIMEOUT
+    )
+    assert list(some.proposed) == ["m2", "m3", "m4"]
+    assert some.reason == (
+        "top 3 by ELO among 3 models with >= 30 answered votes (of the 4 candidates given)"
+    )

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from freescaling.common.v1 import routing_pb2 as freescaling_dot_common_dot_v1_dot_routing__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#freescaling/common/v1/ratings.proto\x12\x15\x66reescaling.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\x0bModelRating\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06rating\x18\x02 \x01(\x01\x12\r\n\x05\x63\x61lls\x18\x03 \x01(\x03\x12\x0c\n\x04wins\x18\x04 \x01(\x03\x12\x0e\n\x06losses\x18\x05 \x01(\x03\x12\x16\n\x0e\x61greement_rate\x18\x06 \x01(\x01\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_count\x18\x07 \x01(\x03\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61nswered\x18\t \x01(\x03\x12\x11\n\tabstained\x18\n \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x0b \x01(\x03\x12\x11\n\tcancelled\x18\x0c \x01(\x03\"{\n\x0fRankingsRequest\x12\x33\n\x07sort_by\x18\x01 \x01(\x0e\x32\".freescaling.common.v1.RankingSort\x12\x11\n\tascending\x18\x02 \x01(\x08\x12\x11\n\tmin_calls\x18\x03 \x01(\x03\x12\r\n\x05limit\x18\x04 \x01(\x05\"?\n\x08Rankings\x12\x33\n\x07ratings\x18\x01 \x03(\x0b\x32\".freescaling.common.v1.ModelRating\"<\n\x0cRatingChange\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06\x62\x65\x66ore\x18\x02 \x01(\x01\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x01\"\xbb\x01\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12\x11\n\x07\x63\x61ll_id\x18\x01 \x01(\tH\x00\x12\x14\n\nmessage_id\x18\x02 \x01(\tH\x00\x12\x10\n\x08reaction\x18\x03 \x01(\t\x12/\n\x07verdict\x18\x04 \x01(\x0e\x32\x1e.freescaling.common.v1.Verdict\x12\r\n\x05label\x18\x05 \x01(\t\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\tB\x08\n\x06target\"\xaa\x01\n\x0e\x46\x65\x65\x64\x62\x61\x63kResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12/\n\x07verdict\x18\x02 \x01(\x0e\x32\x1e.freescaling.common.v1.Verdict\x12\r\n\x05label\x18\x03 \x01(\t\x12\x11\n\tduplicate\x18\x04 \x01(\x08\x12\x34\n\x07\x63hanges\x18\x05 \x03(\x0b\x32#.freescaling.common.v1.RatingChange\"G\n\rEvolveRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x11\n\tmin_calls\x18\x02 \x01(\x03\x12\x12\n\npanel_size\x18\x03 \x01(\x05\"\x7f\n\x0bPanelChange\x12\r\n\x05panel\x18\x01 \x01(\t\x12\x10\n\x08previous\x18\x02 \x03(\t\x12\x0f\n\x07\x63urrent\x18\x03 \x03(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12.\n\nchanged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd0\x01\n\x0c\x45volveResult\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x12\x10\n\x08previous\x18\x03 \x03(\t\x12\x10\n\x08proposed\x18\x04 \x03(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x36\n\ncandidates\x18\x06 \x03(\x0b\x32\".freescaling.common.v1.ModelRating\x12\x32\n\x06\x63hange\x18\x07 \x01(\x0b\x32\".freescaling.common.v1.PanelChange*\xc2\x01\n\x0bRankingSort\x12\x1c\n\x18RANKING_SORT_UNSPECIFIED\x10\x00\x12\x17\n\x13RANKING_SORT_RATING\x10\x01\x12\x16\n\x12RANKING_SORT_CALLS\x10\x02\x12\x1a\n\x16RANKING_SORT_AGREEMENT\x10\x03\x12\x15\n\x11RANKING_SORT_WINS\x10\x04\x12\x16\n\x12RANKING_SORT_MODEL\x10\x05\x12\x19\n\x15RANKING_SORT_ANSWERED\x10\x06*\x80\x01\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n\x0fVERDICT_CONFIRM\x10\x01\x12\x14\n\x10VERDICT_OVERRIDE\x10\x02\x12\x17\n\x13VERDICT_PANEL_RIGHT\x10\x03\x12\x18\n\x14VERDICT_SHADOW_RIGHT\x10\x04\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#freescaling/common/v1/ratings.proto\x12\x15\x66reescaling.common.v1\x1a#freescaling/common/v1/routing.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\x0bModelRating\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06rating\x18\x02 \x01(\x01\x12\r\n\x05\x63\x61lls\x18\x03 \x01(\x03\x12\x0c\n\x04wins\x18\x04 \x01(\x03\x12\x0e\n\x06losses\x18\x05 \x01(\x03\x12\x16\n\x0e\x61greement_rate\x18\x06 \x01(\x01\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_count\x18\x07 \x01(\x03\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61nswered\x18\t \x01(\x03\x12\x11\n\tabstained\x18\n \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x0b \x01(\x03\x12\x11\n\tcancelled\x18\x0c \x01(\x03\"{\n\x0fRankingsRequest\x12\x33\n\x07sort_by\x18\x01 \x01(\x0e\x32\".freescaling.common.v1.RankingSort\x12\x11\n\tascending\x18\x02 \x01(\x08\x12\x11\n\tmin_calls\x18\x03 \x01(\x03\x12\r\n\x05limit\x18\x04 \x01(\x05\"?\n\x08Rankings\x12\x33\n\x07ratings\x18\x01 \x03(\x0b\x32\".freescaling.common.v1.ModelRating\"<\n\x0cRatingChange\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06\x62\x65\x66ore\x18\x02 \x01(\x01\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x01\"\xbb\x01\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12\x11\n\x07\x63\x61ll_id\x18\x01 \x01(\tH\x00\x12\x14\n\nmessage_id\x18\x02 \x01(\tH\x00\x12\x10\n\x08reaction\x18\x03 \x01(\t\x12/\n\x07verdict\x18\x04 \x01(\x0e\x32\x1e.freescaling.common.v1.Verdict\x12\r\n\x05label\x18\x05 \x01(\t\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\tB\x08\n\x06target\"\xaa\x01\n\x0e\x46\x65\x65\x64\x62\x61\x63kResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12/\n\x07verdict\x18\x02 \x01(\x0e\x32\x1e.freescaling.common.v1.Verdict\x12\r\n\x05label\x18\x03 \x01(\t\x12\x11\n\tduplicate\x18\x04 \x01(\x08\x12\x34\n\x07\x63hanges\x18\x05 \x03(\x0b\x32#.freescaling.common.v1.RatingChange\"\x90\x01\n\rEvolveRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x11\n\tmin_calls\x18\x02 \x01(\x03\x12\x12\n\npanel_size\x18\x03 \x01(\x05\x12\x33\n\x06source\x18\x04 \x01(\x0e\x32#.freescaling.common.v1.EvolveSource\x12\x12\n\ncandidates\x18\x05 \x03(\t\"\x7f\n\x0bPanelChange\x12\r\n\x05panel\x18\x01 \x01(\t\x12\x10\n\x08previous\x18\x02 \x03(\t\x12\x0f\n\x07\x63urrent\x18\x03 \x03(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12.\n\nchanged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc0\x02\n\x0c\x45volveResult\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x12\x10\n\x08previous\x18\x03 \x03(\t\x12\x10\n\x08proposed\x18\x04 \x03(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x36\n\ncandidates\x18\x06 \x03(\x0b\x32\".freescaling.common.v1.ModelRating\x12\x32\n\x06\x63hange\x18\x07 \x01(\x0b\x32\".freescaling.common.v1.PanelChange\x12\x33\n\x06source\x18\x08 \x01(\x0e\x32#.freescaling.common.v1.EvolveSource\x12\x39\n\nsuggestion\x18\t \x01(\x0b\x32%.freescaling.common.v1.SuggestedPanel*\xc2\x01\n\x0bRankingSort\x12\x1c\n\x18RANKING_SORT_UNSPECIFIED\x10\x00\x12\x17\n\x13RANKING_SORT_RATING\x10\x01\x12\x16\n\x12RANKING_SORT_CALLS\x10\x02\x12\x1a\n\x16RANKING_SORT_AGREEMENT\x10\x03\x12\x15\n\x11RANKING_SORT_WINS\x10\x04\x12\x16\n\x12RANKING_SORT_MODEL\x10\x05\x12\x19\n\x15RANKING_SORT_ANSWERED\x10\x06*\x80\x01\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n\x0fVERDICT_CONFIRM\x10\x01\x12\x14\n\x10VERDICT_OVERRIDE\x10\x02\x12\x17\n\x13VERDICT_PANEL_RIGHT\x10\x03\x12\x18\n\x14VERDICT_SHADOW_RIGHT\x10\x04*`\n\x0c\x45volveSource\x12\x1d\n\x19\x45VOLVE_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45VOLVE_SOURCE_ELO\x10\x01\x12\x1a\n\x16\x45VOLVE_SOURCE_PROFILES\x10\x02\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,26 +34,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'freescaling.common.v1.ratin
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_RANKINGSORT']._serialized_start=1384
-  _globals['_RANKINGSORT']._serialized_end=1578
-  _globals['_VERDICT']._serialized_start=1581
-  _globals['_VERDICT']._serialized_end=1709
-  _globals['_MODELRATING']._serialized_start=96
-  _globals['_MODELRATING']._serialized_end=353
-  _globals['_RANKINGSREQUEST']._serialized_start=355
-  _globals['_RANKINGSREQUEST']._serialized_end=478
-  _globals['_RANKINGS']._serialized_start=480
-  _globals['_RANKINGS']._serialized_end=543
-  _globals['_RATINGCHANGE']._serialized_start=545
-  _globals['_RATINGCHANGE']._serialized_end=605
-  _globals['_FEEDBACKREQUEST']._serialized_start=608
-  _globals['_FEEDBACKREQUEST']._serialized_end=795
-  _globals['_FEEDBACKRESULT']._serialized_start=798
-  _globals['_FEEDBACKRESULT']._serialized_end=968
-  _globals['_EVOLVEREQUEST']._serialized_start=970
-  _globals['_EVOLVEREQUEST']._serialized_end=1041
-  _globals['_PANELCHANGE']._serialized_start=1043
-  _globals['_PANELCHANGE']._serialized_end=1170
-  _globals['_EVOLVERESULT']._serialized_start=1173
-  _globals['_EVOLVERESULT']._serialized_end=1381
+  _globals['_RANKINGSORT']._serialized_start=1607
+  _globals['_RANKINGSORT']._serialized_end=1801
+  _globals['_VERDICT']._serialized_start=1804
+  _globals['_VERDICT']._serialized_end=1932
+  _globals['_EVOLVESOURCE']._serialized_start=1934
+  _globals['_EVOLVESOURCE']._serialized_end=2030
+  _globals['_MODELRATING']._serialized_start=133
+  _globals['_MODELRATING']._serialized_end=390
+  _globals['_RANKINGSREQUEST']._serialized_start=392
+  _globals['_RANKINGSREQUEST']._serialized_end=515
+  _globals['_RANKINGS']._serialized_start=517
+  _globals['_RANKINGS']._serialized_end=580
+  _globals['_RATINGCHANGE']._serialized_start=582
+  _globals['_RATINGCHANGE']._serialized_end=642
+  _globals['_FEEDBACKREQUEST']._serialized_start=645
+  _globals['_FEEDBACKREQUEST']._serialized_end=832
+  _globals['_FEEDBACKRESULT']._serialized_start=835
+  _globals['_FEEDBACKRESULT']._serialized_end=1005
+  _globals['_EVOLVEREQUEST']._serialized_start=1008
+  _globals['_EVOLVEREQUEST']._serialized_end=1152
+  _globals['_PANELCHANGE']._serialized_start=1154
+  _globals['_PANELCHANGE']._serialized_end=1281
+  _globals['_EVOLVERESULT']._serialized_start=1284
+  _globals['_EVOLVERESULT']._serialized_end=1604
 # @@protoc_insertion_point(module_scope)

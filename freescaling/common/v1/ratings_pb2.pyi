@@ -1,5 +1,6 @@
 import datetime
 
+from freescaling.common.v1 import routing_pb2 as _routing_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -27,6 +28,12 @@ class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERDICT_OVERRIDE: _ClassVar[Verdict]
     VERDICT_PANEL_RIGHT: _ClassVar[Verdict]
     VERDICT_SHADOW_RIGHT: _ClassVar[Verdict]
+
+class EvolveSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVOLVE_SOURCE_UNSPECIFIED: _ClassVar[EvolveSource]
+    EVOLVE_SOURCE_ELO: _ClassVar[EvolveSource]
+    EVOLVE_SOURCE_PROFILES: _ClassVar[EvolveSource]
 RANKING_SORT_UNSPECIFIED: RankingSort
 RANKING_SORT_RATING: RankingSort
 RANKING_SORT_CALLS: RankingSort
@@ -39,6 +46,9 @@ VERDICT_CONFIRM: Verdict
 VERDICT_OVERRIDE: Verdict
 VERDICT_PANEL_RIGHT: Verdict
 VERDICT_SHADOW_RIGHT: Verdict
+EVOLVE_SOURCE_UNSPECIFIED: EvolveSource
+EVOLVE_SOURCE_ELO: EvolveSource
+EVOLVE_SOURCE_PROFILES: EvolveSource
 
 class ModelRating(_message.Message):
     __slots__ = ("model", "rating", "calls", "wins", "losses", "agreement_rate", "feedback_count", "updated_at", "answered", "abstained", "failed", "cancelled")
@@ -129,14 +139,18 @@ class FeedbackResult(_message.Message):
     def __init__(self, call_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., label: _Optional[str] = ..., duplicate: _Optional[bool] = ..., changes: _Optional[_Iterable[_Union[RatingChange, _Mapping]]] = ...) -> None: ...
 
 class EvolveRequest(_message.Message):
-    __slots__ = ("dry_run", "min_calls", "panel_size")
+    __slots__ = ("dry_run", "min_calls", "panel_size", "source", "candidates")
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     MIN_CALLS_FIELD_NUMBER: _ClassVar[int]
     PANEL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     dry_run: bool
     min_calls: int
     panel_size: int
-    def __init__(self, dry_run: _Optional[bool] = ..., min_calls: _Optional[int] = ..., panel_size: _Optional[int] = ...) -> None: ...
+    source: EvolveSource
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, dry_run: _Optional[bool] = ..., min_calls: _Optional[int] = ..., panel_size: _Optional[int] = ..., source: _Optional[_Union[EvolveSource, str]] = ..., candidates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PanelChange(_message.Message):
     __slots__ = ("panel", "previous", "current", "reason", "changed_at")
@@ -153,7 +167,7 @@ class PanelChange(_message.Message):
     def __init__(self, panel: _Optional[str] = ..., previous: _Optional[_Iterable[str]] = ..., current: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EvolveResult(_message.Message):
-    __slots__ = ("changed", "applied", "previous", "proposed", "reason", "candidates", "change")
+    __slots__ = ("changed", "applied", "previous", "proposed", "reason", "candidates", "change", "source", "suggestion")
     CHANGED_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +175,8 @@ class EvolveResult(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
     changed: bool
     applied: bool
     previous: _containers.RepeatedScalarFieldContainer[str]
@@ -168,4 +184,6 @@ class EvolveResult(_message.Message):
     reason: str
     candidates: _containers.RepeatedCompositeFieldContainer[ModelRating]
     change: PanelChange
-    def __init__(self, changed: _Optional[bool] = ..., applied: _Optional[bool] = ..., previous: _Optional[_Iterable[str]] = ..., proposed: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[ModelRating, _Mapping]]] = ..., change: _Optional[_Union[PanelChange, _Mapping]] = ...) -> None: ...
+    source: EvolveSource
+    suggestion: _routing_pb2.SuggestedPanel
+    def __init__(self, changed: _Optional[bool] = ..., applied: _Optional[bool] = ..., previous: _Optional[_Iterable[str]] = ..., proposed: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[ModelRating, _Mapping]]] = ..., change: _Optional[_Union[PanelChange, _Mapping]] = ..., source: _Optional[_Union[EvolveSource, str]] = ..., suggestion: _Optional[_Union[_routing_pb2.SuggestedPanel, _Mapping]] = ...) -> None: ...
