@@ -1,16 +1,17 @@
 """Panels from the capability map: the members whose majority vote would have been right most
 often on the validation items, simulated from each model's stored parsed answers (the seed's
 capability-map purpose: models that err together add little to a vote). Every panel of the
-asked size is scored when there are few enough (exhaustive), else members are added greedily;
-ties go to the panel with the lower mean error correlation, then to alias order."""
+asked size is scored when there are few enough (exhaustive), else members are added greedily,
+each panel on the validation items all its members answered (at least MIN_SHARED_ITEMS); ties
+go to the panel with the lower mean error correlation, then to alias order."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import Counter
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -23,6 +24,8 @@ from services.learning.schema import validation_results
 R = validation_results
 # Panels scored one by one at most; beyond, members are added greedily.
 EXHAUSTIVE_LIMIT = 5000
+# Validation items a panel's members must all have answered for it to be judged.
+MIN_SHARED_ITEMS = 10
 
 
 def _majority_right(answers: list[str], right: set[str]) -> bool:
@@ -63,62 +66,87 @@ def suggest(db: Database, request: routing_pb2.SuggestPanelRequest) -> routing_p
             )
         ):
             answers[model][item] = (answer, bool(correct))
-        shared = sorted(set.intersection(*(set(a) for a in answers.values())))
-        if not shared:
-            raise Precondition(
-                "the candidates share no validation item: profile them on the same set "
-                "(ProfileModels)"
-            )
-        right = [{answers[m][item][0] for m in wanted if answers[m][item][1]} for item in shared]
-        wrong = {m: np.array([not answers[m][i][1] for i in shared]) for m in wanted}
-        single = {m: 1.0 - float(wrong[m].mean()) for m in wanted}
+        # The answers known right on each item: any model's that was graded right.
+        right: dict[str, set[str]] = {}
+        for m in wanted:
+            for item, (answer, correct) in answers[m].items():
+                if correct:
+                    right.setdefault(item, set()).add(answer)
 
+        @functools.cache
+        def shared(panel: tuple[str, ...]) -> list[str]:
+            return sorted(set.intersection(*(set(answers[m]) for m in panel)))
+
+        @functools.cache
         def accuracy(panel: tuple[str, ...]) -> float:
+            items = shared(panel)
             hits = sum(
-                _majority_right([answers[m][item][0] for m in panel], right[i])
-                for i, item in enumerate(shared)
+                _majority_right([answers[m][i][0] for m in panel], right.get(i, set()))
+                for i in items
             )
-            return hits / len(shared)
+            return hits / len(items) if items else 0.0
 
+        def single(m: str, items: list[str]) -> float:
+            return sum(answers[m][i][1] for i in items) / len(items) if items else 0.0
+
+        @functools.cache
         def correlation(panel: tuple[str, ...]) -> float:
+            items = shared(panel)
             pairs = list(itertools.combinations(panel, 2))
-            together = [phi(zip(wrong[a], wrong[b], strict=True)).correlation for a, b in pairs]
+            together = [
+                phi((not answers[a][i][1], not answers[b][i][1]) for i in items).correlation
+                for a, b in pairs
+            ]
             return sum(together) / len(pairs)
 
         def key(panel: tuple[str, ...]):
             return (-accuracy(panel), correlation(panel), panel)
 
+        def eligible(panels):
+            # A panel is judged on the items all its members answered, enough of them.
+            return [p for p in panels if len(shared(p)) >= MIN_SHARED_ITEMS]
+
         if math.comb(len(wanted), size) <= EXHAUSTIVE_LIMIT:
             how = f"every panel of {size} of the {len(wanted)} candidates scored"
-            best = min(itertools.combinations(wanted, size), key=key)
+            panels = eligible(itertools.combinations(wanted, size))
         else:
             how = f"members added greedily from {len(wanted)} candidates"
-            chosen = (max(wanted, key=lambda m: (single[m], m)),)
-            while len(chosen) < size:
+            panels, chosen = [], ()
+            firsts = [m for m in wanted if len(answers[m]) >= MIN_SHARED_ITEMS]
+            if firsts:
+                chosen = (max(firsts, key=lambda m: (single(m, sorted(answers[m])), m)),)
+            while chosen and len(chosen) < size:
                 # Two members at a time keep the panel odd, so that a majority exists.
                 step = 2 if len(chosen) + 2 <= size else 1
-                options = [
+                options = eligible(
                     tuple(sorted((*chosen, *extra)))
                     for extra in itertools.combinations(
                         [m for m in wanted if m not in chosen], step
                     )
-                ]
-                chosen = min(options, key=key)
-            best = chosen
-        members = sorted(best, key=lambda m: (-single[m], m))
+                )
+                chosen = min(options, key=key) if options else ()
+            panels = [chosen] if chosen else []
+        if not panels:
+            raise Precondition(
+                f"no panel of {size} of the candidates shares {MIN_SHARED_ITEMS} validation "
+                "items: profile them on the same set (ProfileModels)"
+            )
+        best = min(panels, key=key)
+        items = shared(best)
+        members = sorted(best, key=lambda m: (-single(m, items), m))
         top = members[0]
         panel_accuracy = accuracy(best)
         return routing_pb2.SuggestedPanel(
             models=members,
             panel_accuracy=panel_accuracy,
             best_single_model=top,
-            best_single_accuracy=single[top],
+            best_single_accuracy=single(top, items),
             mean_error_correlation=correlation(best),
-            items=len(shared),
+            items=len(items),
             reason=(
-                f"{how} on {len(shared)} validation items: the majority of "
-                f"{', '.join(members)} is right on {panel_accuracy:.1%}, against "
-                f"{single[top]:.1%} for {top} alone"
+                f"{how} on the validation items each panel's members all answered: the "
+                f"majority of {', '.join(members)} is right on {panel_accuracy:.1%} of its "
+                f"{len(items)}, against {single(top, items):.1%} for {top} alone"
             ),
         )
 

@@ -169,7 +169,7 @@ def test_evolve_from_profiles_is_the_suggested_panel_with_its_figures(stub):
         f"from the validation results: {suggested.reason}; mean error correlation "
         f"{suggested.mean_error_correlation:+.2f}"
     )
-    assert "is right on 100.0%, against 75.0% for twin1 alone" in dry.reason
+    assert "is right on 100.0% of its 12, against 75.0% for twin1 alone" in dry.reason
     assert stub.GetPanel(learning_pb2.GetPanelRequest(), timeout=TIMEOUT) == before
 
     applied = stub.Evolve(R.EvolveRequest(source=PROFILES), timeout=TIMEOUT)

@@ -325,6 +325,18 @@ def test_suggested_panel_prefers_models_that_err_apart(stub):
             for i in range(12)
         ]  # fmt: skip
         validate(stub, names[m], set_id, items)
+    # A model profiled on other items shares none with them: panels holding it are not
+    # judged (they would be judged on nothing), the others still are.
+    elsewhere = unique("elsewhere")
+    validate(
+        stub,
+        elsewhere,
+        set_id,
+        [
+            L.GradedItem(item_id=f"z{i}", cluster_id=0, task_type="QA", correct=True, answer="A")
+            for i in range(12)
+        ],
+    )
     panel = stub.SuggestPanel(
         routing_pb2.SuggestPanelRequest(size=3, cluster_set_id=set_id), timeout=TIMEOUT
     )
@@ -334,7 +346,7 @@ def test_suggested_panel_prefers_models_that_err_apart(stub):
     assert panel.panel_accuracy == 1.0
     assert (panel.best_single_model, panel.best_single_accuracy) == (names["twin1"], 0.75)
     assert panel.items == 12 and panel.mean_error_correlation < 0
-    assert "every panel of 3 of the 4 candidates" in panel.reason
+    assert "every panel of 3 of the 5 candidates" in panel.reason
     expect_error(
         INVALID,
         "size must be 3 or 5",
@@ -343,7 +355,15 @@ def test_suggested_panel_prefers_models_that_err_apart(stub):
     )
     expect_error(
         grpc.StatusCode.FAILED_PRECONDITION,
-        "a panel of 5 needs 5 profiled candidates; there are 4",
+        "no panel of 5 of the candidates shares 10 validation items",
         stub.SuggestPanel,
         routing_pb2.SuggestPanelRequest(size=5, cluster_set_id=set_id),
+    )
+    expect_error(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "a panel of 5 needs 5 profiled candidates; there are 4",
+        stub.SuggestPanel,
+        routing_pb2.SuggestPanelRequest(
+            size=5, cluster_set_id=set_id, candidates=[names[m] for m in wrong_on]
+        ),
     )
