@@ -151,7 +151,8 @@ class RegisteredModels:
         """Before a request that names an alias this replica does not know: ask learning (the
         alias may have been registered through another replica since the last poll). Requests
         arriving meanwhile wait for the same answer; at most one ask per MISS_REFRESH_S."""
-        if self.shared is None or all(a in self.registry.models for a in aliases):
+        # A blank alias is the request's own error (INVALID_ARGUMENT), not learning's to answer.
+        if self.shared is None or all(a in self.registry.models or not a.strip() for a in aliases):
             return
         now = self.clock()
         if self._miss is None or (self._miss.done() and now - self._miss_at >= MISS_REFRESH_S):
