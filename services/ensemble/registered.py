@@ -75,6 +75,8 @@ class RegisteredModels:
         same_in_file = self.registry.check_new(local)
         if same_in_file is not None:
             return same_in_file  # configured already: nothing to keep in learning
+        if local.alias in self.registry.registered and self.registry.get(local.alias) == local:
+            return local  # loaded from learning, so stored there already (even if it is down now)
         async with self._lock:
             try:
                 stored = self._local(await self.shared.store(model))

@@ -168,9 +168,7 @@ class Registry:
                     )
             else:
                 wanted[model.alias] = model
-        for alias in self.registered:
-            if alias not in wanted:
-                adoption.removed.append(alias)
+        adoption.removed.extend(a for a in self.models if a in self.registered and a not in wanted)
         for alias, model in wanted.items():
             held = self.models.get(alias) if alias in self.registered else None
             if held is None:

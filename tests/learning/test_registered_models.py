@@ -14,6 +14,8 @@ import pytest
 from freescaling.common.v1 import info_pb2, models_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from freescaling.learning.v1 import learning_pb2
+from services.learning.db import Database
+from services.learning.schema import registered_models
 from tests.ensemble.conftest import FAKE_KEY, start_ensemble
 from tests.learning.helpers import TIMEOUT, unique
 from tests.support.fake_openai import FakeOpenAI, Step
@@ -315,6 +317,32 @@ def test_registered_models_survive_a_restart_and_are_loaded_before_ready(replica
     assert ask(a, alias).answer == "YES"
 
 
+def test_learning_s_list_is_the_truth_even_for_rows_edited_by_hand(replicas, database_url):
+    """No RPC changes or removes an entry; an operator may, in the database. The etag covers
+    every row, so the replicas follow."""
+    b = replicas["b"]
+    changed, removed = unique("edited"), unique("dropped")
+    for alias in (changed, removed):
+        register(b, entry(alias))
+    wait_for(lambda: {changed, removed} <= set(aliases(b)), timeout=15, what="b to load both")
+    db = Database(database_url)
+    try:
+        with db.engine.begin() as conn:
+            table = registered_models
+            conn.execute(table.update().where(table.c.alias == changed).values(routing_cost=2.5))
+            conn.execute(table.delete().where(table.c.alias == removed))
+    finally:
+        db.close()
+    line = f"changed {changed}; removed {removed}"
+    wait_for(
+        lambda: any(line in r["message"] for r in b.log_records()),
+        timeout=15,
+        what="b to follow the edit",
+    )
+    models = {m.alias: m for m in ens(b).ListModels(models_pb2.ListModelsRequest()).models}
+    assert removed not in models and models[changed].routing_cost == 2.5
+
+
 def test_without_learning_replicas_serve_what_they_have_and_refuse_registrations(
     replicas, learning
 ):
@@ -326,6 +354,8 @@ def test_without_learning_replicas_serve_what_they_have_and_refuse_registrations
     assert learning.stop() == 0
     try:
         assert ask(a, alias).answer == "YES"
+        # Registering again what a holds from learning needs no learning.
+        assert register(a, entry(alias)).alias == alias
         late = unique("late")
         with pytest.raises(grpc.RpcError) as err:
             register(a, entry(late))
