@@ -111,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         env[f"FREESCALING_{c.name.upper()}_PORT"] = str(c.port)
         if c.name != "gateway":
             env.setdefault(f"FREESCALING_{c.name.upper()}_ADDR", f"{host}:{c.port}")
-    # The classifier keeps its centroids in learning, as every deployment of several replicas must.
+    # The classifier keeps its centroids in learning, and the ensemble the models registered at
+    # run time, as every deployment of several replicas must.
     env.setdefault("FREESCALING_CLASSIFIER_LEARNING_ADDR", env["FREESCALING_LEARNING_ADDR"])
+    env.setdefault("FREESCALING_ENSEMBLE_LEARNING_ADDR", env["FREESCALING_LEARNING_ADDR"])
 
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

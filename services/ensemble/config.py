@@ -24,6 +24,21 @@ class EnsembleSettings(ServerSettings):
         "FREESCALING_ENSEMBLE_REGISTRY",
         "Model registry file (YAML); empty uses the packaged default (NIM's 13 models)",
     )
+    learning_addr: str = setting(
+        "",
+        "FREESCALING_ENSEMBLE_LEARNING_ADDR",
+        "gRPC target of the learning service, which then keeps the models registered at run time "
+        "(RegisterModel) for every ensemble replica: RegisterModel stores them there first, and "
+        "each replica loads them at start and when they change; empty keeps them in this "
+        "process's memory only (one replica, lost at its restart)",
+    )
+    registry_poll_s: float = setting(
+        30.0,
+        "FREESCALING_ENSEMBLE_REGISTRY_POLL_S",
+        "Seconds between asks to learning whether the registered models changed (they travel "
+        "only when they did); a request naming an alias this replica does not know asks at once",
+        check=positive,
+    )
     api_base: str = setting(
         "",
         "FREESCALING_ENSEMBLE_API_BASE",

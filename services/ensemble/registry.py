@@ -1,6 +1,8 @@
 """The model registry: models (alias, litellm string, tier, prices, key variable) and named
-panels, loaded from a YAML file and validated entry by entry. The default file ships in this
-package (`registry.yaml`)."""
+panels, loaded from a YAML file and validated entry by entry, plus the models registered at run
+time (RegisterModel; kept by learning when the ensemble is connected to it). The default file
+ships in this package (`registry.yaml`). A model of the file is never replaced by a run-time
+registration."""
 
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ from typing import Any
 
 import yaml
 
+from services.common.entry_secrets import api_base_problem, api_key_env_problem
+
 DEFAULT_PATH = Path(__file__).with_name("registry.yaml")
 TIERS = ("fast", "medium", "thinking")
 DEFAULT_TIER_COSTS = {"fast": 1.0, "medium": 3.0, "thinking": 6.0}
 DEFAULT_PANEL_SIZES = (1, 3, 5)
+# Learning keeps aliases in 200-character columns.
+MAX_ALIAS = 200
 _MODEL_KEYS = {
     "alias",
     "model",
@@ -31,6 +37,10 @@ _MODEL_KEYS = {
 
 class RegistryError(ValueError):
     """The registry file is unusable; the message names the file and the bad entry."""
+
+
+class AlreadyRegistered(RegistryError):
+    """A run-time registration under an alias that names another definition (ALREADY_EXISTS)."""
 
 
 @dataclass(frozen=True)
@@ -61,38 +71,123 @@ def default_panel_name(k: int) -> str:
     return f"default-k{k}"
 
 
+@dataclass(frozen=True)
+class Adoption:
+    """What adopting learning's run-time models changed here (aliases), and what was refused
+    (alias: why)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
 @dataclass
 class Registry:
-    """Models in file order and named panels (the defaults per k included)."""
+    """Models in file order, then the models registered at run time in registration order, and
+    named panels (the defaults per k included; panels name file models only)."""
 
     models: dict[str, Model]
     panels: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
+    # Aliases registered at run time; every other alias of `models` is the file's.
+    registered: set[str] = field(default_factory=set)
 
     def get(self, alias: str) -> Model | None:
         return self.models.get(alias)
 
-    def add(self, model: Model) -> bool:
-        """Add a model at run time. False when the same definition is already there; a
-        different definition under a known alias is a RegistryError."""
+    def from_file(self, alias: str) -> Model | None:
+        """The file's model of that alias (None for one registered at run time, or unknown)."""
+        return None if alias in self.registered else self.models.get(alias)
+
+    def _file_conflict(self, model: Model, known: Model) -> AlreadyRegistered:
+        return AlreadyRegistered(
+            f"model {model.alias!r} is defined by the registry file {self.source} "
+            f"({known.litellm_model}, tier {known.tier}); a run-time registration cannot change "
+            "it: register the new definition under another alias"
+        )
+
+    def check_new(self, model: Model) -> Model | None:
+        """Whether `model` may be registered at run time: the file's model when the file
+        defines exactly it already, None when it may be; RegistryError when it is invalid and
+        AlreadyRegistered when the file defines its alias otherwise."""
         problem = validate_model(model)
         if problem:
             raise RegistryError(f"model {model.alias!r}: {problem}")
+        known = self.from_file(model.alias)
+        if known is None:
+            return None
+        if known == model:
+            return known
+        raise self._file_conflict(model, known)
+
+    def add(self, model: Model) -> bool:
+        """Add a model at run time. False when the same definition is already there; a
+        different definition under a known alias is AlreadyRegistered."""
+        if self.check_new(model) is not None:
+            return False
         known = self.models.get(model.alias)
         if known is not None:
             if known == model:
                 return False
-            raise RegistryError(
+            raise AlreadyRegistered(
                 f"model {model.alias!r} is already registered with a different definition "
-                f"({known.litellm_model}, tier {known.tier})"
+                f"({known.litellm_model}, tier {known.tier}); register the new definition "
+                "under another alias"
             )
         self.models[model.alias] = model
+        self.registered.add(model.alias)
         return True
+
+    def put(self, model: Model) -> None:
+        """Hold `model` as registered at run time, replacing a registered one of its alias (as
+        learning has it); the caller has checked it with `check_new`."""
+        self.models[model.alias] = model
+        self.registered.add(model.alias)
+
+    def adopt(self, entries: Iterable[Model]) -> Adoption:
+        """Make the run-time models exactly `entries` (learning's, in its order): entries not
+        here are added, a different definition replaces the one held, models no longer listed
+        are dropped. An entry whose alias the file defines, or that is invalid, is refused and
+        the file's model (or nothing) stays."""
+        adoption = Adoption()
+        wanted: dict[str, Model] = {}
+        for model in entries:
+            problem = validate_model(model)
+            known = self.from_file(model.alias)
+            if problem:
+                adoption.refused[model.alias] = problem
+            elif known is not None:
+                if known != model:
+                    adoption.refused[model.alias] = (
+                        f"the registry file {self.source} defines {model.alias!r} "
+                        f"({known.litellm_model}, tier {known.tier}) and wins"
+                    )
+            else:
+                wanted[model.alias] = model
+        adoption.removed.extend(a for a in self.models if a in self.registered and a not in wanted)
+        for alias, model in wanted.items():
+            held = self.models.get(alias) if alias in self.registered else None
+            if held is None:
+                adoption.added.append(alias)
+            elif held != model:
+                adoption.changed.append(alias)
+        # One new dict, swapped in at once: whoever iterates the old one is not disturbed.
+        models = {a: m for a, m in self.models.items() if a not in self.registered}
+        models.update(wanted)
+        self.models = models
+        self.registered = set(wanted)
+        return adoption
 
 
 def validate_model(model: Model) -> str | None:
     if not model.alias or not model.alias.strip():
         return "alias is empty"
+    if model.alias != model.alias.strip() or len(model.alias) > MAX_ALIAS:
+        return f"alias must have no spaces around it and at most {MAX_ALIAS} characters"
     if "/" not in model.litellm_model or not model.litellm_model.split("/", 1)[1]:
         return (
             f"model {model.litellm_model!r} is not a litellm model string "
@@ -104,7 +199,7 @@ def validate_model(model: Model) -> str | None:
         value = getattr(model, name)
         if not math.isfinite(value) or value < 0:
             return f"{name} must be a number, 0 or more; got {value!r}"
-    return None
+    return api_key_env_problem(model.api_key_env) or api_base_problem(model.api_base)
 
 
 def _number(entry: Mapping[str, Any], key: str, default: float, where: str) -> float:
@@ -229,7 +324,12 @@ def with_api_base(registry: Registry, api_base: str) -> Registry:
     if not api_base:
         return registry
     models = {a: replace(m, api_base=api_base) for a, m in registry.models.items()}
-    return Registry(models=models, panels=registry.panels, source=registry.source)
+    return Registry(
+        models=models,
+        panels=registry.panels,
+        source=registry.source,
+        registered=set(registry.registered),
+    )
 
 
 def same_provider(models: Iterable[Model], provider: str) -> list[Model]:

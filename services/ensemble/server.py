@@ -1,11 +1,14 @@
 """The ensemble process: settings, the registry, the pool (provider, limiter, dead table), the
-servicer, optional background probes, and the shared bootstrap.
+servicer, optional background probes, the models registered at run time (kept by learning when
+FREESCALING_ENSEMBLE_LEARNING_ADDR is set: loaded before readiness, then polled), and the
+shared bootstrap.
 
 It starts offline: nothing calls a provider until a request (or the optional periodic probe)
-does. Readiness is SERVING at once when the default panels' models have their API keys, and
-NOT_SERVING, with the reason logged and in GetInfo, while one is missing (unless
-FREESCALING_ENSEMBLE_REQUIRE_KEYS is false); model problems show through the Health RPC and in
-each vote's error."""
+does. Readiness waits for the first load of learning's registered models (when learning cannot
+be reached, the registry file's models are served meanwhile and the poll keeps trying); then it
+is SERVING when the default panels' models have their API keys, and NOT_SERVING, with the
+reason logged and in GetInfo, while one is missing (unless FREESCALING_ENSEMBLE_REQUIRE_KEYS is
+false); model problems show through the Health RPC and in each vote's error."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from services.ensemble.pool import Pool
 from services.ensemble.probe import BackgroundProber
 from services.ensemble.provider import Provider
 from services.ensemble.ratelimit import RateLimiter
+from services.ensemble.registered import RegisteredModels
 from services.ensemble.servicer import SERVICE, EnsembleServicer
 
 logger = logging.getLogger(__name__)
@@ -43,7 +47,13 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
         retry_429_attempts=settings.retry_429_attempts,
     )
     pool = Pool(models, provider, DeadModels(settings.dead_ttl_s), settings.max_models)
-    servicer = EnsembleServicer(settings, health, pool)
+    shared = None
+    if settings.learning_addr:
+        from services.ensemble.shared_registry import SharedRegistry
+
+        shared = SharedRegistry(settings.learning_addr)
+    registered = RegisteredModels(models, shared, settings.registry_poll_s, settings.api_base)
+    servicer = EnsembleServicer(settings, health, pool, registered)
     prober = BackgroundProber(
         pool, settings.probe_interval_s, settings.probe_timeout_s, settings.slow_threshold_s
     )
@@ -51,6 +61,8 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
     missing = missing_keys(models, provider)
 
     async def on_start(state: Health) -> None:
+        # Learning's registered models before readiness: a replica that turns ready knows them.
+        await registered.start()
         prober.start()
         if missing and settings.require_keys:
             # Alive (liveness stays SERVING) but not ready: every default call would fail.
@@ -64,6 +76,7 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
 
     async def on_stop() -> None:
         await prober.stop()
+        await registered.close()
         await provider.close()
 
     return server.Service(

@@ -16,13 +16,15 @@ from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.ensemble import batch, completion, judge, probe, vote
+from services.ensemble import batch, completion, entries, judge, probe, vote
 from services.ensemble.config import EnsembleSettings
 from services.ensemble.parser import check_patterns
 from services.ensemble.pool import BadRequest, NoModel, Pool, UnknownModel
 from services.ensemble.provider import ProviderError
-from services.ensemble.registry import Model, RegistryError
+from services.ensemble.registered import RegisteredModels
+from services.ensemble.registry import AlreadyRegistered, Model, RegistryError
 from services.ensemble.shadow import ShadowPicker
+from services.ensemble.shared_registry import StoreUnavailable
 
 SERVICE = ensemble_pb2.DESCRIPTOR.services_by_name["Ensemble"]
 # Earlier votes one vote can take in (the cascade carries 1 into a panel of 3, 3 into 5).
@@ -37,12 +39,6 @@ def _margin(remaining: float) -> float:
 
 
 _ROLES = ("system", "user", "assistant")
-_TIERS = {
-    models_pb2.MODEL_TIER_FAST: "fast",
-    models_pb2.MODEL_TIER_MEDIUM: "medium",
-    models_pb2.MODEL_TIER_THINKING: "thinking",
-}
-_TIER_ENUMS = {v: k for k, v in _TIERS.items()}
 _OUTCOMES = {
     vote.MAJORITY: voting_pb2.SCALE_OUTCOME_MAJORITY,
     vote.TIE: voting_pb2.SCALE_OUTCOME_TIE,
@@ -83,6 +79,12 @@ def status_for(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
         return grpc.StatusCode.UNAVAILABLE, str(exc)
     if isinstance(exc, ProviderError):
         return _PROVIDER_CODES.get(exc.kind, grpc.StatusCode.UNAVAILABLE), exc.message
+    if isinstance(exc, AlreadyRegistered):
+        return grpc.StatusCode.ALREADY_EXISTS, str(exc)
+    if isinstance(exc, RegistryError):
+        return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
+    if isinstance(exc, StoreUnavailable):
+        return grpc.StatusCode.UNAVAILABLE, str(exc)
     return None
 
 
@@ -187,8 +189,11 @@ def generate_result(g: judge.Generation) -> voting_pb2.GenerateResult:
 
 @with_capabilities(SERVICE, NOT_BUILT)
 class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
-    def __init__(self, settings: EnsembleSettings, health: Health, pool: Pool) -> None:
+    def __init__(
+        self, settings: EnsembleSettings, health: Health, pool: Pool, registered: RegisteredModels
+    ) -> None:
         self.settings, self.health, self.pool = settings, health, pool
+        self.registered = registered
         self.shadows = ShadowPicker()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -216,6 +221,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         """One scale request's vote; with `late_shadow`, its shadow has its own deadline (the
         call timeout, within the RPC's) and may outlive the vote."""
         self._check_question(request.question, request.answer_patterns)
+        await self.registered.ensure_known(request.models)
         panel = self.pool.panel(request.k, request.models, request.panel)
         carried = self._carried(request, panel)
         return await vote.scale(
@@ -295,26 +301,17 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             out["user"] = options.user
         return out
 
-    @staticmethod
-    async def _fail(context, exc: Exception):
+    async def _fail(self, context, exc: Exception):
         mapped = status_for(exc)
         if mapped is None:
             raise exc
-        await context.abort(*mapped)
+        code, message = mapped
+        if isinstance(exc, UnknownModel):
+            message += self.registered.unknown_hint()
+        await context.abort(code, message)
 
     def _model_info(self, m: Model) -> models_pb2.ModelInfo:
-        info = models_pb2.ModelInfo(
-            alias=m.alias,
-            litellm_model=m.litellm_model,
-            tier=_TIER_ENUMS[m.tier],
-            input_cost_per_mtok=m.input_cost_per_mtok,
-            output_cost_per_mtok=m.output_cost_per_mtok,
-            routing_cost=m.cost,
-            thinking=m.thinking,
-            api_base=m.api_base,
-            api_key_env=m.api_key_env,
-            provider=m.provider,
-        )
+        info = entries.to_info(m)
         until = self.pool.dead.until(m.alias)
         if until is not None:
             info.dead = True
@@ -382,6 +379,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
     async def ScaleBatch(self, request, context):
         try:
             self._check_batch(len(request.items))
+            await self.registered.ensure_known(request.models)
             panel = self.pool.panel(request.k, request.models, request.panel)
         except (BadRequest, UnknownModel, NoModel) as exc:
             await self._fail(context, exc)
@@ -452,6 +450,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         try:
             if not request.question.strip():
                 raise BadRequest("question is empty")
+            await self.registered.ensure_known([*request.models, *request.judges])
             generators, judges = self._generators_and_judges(
                 request.k, request.models, request.judges
             )
@@ -472,6 +471,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
     async def GenerateBatch(self, request, context):
         try:
             self._check_batch(len(request.items))
+            await self.registered.ensure_known([*request.models, *request.judges])
             generators, judges = self._generators_and_judges(
                 request.k, request.models, request.judges
             )
@@ -508,6 +508,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
                 grpc.StatusCode.INVALID_ARGUMENT, "timeout_s must be 0 (the default) or more"
             )
         try:
+            await self.registered.ensure_known(request.models)
             models = [self._known(a) for a in dict.fromkeys(request.models)] or list(
                 self.pool.registry.models.values()
             )
@@ -538,7 +539,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         return model
 
     async def ListModels(self, request, context) -> models_pb2.ModelList:
-        tier = _TIERS.get(request.tier)
+        tier = entries.TIERS.get(request.tier)
         return models_pb2.ModelList(
             models=[
                 self._model_info(m)
@@ -557,34 +558,10 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         )
 
     async def RegisterModel(self, request, context) -> models_pb2.ModelInfo:
-        m = request.model
-        tier = _TIERS.get(m.tier)
-        if not m.alias.strip() or not m.litellm_model or tier is None:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "model.alias, model.litellm_model and model.tier are required",
-            )
-        defaults = {"fast": 1.0, "medium": 3.0, "thinking": 6.0}
-        model = Model(
-            alias=m.alias,
-            litellm_model=m.litellm_model,
-            tier=tier,
-            input_cost_per_mtok=m.input_cost_per_mtok,
-            output_cost_per_mtok=m.output_cost_per_mtok,
-            cost=m.routing_cost or defaults[tier],
-            thinking=m.thinking,
-            api_base=self.settings.api_base or m.api_base,
-            api_key_env=m.api_key_env,
-        )
         try:
-            self.pool.registry.add(model)
-        except RegistryError as exc:
-            code = (
-                grpc.StatusCode.ALREADY_EXISTS
-                if "already registered" in str(exc)
-                else grpc.StatusCode.INVALID_ARGUMENT
-            )
-            await context.abort(code, str(exc))
+            model = await self.registered.register(entries.from_info(request.model))
+        except (RegistryError, StoreUnavailable) as exc:
+            await self._fail(context, exc)
         return self._model_info(model)
 
     # -- completions --------------------------------------------------------------------------
@@ -599,12 +576,11 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
                     grpc.StatusCode.INVALID_ARGUMENT,
                     f"messages[{i}].role must be one of {', '.join(_ROLES)}; got {message.role!r}",
                 )
-        model = self.pool.registry.get(request.model)
-        if model is None:
-            await context.abort(
-                grpc.StatusCode.NOT_FOUND,
-                f"unknown model {request.model!r}; ListModels shows the registry's aliases",
-            )
+        try:
+            await self.registered.ensure_known([request.model])
+            model = self._known(request.model)
+        except UnknownModel as exc:
+            await self._fail(context, exc)
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
         try:
             async for piece in completion.complete(
@@ -640,4 +616,5 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         limiter = self.pool.provider.limiter
         info.settings["rate_limit_rpm_per_replica"] = f"{limiter.rpm:g}"
         info.settings["rate_limit_burst_per_replica"] = str(limiter.burst)
+        info.settings.update(self.registered.summary())
         return info

@@ -19,3 +19,7 @@ class Precondition(LearningError):
 
 class Unavailable(LearningError):
     """The database could not do it now; retrying later may work (UNAVAILABLE)."""
+
+
+class AlreadyExists(LearningError):
+    """Something else is recorded under that name already (ALREADY_EXISTS)."""

@@ -172,3 +172,20 @@ validation_items = sa.Table(
     sa.Column("dim", sa.Integer, nullable=False),
     sa.Column("embedding", sa.LargeBinary, nullable=False),
 )
+
+# Seventh revision: models registered at run time (the ensemble's RegisterModel), loaded by every
+# ensemble replica. Never a key: `api_key_env` names the variable that holds it.
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("alias", sa.String(200), primary_key=True),
+    sa.Column("litellm_model", sa.String(400), nullable=False),
+    sa.Column("tier", sa.String(20), nullable=False),
+    sa.Column("input_cost_per_mtok", sa.Float, nullable=False, server_default="0"),
+    sa.Column("output_cost_per_mtok", sa.Float, nullable=False, server_default="0"),
+    sa.Column("routing_cost", sa.Float, nullable=False, server_default="0"),
+    sa.Column("thinking", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("api_base", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("api_key_env", sa.String(200), nullable=False, server_default=""),
+    sa.Column("registered_us", sa.BigInteger, nullable=False),
+)

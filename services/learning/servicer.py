@@ -29,12 +29,14 @@ from services.learning import (
     profiles,
     ratings,
     records,
+    registered_models,
     shadows,
     stats,
 )
 from services.learning.config import LearningSettings
 from services.learning.db import Database
 from services.learning.errors import (
+    AlreadyExists,
     InvalidInput,
     LearningError,
     NotFound,
@@ -62,6 +64,7 @@ _CODES = {
     NotFound: grpc.StatusCode.NOT_FOUND,
     Precondition: grpc.StatusCode.FAILED_PRECONDITION,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
 }
 
 
@@ -180,6 +183,12 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def GetCentroids(self, request, context):
         return await self._run(context, centroids.get_centroids, self.db, request)
+
+    async def StoreRegisteredModel(self, request, context):
+        return await self._run(context, registered_models.store, self.db, request)
+
+    async def ListRegisteredModels(self, request, context):
+        return await self._run(context, registered_models.list_models, self.db, request)
 
     async def RecordValidation(self, request, context):
         return await self._run(context, profiles.record_validation, self.db, request)

@@ -58,7 +58,7 @@ SETTINGS = {
 CALLERS = {
     "classifier": {"gateway"},
     "ensemble": {"gateway"},
-    "learning": {"gateway", "classifier"},
+    "learning": {"gateway", "classifier", "ensemble"},
 }
 # The gateway's OpenAI-compatible HTTP port (issue 13's FREESCALING_GATEWAY_HTTP_PORT default).
 HTTP_PORT_ENV = "FREESCALING_GATEWAY_HTTP_PORT"
@@ -331,12 +331,13 @@ def _target(value: str | None) -> tuple[str, int] | None:
 
 
 def downstreams_are_reachable(docs: list[dict]) -> list[str]:
-    """The gateway's (and the classifier's) targets are dns:/// names of headless Services of
-    the right pods, on the port those pods listen on."""
+    """The gateway's (and the classifier's and ensemble's learning) targets are dns:/// names of
+    headless Services of the right pods, on the port those pods listen on."""
     problems = []
     deployments, services = of_kind(docs, "Deployment"), of_kind(docs, "Service")
     wiring = [("gateway", d, f"FREESCALING_{d.upper()}_ADDR") for d in CALLERS]
     wiring.append(("classifier", "learning", "FREESCALING_CLASSIFIER_LEARNING_ADDR"))
+    wiring.append(("ensemble", "learning", "FREESCALING_ENSEMBLE_LEARNING_ADDR"))
     for caller, callee, var in wiring:
         if caller not in deployments or callee not in deployments:
             continue
@@ -496,7 +497,7 @@ def images_are_the_services(docs: list[dict]) -> list[str]:
 
 
 def state_is_shared(docs: list[dict]) -> list[str]:
-    """Centroids in learning, the hub cache and the registry on volumes."""
+    """Centroids and registered models in learning, the hub cache and the registry on volumes."""
     problems = []
     deployments = of_kind(docs, "Deployment")
     classifier = main_container(deployments["classifier"])
@@ -510,6 +511,11 @@ def state_is_shared(docs: list[dict]) -> list[str]:
     if not hf_home or not mounts or mounts[0]["mountPath"] == "/tmp" or mounts[0].get("readOnly"):
         problems.append(f"classifier: the hub cache (HF_HOME={hf_home!r}) is not on its own volume")
     ensemble = deployments["ensemble"]
+    if not env_values(main_container(ensemble)).get("FREESCALING_ENSEMBLE_LEARNING_ADDR"):
+        problems.append(
+            "ensemble: registered models in one pod's memory "
+            "(no FREESCALING_ENSEMBLE_LEARNING_ADDR)"
+        )
     registry = env_values(main_container(ensemble)).get("FREESCALING_ENSEMBLE_REGISTRY", "")
     volumes = {v["name"]: v for v in pod(ensemble).get("volumes", [])}
     maps = {

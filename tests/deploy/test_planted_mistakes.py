@@ -173,6 +173,19 @@ def centroids_in_a_file(docs):
     ]
 
 
+def registered_models_in_memory(docs):
+    container = _container(docs, "ensemble")
+    container["env"] = [
+        e for e in container["env"] if e["name"] != "FREESCALING_ENSEMBLE_LEARNING_ADDR"
+    ]
+
+
+def ensemble_dials_the_gateway_for_learning(docs):
+    container = _container(docs, "ensemble")
+    (entry,) = [e for e in container["env"] if e["name"] == "FREESCALING_ENSEMBLE_LEARNING_ADDR"]
+    entry["value"] = "dns:///gateway:50054"
+
+
 def learning_open_to_the_namespace(docs):
     policy = of_kind(docs, "NetworkPolicy")["learning"]
     policy["spec"]["ingress"][0]["from"].append({"podSelector": {}})
@@ -319,9 +332,20 @@ CASES: list[tuple[str, Callable, str]] = [
     ("overlays/production", cpu_image_on_the_gpu, "is not the CUDA image"),
     ("base", centroids_in_a_file, "classifier: centroids in a local file"),
     (
+        "base",
+        registered_models_in_memory,
+        "ensemble: registered models in one pod's memory (no FREESCALING_ENSEMBLE_LEARNING_ADDR)",
+    ),
+    (
+        "base",
+        ensemble_dials_the_gateway_for_learning,
+        "ensemble: FREESCALING_ENSEMBLE_LEARNING_ADDR names 'gateway', not a Service of the "
+        "learning pods",
+    ),
+    (
         "overlays/production",
         learning_open_to_the_namespace,
-        "NetworkPolicy/learning: ['ensemble', 'learning'] may reach learning",
+        "NetworkPolicy/learning: ['learning'] may reach learning",
     ),
     (
         "overlays/production",

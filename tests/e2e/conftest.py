@@ -81,9 +81,11 @@ class System:
         self.gateway: ServiceProcess | None = None
 
     def start(self) -> System:
-        # Learning first: the classifier keeps its centroids there, as in a deployment.
+        # Learning first: the classifier keeps its centroids there, and the ensemble the models
+        # registered at run time, as in a deployment.
         self.learning.start().wait_serving(timeout=90)
         self.classifier.env["FREESCALING_CLASSIFIER_LEARNING_ADDR"] = self.learning.address
+        self.ensemble.env["FREESCALING_ENSEMBLE_LEARNING_ADDR"] = self.learning.address
         for service in (self.ensemble, self.classifier):
             service.start()
         for service in (self.learning, self.ensemble, self.classifier):

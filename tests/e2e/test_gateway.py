@@ -193,6 +193,14 @@ def test_onboarding_makes_a_model_routable_where_it_is_best(system, client, fake
         expected = at_home if right_at_home else len(questions) - at_home
         assert steps[-1].correct == expected
 
+    # The onboarded models are kept by learning, for every ensemble replica and its restarts.
+    from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
+
+    kept = learning_pb2_grpc.LearningStub(system.learning.channel()).ListRegisteredModels(
+        learning_pb2.ListRegisteredModelsRequest(), timeout=10
+    )
+    assert {"expert", "generalist"} <= {m.model.alias for m in kept.models}
+
     for question, cluster in zip(questions, fitted.assignments, strict=True):
         routing = client.route(question, candidates=["expert", "generalist"], lambda_=0.0)
         assert routing.method == "profile"

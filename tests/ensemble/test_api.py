@@ -9,7 +9,7 @@ import threading
 import grpc
 import pytest
 
-from freescaling.common.v1 import calls_pb2, models_pb2, voting_pb2
+from freescaling.common.v1 import calls_pb2, info_pb2, models_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from tests.ensemble.conftest import FAKE_KEY, MEDIUM, start_ensemble
 from tests.support.fake_openai import Step
@@ -618,6 +618,41 @@ def test_register_model_adds_an_entry_and_refuses_a_conflicting_one(stub):
         stub.RegisterModel(ensemble_pb2.RegisterModelRequest(model=entry))
     assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert "'newbie' is already registered" in err.value.details()
+
+
+def test_register_model_without_learning_lives_in_this_process_and_names_no_key(stub):
+    info = stub.GetInfo(info_pb2.GetInfoRequest())
+    assert info.settings["registered_in"] == (
+        "this process's memory (FREESCALING_ENSEMBLE_LEARNING_ADDR is empty)"
+    )
+    # The registry file's models cannot be changed at run time; the same definition is fine.
+    f1 = models_pb2.ModelInfo(
+        alias="f1", litellm_model="nvidia_nim/test/other", tier=models_pb2.MODEL_TIER_FAST
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        stub.RegisterModel(ensemble_pb2.RegisterModelRequest(model=f1))
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert err.value.details().startswith(
+        "model 'f1' is defined by the registry file "
+    ) and err.value.details().endswith(
+        "(nvidia_nim/test/f1, tier fast); a run-time registration cannot change it: register "
+        "the new definition under another alias"
+    )
+    keyed = models_pb2.ModelInfo(
+        alias="keyed",
+        litellm_model="nvidia_nim/test/keyed",
+        tier=models_pb2.MODEL_TIER_FAST,
+        api_key_env=FAKE_KEY,
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        stub.RegisterModel(ensemble_pb2.RegisterModelRequest(model=keyed))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details() == (
+        "model 'keyed': api_key_env must name the environment variable that holds the key "
+        "(capital letters, digits and _, at most 128, e.g. NVIDIA_API_KEY), never the key itself"
+    )
+    listed = [m.alias for m in stub.ListModels(models_pb2.ListModelsRequest()).models]
+    assert "keyed" not in listed
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -150,6 +150,19 @@ def test_registry_errors_name_the_bad_entry(tmp_path):
         "models: [{alias: a, model: p/x, tier: fast}]\npanels: {default-k3: [a]}": (
             "panel 'default-k3' must have 3 models, has 1"
         ),
+        # A key where the variable's name belongs, or in the API base, is refused unrepeated.
+        "models: [{alias: a, model: p/x, tier: fast, api_key_env: nvapi-SECRET-1}]": (
+            "model 'a' (entry 1): api_key_env must name the environment variable that holds "
+            "the key (capital letters, digits and _, at most 128, e.g. NVIDIA_API_KEY), never "
+            "the key itself"
+        ),
+        "models: [{alias: a, model: p/x, tier: fast, api_base: 'https://u:SECRET-1@h/v1'}]": (
+            "model 'a' (entry 1): api_base must not carry credentials (user:password@ or a "
+            "query string)"
+        ),
+        "models: [{alias: a, model: p/x, tier: fast, api_base: 'h/v1?key=SECRET-1'}]": (
+            "model 'a' (entry 1): api_base must be an http:// or https:// URL with a host"
+        ),
         "models: []": "'models' must be a non-empty list",
         "models: [": "not valid YAML",
     }
@@ -160,6 +173,7 @@ def test_registry_errors_name_the_bad_entry(tmp_path):
             reg.load(path)
         assert message in str(err.value), text
         assert str(path) in str(err.value)
+        assert "SECRET" not in str(err.value)
 
 
 def test_the_default_registry_holds_nim_s_13_models_and_the_examples():

@@ -162,8 +162,12 @@ class EnsembleServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RegisterModel(self, request, context):
-        """Add a model to the registry at run time (onboarding a new model); ALREADY_EXISTS for a
-        known alias with a different definition.
+        """Add a model to the registry at run time (onboarding a new model). With
+        FREESCALING_ENSEMBLE_LEARNING_ADDR set it is stored in learning first and every replica
+        loads it (UNAVAILABLE, and not registered, when learning cannot store it); without, it lives
+        in this process only. Idempotent: the same entry again returns it. ALREADY_EXISTS for a
+        known alias with a different definition (the registry file's models cannot be changed);
+        INVALID_ARGUMENT for an incomplete entry or an api_key_env that is not a variable's name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

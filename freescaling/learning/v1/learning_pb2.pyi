@@ -1,9 +1,12 @@
+import datetime
+
 from freescaling.common.v1 import info_pb2 as _info_pb2
 from freescaling.common.v1 import models_pb2 as _models_pb2
 from freescaling.common.v1 import ratings_pb2 as _ratings_pb2
 from freescaling.common.v1 import records_pb2 as _records_pb2
 from freescaling.common.v1 import routing_pb2 as _routing_pb2
 from freescaling.common.v1 import voting_pb2 as _voting_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -315,3 +318,43 @@ class GetCentroidsResponse(_message.Message):
     cluster_set: _routing_pb2.ClusterSet
     centroids: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, cluster_set: _Optional[_Union[_routing_pb2.ClusterSet, _Mapping]] = ..., centroids: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class StoreRegisteredModelRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: _models_pb2.ModelInfo
+    def __init__(self, model: _Optional[_Union[_models_pb2.ModelInfo, _Mapping]] = ...) -> None: ...
+
+class StoreRegisteredModelResponse(_message.Message):
+    __slots__ = ("registered", "created", "etag")
+    REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    registered: RegisteredModel
+    created: bool
+    etag: str
+    def __init__(self, registered: _Optional[_Union[RegisteredModel, _Mapping]] = ..., created: _Optional[bool] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class RegisteredModel(_message.Message):
+    __slots__ = ("model", "registered_at")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    model: _models_pb2.ModelInfo
+    registered_at: _timestamp_pb2.Timestamp
+    def __init__(self, model: _Optional[_Union[_models_pb2.ModelInfo, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListRegisteredModelsRequest(_message.Message):
+    __slots__ = ("known_etag",)
+    KNOWN_ETAG_FIELD_NUMBER: _ClassVar[int]
+    known_etag: str
+    def __init__(self, known_etag: _Optional[str] = ...) -> None: ...
+
+class ListRegisteredModelsResponse(_message.Message):
+    __slots__ = ("etag", "unchanged", "models")
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    etag: str
+    unchanged: bool
+    models: _containers.RepeatedCompositeFieldContainer[RegisteredModel]
+    def __init__(self, etag: _Optional[str] = ..., unchanged: _Optional[bool] = ..., models: _Optional[_Iterable[_Union[RegisteredModel, _Mapping]]] = ...) -> None: ...

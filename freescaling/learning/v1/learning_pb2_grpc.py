@@ -95,6 +95,16 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsResponse.FromString,
                 _registered_method=True)
+        self.StoreRegisteredModel = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/StoreRegisteredModel',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreRegisteredModelRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreRegisteredModelResponse.FromString,
+                _registered_method=True)
+        self.ListRegisteredModels = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/ListRegisteredModels',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ListRegisteredModelsRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ListRegisteredModelsResponse.FromString,
+                _registered_method=True)
         self.RecordValidation = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/RecordValidation',
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.RecordValidationRequest.SerializeToString,
@@ -249,6 +259,26 @@ class LearningServicer:
     def GetCentroids(self, request, context):
         """The newest centroid set stored for a classifier model, with its centroids (every classifier
         replica loads it at start and whenever it changes); NOT_FOUND when none is stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StoreRegisteredModel(self, request, context):
+        """Keep a model registered at run time (the ensemble's RegisterModel stores it here first), so
+        that every ensemble replica loads it at start and when the registered models change.
+        Idempotent by alias: the same entry again changes nothing (created false); a different entry
+        under a registered alias is ALREADY_EXISTS (register it under a new alias). INVALID_ARGUMENT
+        for an incomplete entry, an api_key_env that is not a variable's name or an api_base with
+        credentials: keys are never stored, only the name of the variable that holds one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRegisteredModels(self, request, context):
+        """Every model registered at run time, in registration order, with the etag of that list; only
+        the etag (unchanged) when it is the caller's `known_etag`, so that polling is cheap.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -411,6 +441,16 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.GetCentroids,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsResponse.SerializeToString,
+            ),
+            'StoreRegisteredModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.StoreRegisteredModel,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreRegisteredModelRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreRegisteredModelResponse.SerializeToString,
+            ),
+            'ListRegisteredModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegisteredModels,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ListRegisteredModelsRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ListRegisteredModelsResponse.SerializeToString,
             ),
             'RecordValidation': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordValidation,
@@ -776,6 +816,60 @@ class Learning:
             '/freescaling.learning.v1.Learning/GetCentroids',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCentroidsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StoreRegisteredModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/StoreRegisteredModel',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreRegisteredModelRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreRegisteredModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegisteredModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/ListRegisteredModels',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.ListRegisteredModelsRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.ListRegisteredModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,
