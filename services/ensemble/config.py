@@ -45,6 +45,13 @@ class EnsembleSettings(ServerSettings):
         "API base for every model, overriding the registry's (e.g. a local OpenAI-compatible "
         "server); empty keeps each entry's",
     )
+    allowed_api_bases: list[str] = setting(
+        [],
+        "FREESCALING_ENSEMBLE_ALLOWED_API_BASES",
+        "API bases (comma-separated) a model registered at run time may send its key to, "
+        "besides those the registry file's entries use; a registration naming another base "
+        "with a key variable is refused (INVALID_ARGUMENT)",
+    )
     call_timeout_s: float = setting(
         60.0,
         "FREESCALING_ENSEMBLE_CALL_TIMEOUT_S",

@@ -40,11 +40,16 @@ class RegisteredModels:
         poll_s: float,
         api_base: str = "",
         clock: Callable[[], float] = time.monotonic,
+        allowed_api_bases: Iterable[str] = (),
     ) -> None:
         self.registry = registry
         self.shared = shared
         self.poll_s = poll_s
         self.api_base = api_base
+        # Where a registered entry may send a key: the API bases the registry file's entries
+        # use, and those the operator allows besides (FREESCALING_ENSEMBLE_ALLOWED_API_BASES).
+        bases = [m.api_base for m in registry.models.values()] + list(allowed_api_bases)
+        self.allowed_api_bases = {b.rstrip("/") for b in bases if b}
         self.clock = clock
         self.etag = ""
         # Why learning's models may be missing or stale here; None while learning answers.
@@ -54,6 +59,20 @@ class RegisteredModels:
         self._poller: asyncio.Task | None = None
         self._miss: asyncio.Task | None = None
         self._miss_at = 0.0
+
+    def base_problem(self, model: Model) -> str | None:
+        """Why this replica will not call `model` with a key: an API base of its own that the
+        operator's configuration never sends a key to (a registration could otherwise make
+        the service send NVIDIA_API_KEY to any host)."""
+        if self.api_base or not model.api_base or not model.api_key_env:
+            return None  # the global override, or the provider's own base, is used
+        if model.api_base.rstrip("/") in self.allowed_api_bases:
+            return None
+        return (
+            f"api_base {model.api_base!r} is not one the registry file uses, and run-time "
+            f"models may send a key ({model.api_key_env}) only there; allow it with "
+            "FREESCALING_ENSEMBLE_ALLOWED_API_BASES"
+        )
 
     def _local(self, model: Model) -> Model:
         """The entry as this replica calls it (the global API base override applied)."""
@@ -65,7 +84,7 @@ class RegisteredModels:
         return it as this replica holds it. RegistryError when it is invalid, AlreadyRegistered
         when its alias names another definition (here, in the file, or in learning),
         StoreUnavailable when learning cannot store it (it is then not registered anywhere)."""
-        problem = validate_model(model)
+        problem = validate_model(model) or self.base_problem(model)
         if problem:
             raise RegistryError(f"model {model.alias!r}: {problem}")
         local = self._local(model)
@@ -119,7 +138,9 @@ class RegisteredModels:
                 self.problem = None
             if models is None:
                 return False
-            adoption = self.registry.adopt(self._local(m) for m in models)
+            unsafe = {m.alias: self.base_problem(m) for m in models if self.base_problem(m)}
+            adoption = self.registry.adopt(self._local(m) for m in models if m.alias not in unsafe)
+            adoption.refused.update(unsafe)
             self.etag = etag
         self._log(adoption, first=not self.loaded)
         self.loaded = True

@@ -52,7 +52,13 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
         from services.ensemble.shared_registry import SharedRegistry
 
         shared = SharedRegistry(settings.learning_addr)
-    registered = RegisteredModels(models, shared, settings.registry_poll_s, settings.api_base)
+    registered = RegisteredModels(
+        models,
+        shared,
+        settings.registry_poll_s,
+        settings.api_base,
+        allowed_api_bases=settings.allowed_api_bases,
+    )
     servicer = EnsembleServicer(settings, health, pool, registered)
     prober = BackgroundProber(
         pool, settings.probe_interval_s, settings.probe_timeout_s, settings.slow_threshold_s

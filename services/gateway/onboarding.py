@@ -47,13 +47,11 @@ class Onboarding:
         model = models_pb2.ModelInfo()
         model.CopyFrom(request.model)
         model.alias = request.alias
-        try:
-            await self.downstreams.call(
-                "ensemble", "RegisterModel", ensemble_pb2.RegisterModelRequest(model=model), context
-            )
-        except DownstreamError as exc:
-            if exc.code != grpc.StatusCode.ALREADY_EXISTS:
-                raise
+        # The same entry again is a no-op; another definition under a known alias is refused
+        # (ALREADY_EXISTS reaches the caller): profiling it would grade a different model.
+        await self.downstreams.call(
+            "ensemble", "RegisterModel", ensemble_pb2.RegisterModelRequest(model=model), context
+        )
 
     async def _cluster_set(self, questions: list[str], context):
         """The centroid set in use and, when it was fitted here on these questions, their

@@ -252,3 +252,27 @@ def test_cli_profile_uses_the_shipped_validation_set_by_default(system):
     assert mine["items"] == len(shipped) == 218
     # yes2 always says YES: right on the YES/NO items labelled YES, and abstains elsewhere.
     assert mine["accuracy"] == pytest.approx(sum(i["label"] == "YES" for i in shipped) / 218)
+
+
+def test_onboarding_an_alias_known_as_another_model_is_refused(gateway, fake):
+    entry = models_pb2.ModelInfo(
+        litellm_model="nvidia_nim/e2e/twin-a",
+        tier=models_pb2.MODEL_TIER_FAST,
+        api_base=fake.base_url,
+        api_key_env="NVIDIA_API_KEY",
+    )
+    fake.script("e2e/twin-a", Step(text="Answer: YES"))
+    request = gateway_pb2.OnboardModelRequest(
+        alias="twin", model=entry, items=items(), answer_patterns=["YES", "NO"]
+    )
+    list(gateway.OnboardModel(request, timeout=60))
+    # The same entry again: onboarding again is fine.
+    list(gateway.OnboardModel(request, timeout=60))
+    other = models_pb2.ModelInfo()
+    other.CopyFrom(entry)
+    other.litellm_model = "nvidia_nim/e2e/twin-b"
+    request.model.CopyFrom(other)
+    with pytest.raises(grpc.RpcError) as caught:
+        list(gateway.OnboardModel(request, timeout=60))
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert "twin" in caught.value.details()

@@ -822,3 +822,45 @@ def test_carried_votes_are_checked(stub):
     )
     two_yes = [yes, voting_pb2.Vote(model="f8", parsed_answer="YES")]
     assert "decide the question already" in refused(two_yes, models=("f1",))
+
+
+def test_a_run_time_model_sends_its_key_only_where_the_operator_sends_keys(tmp_path, fake):
+    from tests.ensemble.conftest import start_ensemble
+
+    elsewhere = "http://127.0.0.1:9/v1"
+
+    def entry(alias: str, **fields) -> ensemble_pb2.RegisterModelRequest:
+        return ensemble_pb2.RegisterModelRequest(
+            model=models_pb2.ModelInfo(
+                alias=alias,
+                litellm_model=f"nvidia_nim/test/{alias}",
+                tier=models_pb2.MODEL_TIER_FAST,
+                api_base=elsewhere,
+                **fields,
+            )
+        )
+
+    # No global API base: each entry's own is used, so a registration could name any host.
+    plain = start_ensemble(tmp_path / "plain", fake, FREESCALING_ENSEMBLE_API_BASE="")
+    allowing = start_ensemble(
+        tmp_path / "allowing",
+        fake,
+        FREESCALING_ENSEMBLE_API_BASE="",
+        FREESCALING_ENSEMBLE_ALLOWED_API_BASES=elsewhere + "/",
+    )
+    try:
+        stub = ensemble_pb2_grpc.EnsembleStub(plain.channel())
+        with pytest.raises(grpc.RpcError) as err:
+            stub.RegisterModel(entry("exfil", api_key_env="NVIDIA_API_KEY"), timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "may send a key (NVIDIA_API_KEY) only there" in err.value.details()
+        assert "FREESCALING_ENSEMBLE_ALLOWED_API_BASES" in err.value.details()
+        # Without a key variable nothing secret travels: allowed anywhere.
+        assert stub.RegisterModel(entry("keyless"), timeout=10).alias == "keyless"
+        allowed = ensemble_pb2_grpc.EnsembleStub(allowing.channel())
+        request = entry("vouched", api_key_env="NVIDIA_API_KEY")
+        assert allowed.RegisterModel(request, timeout=10).alias == "vouched"
+    finally:
+        assert plain.stop() == 0
+        assert allowing.stop() == 0
+    assert FAKE_KEY not in plain.log_text() + allowing.log_text()
