@@ -155,8 +155,11 @@ def test_shadow_answers_outside_the_panel_and_does_not_vote(stub, fake):
     assert result.shadow.model not in {"f1", "f2", "f3"}
     assert result.shadow.parsed_answer == "NO" and not result.shadow_agrees
     assert (result.calls_made, result.shadow_calls_made, result.pending_shadow) == (3, 1, "")
-    # The panel's usage only; the shadow's is its own.
-    assert result.usage.total_tokens == 3 * 15 and result.shadow.usage.total_tokens == 15
+    # The panel's usage only (a third vote short-circuited away under load costs nothing);
+    # the shadow's is its own.
+    answered = sum(1 for v in result.votes if not v.cancelled)
+    assert answered >= 2
+    assert result.usage.total_tokens == answered * 15 and result.shadow.usage.total_tokens == 15
     second = scale(stub, k=3, shadow=True)
     assert second.shadow.model not in {"f1", "f2", "f3", result.shadow.model}  # spread
 
@@ -793,8 +796,10 @@ def test_carried_votes_count_and_short_circuit_without_being_asked_again(stub, f
     carried = [voting_pb2.Vote(model="f9", parsed_answer="NO", raw_output="Answer: NO")]
     # f1 agrees with nobody yet: NO (carried) vs YES; f2 and f3 decide, and once two YES are
     # in, the third is not waited for.
+    # f2's delay is long enough for f3's request to reach the server under any load, so that
+    # what the test sees is its abort, not a request never sent.
     fake.script("test/f1", Step(text="Answer: YES"))
-    fake.script("test/f2", Step(text="Answer: YES", delay_s=0.2))
+    fake.script("test/f2", Step(text="Answer: YES", delay_s=0.5))
     fake.script("test/f3", Step(hang=True))
     result = scale(stub, ["f1", "f2", "f3"], carried_votes=carried)
     assert (result.answer, result.outcome) == ("YES", voting_pb2.SCALE_OUTCOME_MAJORITY)
