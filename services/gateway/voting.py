@@ -1,9 +1,10 @@
 """Scale as the public API offers it: a fixed k on the champion (or default) panel, or k=auto,
-the smart cascade: the routed single model answers alone, and the question goes to a panel of 3
-when that model abstains or the prompt is complex, then to 5 when the 3 disagree. Every outcome
-is recorded through the outbox; the answer never waits for learning, nor for a shadow
-challenger slower than the panel: the ensemble's ScaleStream sends that one's vote later, and
-LateShadows records it with the call."""
+the smart cascade: the expert learning's rule names (else the routed model) answers alone, and
+the question goes to 3 votes when that model abstains, is not trusted enough, or the prompt is
+complex, then to 5 when the 3 disagree, each escalation adding models that err apart from those
+asked and carrying the votes already had. Every outcome is recorded through the outbox; the
+answer never waits for learning, nor for a shadow challenger slower than the panel: the
+ensemble's ScaleStream sends that one's vote later, and LateShadows records it with the call."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,7 +71,6 @@ class Pool:
     embeddings: np.ndarray | None = None
     embedded: np.ndarray | None = None
     centre: np.ndarray | None = None
-    _group_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -209,7 +208,7 @@ def predict(
     return Fitted(spec, pool, fit).predict(clusters, tasks, queries)
 
 
-def candidates(pool: Pool, items: int) -> list[Spec]:
+def candidates(pool: Pool) -> list[Spec]:
     """The estimators worth comparing on this pool, simplest first (ties keep the simpler)."""
     specs = [Spec(OVERALL), Spec(LAPLACE)]
     specs += [Spec(CLUSTER, shrinkage=a) for a in SHRINKAGE]
@@ -257,7 +256,7 @@ def select(pool: Pool, forced: str = "") -> Selection:
         order = sorted(everything, key=lambda i: zlib.crc32(f"cv:{pool.item_ids[i]}".encode()))
         everything = np.sort(np.asarray(order[:MAX_CV_ITEMS]))
     folds = np.array([_fold(pool.item_ids[i]) for i in everything])
-    specs = candidates(pool, len(everything))
+    specs = candidates(pool)
     loss = dict.fromkeys(specs, 0.0)
     right = dict.fromkeys(specs, 0.0)
     weight = 0.0
