@@ -6,8 +6,6 @@ it only calls learning's StoreCentroids and GetCentroids."""
 
 from __future__ import annotations
 
-import json
-
 import grpc
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -15,30 +13,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from freescaling.common.v1 import routing_pb2
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.classifier.centroids import CentroidsError, CentroidSet
+from services.common.learning_channel import learning_channel
 
-_SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"].full_name
 # Both calls are idempotent (a set is stored by its id), so UNAVAILABLE is retried; learning
 # may run several replicas (on PostgreSQL), hence round_robin over its addresses.
-_SERVICE_CONFIG = json.dumps(
-    {
-        "loadBalancingConfig": [{"round_robin": {}}],
-        "methodConfig": [
-            {
-                "name": [
-                    {"service": _SERVICE, "method": "StoreCentroids"},
-                    {"service": _SERVICE, "method": "GetCentroids"},
-                ],
-                "retryPolicy": {
-                    "maxAttempts": 3,
-                    "initialBackoff": "0.2s",
-                    "maxBackoff": "1s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ],
-    }
-)
+_IDEMPOTENT = ("StoreCentroids", "GetCentroids")
 # k x dim floats: 64 clusters of 768 dimensions are 200 KB; leave room for far more.
 _MAX_MESSAGE = 64 * 1024 * 1024
 
@@ -51,17 +30,7 @@ class SharedCentroids:
     def __init__(self, target: str, timeout_s: float = 10.0) -> None:
         self.target = target
         self.timeout_s = timeout_s
-        self._channel = grpc.aio.insecure_channel(
-            target,
-            options=[
-                ("grpc.enable_retries", 1),
-                ("grpc.service_config", _SERVICE_CONFIG),
-                ("grpc.max_receive_message_length", _MAX_MESSAGE),
-                ("grpc.max_send_message_length", _MAX_MESSAGE),
-                # Reconnect quickly after learning restarts (default backoff caps at 120 s).
-                ("grpc.max_reconnect_backoff_ms", 2_000),
-            ],
-        )
+        self._channel = learning_channel(target, _IDEMPOTENT, _MAX_MESSAGE)
         self._stub = learning_pb2_grpc.LearningStub(self._channel)
 
     def _unavailable(self, what: str, exc: grpc.aio.AioRpcError) -> StoreUnavailable:

@@ -6,40 +6,20 @@ StoreRegisteredModel and ListRegisteredModels."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import grpc
 
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
+from services.common.learning_channel import learning_channel
 from services.ensemble import entries
 from services.ensemble.registry import AlreadyRegistered, Model, RegistryError
 
 logger = logging.getLogger(__name__)
 
-_SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"].full_name
 # Both calls are idempotent (an entry is stored by its alias), so UNAVAILABLE is retried;
 # learning may run several replicas (on PostgreSQL), hence round_robin over its addresses.
-_SERVICE_CONFIG = json.dumps(
-    {
-        "loadBalancingConfig": [{"round_robin": {}}],
-        "methodConfig": [
-            {
-                "name": [
-                    {"service": _SERVICE, "method": "StoreRegisteredModel"},
-                    {"service": _SERVICE, "method": "ListRegisteredModels"},
-                ],
-                "retryPolicy": {
-                    "maxAttempts": 3,
-                    "initialBackoff": "0.2s",
-                    "maxBackoff": "1s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ],
-    }
-)
+_IDEMPOTENT = ("StoreRegisteredModel", "ListRegisteredModels")
 
 
 class StoreUnavailable(RuntimeError):
@@ -50,15 +30,7 @@ class SharedRegistry:
     def __init__(self, target: str, timeout_s: float = 10.0) -> None:
         self.target = target
         self.timeout_s = timeout_s
-        self._channel = grpc.aio.insecure_channel(
-            target,
-            options=[
-                ("grpc.enable_retries", 1),
-                ("grpc.service_config", _SERVICE_CONFIG),
-                # Reconnect quickly after learning restarts (default backoff caps at 120 s).
-                ("grpc.max_reconnect_backoff_ms", 2_000),
-            ],
-        )
+        self._channel = learning_channel(target, _IDEMPOTENT)
         self._stub = learning_pb2_grpc.LearningStub(self._channel)
 
     def _unavailable(self, what: str, exc: grpc.aio.AioRpcError) -> StoreUnavailable:
