@@ -358,6 +358,8 @@ class ProfileEstimator:
     cv_accuracy: float = 0.0
     items: int = 0
     description: str = ""
+    penalty: float = 0.0
+    logistic_weight: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -75,7 +75,8 @@ class LearningSettings(ServerSettings):
         "FREESCALING_LEARNING_PROFILE_ESTIMATOR",
         "How profile routing estimates a model's error rate on a prompt: auto (the estimator "
         "with the lowest cross-validated log-loss over the validation items: overall, cluster, "
-        "task type or nearest items, each shrunk toward the model's overall error rate) or "
+        "task type or nearest items, each shrunk toward the model's overall error rate, a "
+        "penalised logistic regression on the prompt's embedding, or a blend of the last two) or "
         "laplace (SPEC 6's (errors + 1) / (n + 2) on the prompt's cluster)",
         check=lambda v: None if v in ("auto", "laplace") else "must be auto or laplace",
     )

@@ -11,11 +11,18 @@ the model's overall record (routing then picks the best single model, never wors
 - `task`:     the same on the prompt's task type (unseen task types: p0).
 - `knn`:      the same on the prompt's k most similar validation items (cosine of centred,
               unit-length embeddings): a neighbourhood per prompt instead of fixed clusters.
+- `logistic`: per model, an L2-penalised logistic regression of its errors on the same
+              embeddings, the intercept unpenalised: a direction in embedding space along which
+              the model gets better or worse; a large penalty leaves the overall rate.
+- `blend`:    w x the best `logistic` + (1 - w) x the best `knn`: a global trend and a local
+              record, each catching what the other misses.
 
 `select` scores every candidate by k-fold cross-validated log-loss of predicting each model's
 graded answers on items it did not see (a proper scoring rule: it rewards groups only where they
-predict better than the overall rate) and keeps the lowest. Pure numpy; nothing here knows of the
-database or gRPC.
+predict better than the overall rate) and keeps the lowest, unless it routes the held-out items
+less accurately than the overall rate does (then the overall rate: routing is never knowingly
+worse than the best single model); blends are scored on the same held-out predictions of their
+parts. Pure numpy; nothing here knows of the database or gRPC.
 """
 
 from __future__ import annotations
@@ -26,13 +33,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OVERALL, LAPLACE, CLUSTER, TASK, KNN = "overall", "laplace", "cluster", "task", "knn"
+OVERALL, LAPLACE, CLUSTER, TASK = "overall", "laplace", "cluster", "task"
+KNN, LOGISTIC, BLEND = "knn", "logistic", "blend"
+# The estimators that read the prompt's embedding.
+EMBEDDED = (KNN, LOGISTIC, BLEND)
 # Below this many validation items cross-validation says little: SPEC 6's rule applies.
 MIN_ITEMS_TO_SELECT = 40
 FOLDS = 5
 SHRINKAGE = (1.0, 3.0, 10.0, 30.0, 100.0)
 KNN_SHRINKAGE = (1.0, 5.0, 20.0, 50.0)
 NEIGHBOURS = (10, 25, 50, 100, 200)
+# L2 penalties of `logistic` (on unit-length embeddings; the intercept is not penalised).
+PENALTIES = (0.3, 1.0, 3.0, 10.0)
+# `logistic` reads the embeddings' leading principal components, at most this many: the fit
+# then costs the same for a 768-wide embedding as for a 64-wide one.
+LOGISTIC_AXES = 64
+# Weights of `logistic` in a blend (0 and 1 are its parts alone, scored as themselves).
+BLEND_WEIGHTS = (0.25, 0.5, 0.75)
+# Majorise-minimise steps of the logistic fit (see `_logistic`): the penalised loss falls at
+# every step; past this many the estimates move by well under a thousandth.
+LOGISTIC_STEPS = 60
 # Cross-validation of neighbourhoods costs items^2 x dim: a deterministic subsample beyond this.
 MAX_CV_ITEMS = 4000
 # Predictions are clipped off 0 and 1 so that one surprise does not cost an infinite loss.
@@ -41,18 +61,46 @@ _EPS = 1e-3
 
 @dataclass(frozen=True)
 class Spec:
-    """One estimator: its method, and for `knn` the neighbourhood size; `shrinkage` is a."""
+    """One estimator: its method, and for `knn` the neighbourhood size; `shrinkage` is a;
+    `penalty` is `logistic`'s L2 penalty; a `blend` has its two parts (knn, logistic) and the
+    logistic part's `weight`."""
 
     method: str
     neighbours: int = 0
     shrinkage: float = 0.0
+    penalty: float = 0.0
+    parts: tuple[Spec, ...] = ()
+    weight: float = 0.0
 
     def describe(self) -> str:
         if self.method == KNN:
             return f"knn (k={self.neighbours}, shrinkage {self.shrinkage:g})"
         if self.method in (CLUSTER, TASK):
             return f"{self.method} (shrinkage {self.shrinkage:g})"
+        if self.method == LOGISTIC:
+            return f"logistic (penalty {self.penalty:g})"
+        if self.method == BLEND:
+            near, linear = self.parts
+            return (
+                f"blend ({self.weight:g} x {linear.describe()} + "
+                f"{1 - self.weight:g} x {near.describe()})"
+            )
         return self.method
+
+    @property
+    def needs_embedding(self) -> bool:
+        return self.method in EMBEDDED
+
+    @classmethod
+    def blend(cls, near: Spec, linear: Spec, weight: float) -> Spec:
+        return cls(
+            BLEND,
+            neighbours=near.neighbours,
+            shrinkage=near.shrinkage,
+            penalty=linear.penalty,
+            parts=(near, linear),
+            weight=weight,
+        )
 
 
 @dataclass
@@ -71,6 +119,8 @@ class Pool:
     embeddings: np.ndarray | None = None
     embedded: np.ndarray | None = None
     centre: np.ndarray | None = None
+    # The leading principal directions of `embeddings` (dim, axes), for `logistic`.
+    axes: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -104,6 +154,8 @@ class Pool:
                 pool.centre = raw.mean(axis=0)
                 pool.embeddings = _unit(raw - pool.centre)
                 pool.embedded = np.asarray(have, dtype=np.int64)
+                _, _, directions = np.linalg.svd(pool.embeddings, full_matrices=False)
+                pool.axes = directions[:LOGISTIC_AXES].T
         return pool
 
     @property
@@ -151,13 +203,20 @@ class Fitted:
         elif spec.method == TASK:
             # The spare row is index -1: an unknown task type reads zeros, i.e. p0.
             self.e, self.n = _groups(pool.tasks, pool, fit, len(pool.task_types) + 1)
-        elif spec.method == KNN:
+        elif spec.method in (KNN, LOGISTIC):
             assert pool.embeddings is not None and pool.embedded is not None
             keep = np.isin(pool.embedded, fit)
             self.rows = pool.embeddings[keep]
             items = pool.embedded[keep]
             self.errors, self.answers = pool.errors[items], pool.answers[items]
             self.k = min(spec.neighbours, len(items))
+            if spec.method == LOGISTIC:
+                assert pool.axes is not None
+                self.weights = _logistic(
+                    self.rows @ pool.axes, self.errors, self.answers, spec.penalty
+                )
+        elif spec.method == BLEND:
+            self.parts = [Fitted(part, pool, fit) for part in spec.parts]
         elif spec.method != OVERALL:
             raise ValueError(f"unknown estimator {spec.method!r}")
 
@@ -179,9 +238,19 @@ class Fitted:
         cluster ids, task indexes (-1: unknown) and unit embeddings (`knn` only; `nearest`, from
         `nearest()` with at least k columns, saves recomputing them)."""
         spec, a = self.spec, self.spec.shrinkage
+        shape = (len(clusters), len(self.p0))
         if spec.method == OVERALL:
-            shape = (len(clusters), len(self.p0))
             return np.broadcast_to(self.p0, shape).copy(), np.broadcast_to(self.total, shape).copy()
+        if spec.method == LOGISTIC:
+            assert queries is not None
+            features = queries @ self.pool.axes
+            logits = np.hstack([features, np.ones((len(queries), 1))]) @ self.weights
+            return _sigmoid(logits), np.broadcast_to(self.total, shape).copy()
+        if spec.method == BLEND:
+            (near, _), (linear, n) = (
+                part.predict(clusters, tasks, queries, nearest) for part in self.parts
+            )
+            return spec.weight * linear + (1 - spec.weight) * near, n
         if spec.method == KNN:
             if nearest is None:
                 assert queries is not None
@@ -194,6 +263,38 @@ class Fitted:
         if spec.method == LAPLACE:
             return (e + 1) / (n + 2), n
         return (e + a * self.p0) / (n + a), n
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow at either end
+
+
+def _logistic(x: np.ndarray, errors: np.ndarray, answers: np.ndarray, penalty: float):
+    """Weights (dim + 1, models), the intercept last, maximising each model's binomial
+    log-likelihood of `errors` out of `answers` per item on features `x` minus
+    penalty / 2 x |w|^2 (intercept free).
+
+    Newton's method would need one Hessian per model and step; Boehning's bound
+    X' diag(most answers of any model / 4) X + penalty lies above every model's Hessian at
+    every step, so one matrix, inverted once, serves all models and steps: each step is a few
+    matrix products, and every step lowers each model's penalised loss (majorise-minimise)."""
+    items, dim = x.shape
+    design = np.hstack([x, np.ones((items, 1))])
+    ridge = np.full(dim + 1, penalty)
+    ridge[-1] = 0.0
+    total_e, total_n = errors.sum(axis=0), answers.sum(axis=0)
+    weights = np.zeros((dim + 1, errors.shape[1]))
+    # Start from the overall rate p0: with nothing else, the estimate is the overall record.
+    p0 = (total_e + 1) / (total_n + 2)
+    weights[-1] = np.log(p0 / (1 - p0))
+    bound = (design * (answers.max(axis=1, keepdims=True) / 4)).T @ design + np.diag(ridge)
+    # No answers at all leave the intercept's row empty: keep it invertible.
+    bound[-1, -1] += 1e-6
+    inverse = np.linalg.inv(bound)
+    for _ in range(LOGISTIC_STEPS):
+        p = _sigmoid(design @ weights)
+        weights -= inverse @ (design.T @ (answers * p - errors) + ridge[:, None] * weights)
+    return weights
 
 
 def predict(
@@ -220,6 +321,7 @@ def candidates(pool: Pool) -> list[Spec]:
         for k in NEIGHBOURS:
             if k <= fit_items // 4:
                 specs += [Spec(KNN, neighbours=k, shrinkage=a) for a in KNN_SHRINKAGE]
+        specs += [Spec(LOGISTIC, penalty=c) for c in PENALTIES]
     return specs
 
 
@@ -245,6 +347,20 @@ def _fold(item_id: str) -> int:
     return zlib.crc32(item_id.encode()) % FOLDS
 
 
+def _scores(p: np.ndarray, e: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Summed log-loss of estimates `p` on held-out errors `e` of answers `n`, and the summed
+    accuracy of routing each item at lambda 0 among the models that answered it."""
+    p = np.clip(p, _EPS, 1 - _EPS)
+    loss = -float((e * np.log(p) + (n - e) * np.log(1 - p)).sum())
+    chosen = np.where(n > 0, p, np.inf).argmin(axis=1)
+    rows = np.arange(len(p))
+    answered = n[rows, chosen]
+    right = np.divide(
+        answered - e[rows, chosen], answered, out=np.zeros(len(p)), where=answered > 0
+    )
+    return loss, float(right.sum())
+
+
 def select(pool: Pool, forced: str = "") -> Selection:
     """Cross-validate every candidate (folds by a stable hash of the item id) and keep the
     lowest log-loss; `forced` ("laplace") skips the comparison."""
@@ -257,15 +373,16 @@ def select(pool: Pool, forced: str = "") -> Selection:
         everything = np.sort(np.asarray(order[:MAX_CV_ITEMS]))
     folds = np.array([_fold(pool.item_ids[i]) for i in everything])
     specs = candidates(pool)
-    loss = dict.fromkeys(specs, 0.0)
-    right = dict.fromkeys(specs, 0.0)
-    weight = 0.0
-    questions = 0
+    # Held-out estimates of the embedding estimators, fold after fold, for the blends.
+    held_out: dict[Spec, list[np.ndarray]] = {s: [] for s in specs if s.needs_embedding}
+    held_e, held_n = [], []
     position = (
         {int(item): row for row, item in enumerate(pool.embedded)}
         if pool.embedded is not None
         else {}
     )
+    loss = dict.fromkeys(specs, 0.0)
+    right = dict.fromkeys(specs, 0.0)
     for f in range(FOLDS):
         held, fit = everything[folds == f], everything[folds != f]
         if not len(held) or not len(fit):
@@ -277,8 +394,8 @@ def select(pool: Pool, forced: str = "") -> Selection:
                 continue
             queries = pool.embeddings[[position[int(i)] for i in held]]
         e, n = pool.errors[held], pool.answers[held]
-        weight += n.sum()
-        questions += len(held)
+        held_e.append(e)
+        held_n.append(n)
         # Neighbourhoods of every size come from one ranking of the fold's items.
         ranked = None
         widest = max((s.neighbours for s in specs if s.method == KNN), default=0)
@@ -288,24 +405,39 @@ def select(pool: Pool, forced: str = "") -> Selection:
         for spec in specs:
             fitted = Fitted(spec, pool, fit)
             p, _ = fitted.predict(pool.clusters[held], pool.tasks[held], queries, ranked)
-            p = np.clip(p, _EPS, 1 - _EPS)
-            loss[spec] -= float((e * np.log(p) + (n - e) * np.log(1 - p)).sum())
-            # Routing at lambda 0 among the models that answered the item.
-            masked = np.where(n > 0, p, np.inf)
-            chosen = masked.argmin(axis=1)
-            rows = np.arange(len(held))
-            answered = n[rows, chosen]
-            right[spec] += float(
-                np.divide(
-                    answered - e[rows, chosen],
-                    answered,
-                    out=np.zeros(len(held)),
-                    where=answered > 0,
-                ).sum()
-            )
+            if spec in held_out:
+                held_out[spec].append(p)
+            fold_loss, fold_right = _scores(p, e, n)
+            loss[spec] += fold_loss
+            right[spec] += fold_right
+    if not held_e:
+        return Selection(Spec(LAPLACE), Spec(LAPLACE), [], items)
+    e, n = np.concatenate(held_e), np.concatenate(held_n)
+    weight, questions = float(n.sum()), len(e)
     if not weight:
         return Selection(Spec(LAPLACE), Spec(LAPLACE), [], items)
     scores = [Scored(s, loss[s] / weight, right[s] / questions) for s in specs]
-    best = min(scores, key=lambda s: s.log_loss)
-    plain = min((s for s in scores if s.spec.method != KNN), key=lambda s: s.log_loss)
+    # The best neighbourhood and the best regression, blended on their held-out estimates.
+    near = [s for s in scores if s.spec.method == KNN]
+    linear = [s for s in scores if s.spec.method == LOGISTIC]
+    if near and linear:
+        a = min(near, key=lambda s: s.log_loss).spec
+        b = min(linear, key=lambda s: s.log_loss).spec
+        pa, pb = np.concatenate(held_out[a]), np.concatenate(held_out[b])
+        for w in BLEND_WEIGHTS:
+            blend_loss, blend_right = _scores(w * pb + (1 - w) * pa, e, n)
+            scores.append(Scored(Spec.blend(a, b, w), blend_loss / weight, blend_right / questions))
+    best = guarded(scores)
+    plain = guarded([s for s in scores if not s.spec.needs_embedding])
     return Selection(best.spec, plain.spec, scores, items)
+
+
+def guarded(scores: list[Scored]) -> Scored:
+    """The lowest log-loss, unless it routed the held-out items at lambda 0 less accurately than
+    the overall rate did (the best single model of each fit): then the overall rate. Log-loss
+    also rewards predicting which items are hard for every model, which routing cannot use;
+    with few validation items the lowest log-loss can come with worse routing, and the system
+    then does what it can vouch for."""
+    best = min(scores, key=lambda s: s.log_loss)
+    overall = next(s for s in scores if s.spec.method == OVERALL)
+    return best if best.accuracy >= overall.accuracy else overall

@@ -40,6 +40,8 @@ class Router:
             method=spec.method,
             neighbours=spec.neighbours,
             shrinkage=spec.shrinkage,
+            penalty=spec.penalty,
+            logistic_weight=spec.weight,
             cv_log_loss=scored.log_loss if scored else 0.0,
             cv_accuracy=scored.accuracy if scored else 0.0,
             items=self.selection.items,
@@ -53,8 +55,8 @@ class Router:
         prompt without a cluster (None) gets the overall rate where the estimator needs one."""
         pool = self.pool
         fitted = self.chosen
-        query = pool.unit(embedding) if fitted.spec.method == estimators.KNN else None
-        if fitted.spec.method == estimators.KNN and query is None:
+        query = pool.unit(embedding) if fitted.spec.needs_embedding else None
+        if fitted.spec.needs_embedding and query is None:
             fitted = self.plain
         if cluster_id is None and fitted.spec.method in (estimators.LAPLACE, estimators.CLUSTER):
             fitted = self.overall

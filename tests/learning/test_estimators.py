@@ -44,25 +44,118 @@ def test_groups_that_say_nothing_shrink_to_the_best_single_model():
     assert {pool.models[j] for j in psi.argmin(axis=1)} == {"a"}
 
 
+def test_embeddings_that_say_nothing_route_to_the_best_single_model():
+    rng = np.random.default_rng(6)
+    skill = {"a": 0.7, "b": 0.6, "c": 0.5}
+    draws = rng.random((600, 3))
+    pool = _pool(
+        lambda i, m: draws[i, MODELS.index(m)] < skill[m],
+        [0] * 600,
+        embeddings=rng.normal(0, 1, (600, 8)),
+    )
+    selection = E.select(pool)
+    everything = np.arange(len(pool.item_ids))
+    queries = np.stack([pool.unit(q) for q in rng.normal(0, 1, (50, 8))])
+    psi, _ = E.predict(
+        selection.chosen, pool, everything, np.zeros(50, int), np.full(50, -1), queries
+    )
+    assert {pool.models[j] for j in psi.argmin(axis=1)} == {"a"}, selection.chosen.describe()
+
+
+def _four_blobs(rng, count):
+    """Topic 0 at +-e1, topic 1 at +-e2: apart in embedding space, but no direction (no linear
+    rule on the centred embeddings) separates them, so only neighbourhoods can."""
+    topic = rng.integers(0, 2, count)
+    sign = rng.choice([-1.0, 1.0], count)
+    centres = np.eye(4)[topic] * sign[:, None]
+    return topic, centres + rng.normal(0, 0.2, (count, 4))
+
+
 def test_nearest_items_find_what_clusters_miss():
     rng = np.random.default_rng(1)
-    # Two topics in embedding space; a is right on topic 0, b on topic 1; the clusters (all 0)
-    # and task types know nothing of it.
-    topic = rng.integers(0, 2, 400)
-    centres = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
-    embeddings = centres[topic] + rng.normal(0, 0.2, (400, 4))
+    # a is right on topic 0, b on topic 1; the clusters (all 0) and task types know nothing of it.
+    topic, embeddings = _four_blobs(rng, 400)
     right = {"a": 0, "b": 1}
     pool = _pool(lambda i, m: m in right and topic[i] == right[m], [0] * 400, embeddings=embeddings)
     selection = E.select(pool)
     assert selection.chosen.method == E.KNN
-    assert selection.without_embedding.method != E.KNN
+    assert not selection.without_embedding.needs_embedding
     everything = np.arange(len(pool.item_ids))
-    queries = np.stack([pool.unit(c + 0.05) for c in centres])
+    queries = np.stack([pool.unit(c) for c in ([1.0, 0.05, 0, 0], [0.05, -1.0, 0, 0])])
     psi, n = E.predict(
         selection.chosen, pool, everything, np.zeros(2, int), np.full(2, -1), queries
     )
     assert [pool.models[j] for j in psi.argmin(axis=1)] == ["a", "b"]
     assert (n == selection.chosen.neighbours).all()
+
+
+def test_a_trend_along_the_embedding_is_a_logistic_regression():
+    """a gets better, b worse, the further along the first axis a prompt lies (no topics, no
+    clusters): a regression on the embedding says so, and routes each end to its model."""
+    rng = np.random.default_rng(4)
+    embeddings = rng.normal(0, 1, (600, 4))
+    rise = 1 / (1 + np.exp(-3 * embeddings[:, 0]))
+    draws = rng.random((600, 3))
+    skill = {"a": rise, "b": 1 - rise, "c": np.full(600, 0.3)}
+    pool = _pool(
+        lambda i, m: draws[i, MODELS.index(m)] < skill[m][i], [0] * 600, embeddings=embeddings
+    )
+    selection = E.select(pool)
+    assert selection.chosen.method in (E.LOGISTIC, E.BLEND)
+    everything = np.arange(len(pool.item_ids))
+    queries = np.stack([pool.unit(c) for c in ([2.0, 0, 0, 0], [-2.0, 0, 0, 0])])
+    psi, _ = E.predict(
+        selection.chosen, pool, everything, np.zeros(2, int), np.full(2, -1), queries
+    )
+    assert [pool.models[j] for j in psi.argmin(axis=1)] == ["a", "b"]
+
+
+def test_the_logistic_fit_reaches_the_maximum_likelihood():
+    """Two groups of prompts at opposite ends of one axis, a wrong on 80% of one and 20% of the
+    other: unpenalised, the regression's estimates are those rates (the likelihood's maximum)."""
+    embeddings = [[1.0, 0.0]] * 50 + [[-1.0, 0.0]] * 50
+    pool = _pool(lambda i, m: not (i % 10 < (8 if i < 50 else 2)), [0] * 100, embeddings=embeddings)
+    fitted = E.Fitted(E.Spec(E.LOGISTIC, penalty=1e-9), pool, np.arange(100))
+    psi, n = fitted.predict(
+        np.zeros(2, int), np.full(2, -1), np.stack([pool.unit([1.0, 0]), pool.unit([-1.0, 0])])
+    )
+    assert np.allclose(psi, [[0.8] * 3, [0.2] * 3], atol=1e-3)
+    assert (n == 100).all()
+    # A large penalty leaves the overall rate (and the intercept starts there).
+    flat = E.Fitted(E.Spec(E.LOGISTIC, penalty=1e9), pool, np.arange(100))
+    psi, _ = flat.predict(np.zeros(1, int), np.full(1, -1), pool.unit([1.0, 0])[None, :])
+    assert np.allclose(psi, (50 + 1) / (100 + 2), atol=1e-6)
+
+
+def test_a_blend_is_scored_and_predicts_as_its_weighted_parts():
+    rng = np.random.default_rng(5)
+    topic, embeddings = _four_blobs(rng, 400)
+    embeddings[:, 2] = rng.normal(0, 1, 400)
+    rise = 1 / (1 + np.exp(-2 * embeddings[:, 2]))
+    draws = rng.random((400, 3))
+    pool = _pool(
+        lambda i, m: draws[i, MODELS.index(m)] < (rise[i] if m == "a" else 0.4 + 0.3 * topic[i]),
+        [0] * 400,
+        embeddings=embeddings,
+    )
+    selection = E.select(pool)
+    by_method = {}
+    for s in selection.scores:
+        by_method.setdefault(s.spec.method, []).append(s)
+    best = {m: min(by_method[m], key=lambda s: s.log_loss).spec for m in (E.KNN, E.LOGISTIC)}
+    blends = [s.spec for s in by_method[E.BLEND]]
+    assert [b.weight for b in blends] == list(E.BLEND_WEIGHTS)
+    assert all(b.parts == (best[E.KNN], best[E.LOGISTIC]) for b in blends)
+    assert selection.chosen == min(selection.scores, key=lambda s: s.log_loss).spec
+    everything = np.arange(len(pool.item_ids))
+    queries = pool.embeddings[:20]
+    args = (pool, everything, np.zeros(20, int), np.full(20, -1), queries)
+    mixed, _ = E.predict(blends[0], *args)
+    near, _ = E.predict(best[E.KNN], *args)
+    linear, _ = E.predict(best[E.LOGISTIC], *args)
+    w = blends[0].weight
+    assert np.allclose(mixed, w * linear + (1 - w) * near)
+    assert "logistic" in blends[0].describe() and "knn" in blends[0].describe()
 
 
 def test_task_type_is_used_where_it_helps():
@@ -82,3 +175,33 @@ def test_task_type_is_used_where_it_helps():
     )
     best = [pool.models[j] for j in psi.argmin(axis=1)]
     assert best[:2] == ["a", "b"]
+
+
+def test_an_estimator_that_routes_worse_than_the_best_single_model_is_not_taken():
+    """Lower log-loss is not enough: an estimator whose held-out routing was less accurate than
+    the overall rate's (the best single model's) gives way to the overall rate."""
+    overall = E.Scored(E.Spec(E.OVERALL), log_loss=0.63, accuracy=0.62)
+    sharp = E.Scored(E.Spec(E.KNN, neighbours=10, shrinkage=5), log_loss=0.58, accuracy=0.60)
+    fair = E.Scored(E.Spec(E.TASK, shrinkage=30), log_loss=0.61, accuracy=0.64)
+    assert E.guarded([overall, fair, sharp]) == overall
+    assert E.guarded([overall, fair]) == fair
+    assert E.guarded([overall, E.Scored(sharp.spec, 0.58, 0.62)]).spec == sharp.spec
+
+
+def test_few_noisy_items_route_as_the_best_single_model():
+    """60 items, two models a point apart and item difficulty everywhere: whatever predicts the
+    grades best, the selection routes every prompt to the better model unless held-out routing
+    vouched for more."""
+    rng = np.random.default_rng(7)
+    embeddings = rng.normal(0, 1, (60, 6))
+    hard = 1 / (1 + np.exp(-2 * embeddings[:, 0]))
+    draws = rng.random((60, 3))
+    skill = {"a": 0.05, "b": 0.0, "c": -0.3}
+    pool = _pool(
+        lambda i, m: draws[i, MODELS.index(m)] < 1 - hard[i] + skill[m],
+        [0] * 60,
+        embeddings=embeddings,
+    )
+    selection = E.select(pool)
+    scored = {s.spec: s for s in selection.scores}
+    assert scored[selection.chosen].accuracy >= scored[E.Spec(E.OVERALL)].accuracy

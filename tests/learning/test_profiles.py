@@ -201,17 +201,18 @@ def test_profile_errors(stub, cluster_set):
 
 
 def test_route_compares_a_prompt_with_its_nearest_validation_items(stub):
-    """Two topics the clusters do not separate: the cross-validated estimator is the nearest
-    items', which routes each topic to the model that is right on it; a prompt without an
-    embedding gets the best estimator that needs none."""
+    """Two topics the clusters do not separate, nor any direction in embedding space (topic 0
+    at +-e1, topic 1 at +-e2): the cross-validated estimator is the nearest items', which routes
+    each topic to the model that is right on it; a prompt without an embedding gets the best
+    estimator that needs none."""
     import numpy as np
 
     set_id = unique("knnset")
     stub.RecordClusterSet(routing_pb2.ClusterSet(id=set_id, k=2, dim=4), timeout=TIMEOUT)
     rng = np.random.default_rng(3)
     topic = rng.integers(0, 2, 200)
-    centres = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
-    vectors = centres[topic] + rng.normal(0, 0.2, (200, 4))
+    centres = np.eye(4)[topic] * rng.choice([-1.0, 1.0], 200)[:, None]
+    vectors = centres + rng.normal(0, 0.2, (200, 4))
     first, second = unique("first"), unique("second")
     embeddings = [
         L.ItemEmbedding(item_id=f"k{i}", embedding=list(map(float, v)))
@@ -244,7 +245,7 @@ def test_route_compares_a_prompt_with_its_nearest_validation_items(stub):
     assert near_first.estimator.cv_log_loss > 0 and near_first.estimator.items == 200
     assert [c.model for c in near_first.candidates] == [first, second]
     assert near_first.candidates[0].n == near_first.estimator.neighbours
-    assert [c.model for c in route([0.05, 0.95, 0.0, 0.0]).candidates] == [second, first]
+    assert [c.model for c in route([0.05, -0.95, 0.0, 0.0]).candidates] == [second, first]
     blind = route([])
     assert blind.estimator.method != "knn"
     expect_error(
