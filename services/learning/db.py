@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +16,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from services.learning.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -181,3 +183,29 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def write_batch(
+    db: Database,
+    work: Callable[[Connection], dict[int, T]],
+    items: Sequence[int],
+    alone: Callable[[int], T],
+    what: Callable[[int], str],
+    refused: str,
+) -> dict[int, T | Exception]:
+    """`work` over a batch of `items` in one transaction; if the database refuses it, each item
+    again on its own through `alone(i)`, so that only the item at fault fails: its error is
+    logged as "`what(i)` failed" and answered Unavailable(`refused`). A batch of one raises."""
+    try:
+        return db.write(work)
+    except sa.exc.SQLAlchemyError:
+        if len(items) == 1:
+            raise
+    done: dict[int, T | Exception] = {}
+    for i in items:
+        try:
+            done[i] = alone(i)
+        except sa.exc.SQLAlchemyError:
+            logger.exception("%s failed", what(i))
+            done[i] = Unavailable(refused)
+    return done

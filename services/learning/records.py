@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import math
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -17,11 +16,9 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import classification_pb2, records_pb2, routing_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import elo, ratings
-from services.learning.db import Database, insert_many
-from services.learning.errors import InvalidInput, LearningError, NotFound, Unavailable
+from services.learning.db import Database, insert_many, write_batch
+from services.learning.errors import InvalidInput, LearningError, NotFound
 from services.learning.schema import calls, votes
-
-logger = logging.getLogger(__name__)
 
 MAX_ID = 200
 DEFAULT_PAGE, MAX_PAGE = 50, 500
@@ -259,20 +256,16 @@ def record_calls(
         return out
 
     if todo:
-        try:
-            done = db.write(work)
-        except sa.exc.SQLAlchemyError:
-            if len(todo) == 1:
-                raise
-            # Something in the batch broke the transaction: record each call alone, so that
-            # only the call at fault fails.
-            done = {}
-            for i in todo:
-                try:
-                    done[i] = record_calls(db, [requests[i]], k)[0]
-                except sa.exc.SQLAlchemyError:
-                    logger.exception("recording call %r failed", requests[i].record.call_id)
-                    done[i] = Unavailable("the database refused the record; see the log")
+        # Something in the batch may break the transaction: then each call alone, so that only
+        # the call at fault fails.
+        done = write_batch(
+            db,
+            work,
+            todo,
+            lambda i: record_calls(db, [requests[i]], k)[0],
+            lambda i: f"recording call {requests[i].record.call_id!r}",
+            "the database refused the record; see the log",
+        )
         for i, result in done.items():
             results[i] = result
     for i, first in repeats.items():

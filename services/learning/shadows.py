@@ -6,7 +6,6 @@ the same vote again changes nothing (the outbox may deliver it twice)."""
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 
@@ -16,17 +15,14 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import records_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import ratings, records
-from services.learning.db import Database, insert_many
+from services.learning.db import Database, insert_many, write_batch
 from services.learning.errors import (
     InvalidInput,
     LearningError,
     NotFound,
     Precondition,
-    Unavailable,
 )
 from services.learning.schema import calls, votes
-
-logger = logging.getLogger(__name__)
 
 Result = learning_pb2.AttachedShadow | LearningError
 
@@ -152,19 +148,15 @@ def attach(db: Database, shadows: Sequence[voting_pb2.ShadowVote], register: boo
         return out
 
     if todo:
-        try:
-            done = db.write(work)
-        except sa.exc.SQLAlchemyError:
-            if len(todo) == 1:
-                raise
-            # Something broke the transaction: attach each vote alone, so only its own fails.
-            done = {}
-            for i in todo:
-                try:
-                    done[i] = attach(db, [shadows[i]], register)[0]
-                except sa.exc.SQLAlchemyError:
-                    logger.exception("attaching the shadow of %r failed", shadows[i].call_id)
-                    done[i] = Unavailable("the database refused the shadow vote; see the log")
+        # Something may break the transaction: then each vote alone, so only its own fails.
+        done = write_batch(
+            db,
+            work,
+            todo,
+            lambda i: attach(db, [shadows[i]], register)[0],
+            lambda i: f"attaching the shadow of {shadows[i].call_id!r}",
+            "the database refused the shadow vote; see the log",
+        )
         for i, result in done.items():
             results[i] = result
     return results  # type: ignore[return-value]
