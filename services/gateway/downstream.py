@@ -278,15 +278,8 @@ class Downstreams:
     ) -> AsyncIterator:
         """A server-streaming call to `name`.`method`, bounded by the caller's deadline."""
         timeout, why = self._timeout(name, context, self.settings.stream_timeout_s)
-        rpc: Callable = getattr(self.services[name].stub, method)
-        call = rpc(request, timeout=timeout, metadata=outgoing_metadata())
-        try:
-            async for item in call:
-                yield item
-        except grpc.aio.AioRpcError as exc:
-            raise self._error(name, exc, timeout, why) from None
-        finally:
-            call.cancel()
+        async for item in self.stream_for(name, method, request, timeout, why):
+            yield item
 
     def caller_timeout(
         self, name: str, context: grpc.aio.ServicerContext, streamed: bool = False
