@@ -50,7 +50,8 @@ T = TypeVar("T")
 
 SERVICE = learning_pb2.DESCRIPTOR.services_by_name["Learning"]
 NOT_BUILT: dict[str, str] = {}
-# RecordCalls' limit on records per request (the message size limit applies as well).
+# RecordCalls' and AttachShadows' limit on items per request (the message size limit applies
+# as well).
 MAX_RECORDS_PER_BATCH = 1000
 
 RATING_UPDATES = Counter(
@@ -66,6 +67,23 @@ _CODES = {
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
 }
+
+
+async def _check_batch(context: grpc.aio.ServicerContext, count: int, what: str, verb: str):
+    """A batch request holds one item at least and MAX_RECORDS_PER_BATCH at most."""
+    if not count:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"no {what} to {verb}")
+    if count > MAX_RECORDS_PER_BATCH:
+        await context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{count} {what} in one request; at most {MAX_RECORDS_PER_BATCH} are allowed: split it",
+        )
+
+
+def _item_error(error: LearningError) -> voting_pb2.ItemError:
+    """One item's error in a batch reply, with the status its own request would have had."""
+    code = _CODES.get(type(error), grpc.StatusCode.INTERNAL)
+    return voting_pb2.ItemError(code=code.name, message=str(error))
 
 
 @with_capabilities(SERVICE, NOT_BUILT)
@@ -101,14 +119,7 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         return reply
 
     async def RecordCalls(self, request, context):
-        if not request.records:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no records to record")
-        if len(request.records) > MAX_RECORDS_PER_BATCH:
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"{len(request.records)} records in one request; at most "
-                f"{MAX_RECORDS_PER_BATCH} are allowed: split it",
-            )
+        await _check_batch(context, len(request.records), "records", "record")
         results = await self._guard(
             context,
             self.recorder.record_many(
@@ -123,32 +134,21 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         outcomes = []
         for result in results:
             if isinstance(result, LearningError):
-                code = _CODES.get(type(result), grpc.StatusCode.INTERNAL)
-                error = voting_pb2.ItemError(code=code.name, message=str(result))
-                outcomes.append(learning_pb2.RecordCallOutcome(error=error))
+                outcomes.append(learning_pb2.RecordCallOutcome(error=_item_error(result)))
             else:
                 RATING_UPDATES.labels("consensus").inc(len(result.changes))
                 outcomes.append(learning_pb2.RecordCallOutcome(recorded=result))
         return learning_pb2.RecordCallsResponse(outcomes=outcomes)
 
     async def AttachShadows(self, request, context):
-        if not request.shadows:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no shadow votes to attach")
-        if len(request.shadows) > MAX_RECORDS_PER_BATCH:
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"{len(request.shadows)} shadow votes in one request; at most "
-                f"{MAX_RECORDS_PER_BATCH} are allowed: split it",
-            )
+        await _check_batch(context, len(request.shadows), "shadow votes", "attach")
         results = await self._run(
             context, shadows.attach, self.db, list(request.shadows), request.register_models
         )
         outcomes = []
         for result in results:
             if isinstance(result, LearningError):
-                code = _CODES.get(type(result), grpc.StatusCode.INTERNAL)
-                error = voting_pb2.ItemError(code=code.name, message=str(result))
-                outcomes.append(learning_pb2.AttachShadowOutcome(error=error))
+                outcomes.append(learning_pb2.AttachShadowOutcome(error=_item_error(result)))
             else:
                 outcomes.append(learning_pb2.AttachShadowOutcome(attached=result))
         return learning_pb2.AttachShadowsResponse(outcomes=outcomes)

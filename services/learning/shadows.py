@@ -16,12 +16,7 @@ from freescaling.common.v1 import records_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2
 from services.learning import ratings, records
 from services.learning.db import Database, insert_many, write_batch
-from services.learning.errors import (
-    InvalidInput,
-    LearningError,
-    NotFound,
-    Precondition,
-)
+from services.learning.errors import InvalidInput, LearningError, NotFound, Precondition
 from services.learning.schema import calls, votes
 
 Result = learning_pb2.AttachedShadow | LearningError
