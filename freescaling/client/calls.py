@@ -199,18 +199,25 @@ def chat_request(
     return request
 
 
-def chat_result(chunk: gateway_pb2.ChatChunk) -> r.ChatResult:
-    whole, done = chunk.response, chunk.response.done
-    return r.ChatResult(
-        text=whole.text,
-        reasoning=whole.reasoning,
-        routing=r.from_proto(r.Routing, whole.routing),
+def _finished(done) -> dict:
+    """What a chat's last chunk says of the call: the fields ChatResult and ChatEvent share."""
+    return dict(
         call_id=done.call_id,
         model=done.model,
         finish_reason=done.finish_reason,
         usage=r.from_proto(r.Usage, done.usage),
         elapsed_s=done.elapsed_s,
         first_token_s=done.first_token_s,
+    )
+
+
+def chat_result(chunk: gateway_pb2.ChatChunk) -> r.ChatResult:
+    whole = chunk.response
+    return r.ChatResult(
+        text=whole.text,
+        reasoning=whole.reasoning,
+        routing=r.from_proto(r.Routing, whole.routing),
+        **_finished(whole.done),
     )
 
 
@@ -220,16 +227,7 @@ def chat_event(chunk: gateway_pb2.ChatChunk) -> r.ChatEvent:
         return r.ChatEvent("routing", routing=r.from_proto(r.Routing, chunk.routing))
     if kind in ("delta", "reasoning_delta"):
         return r.ChatEvent(kind, delta=getattr(chunk, kind))
-    done = chunk.done
-    return r.ChatEvent(
-        "done",
-        call_id=done.call_id,
-        model=done.model,
-        finish_reason=done.finish_reason,
-        usage=r.from_proto(r.Usage, done.usage),
-        elapsed_s=done.elapsed_s,
-        first_token_s=done.first_token_s,
-    )
+    return r.ChatEvent("done", **_finished(chunk.done))
 
 
 def route_request(text: str, *, candidates: Sequence[str] = (), lambda_: float | None = None):
