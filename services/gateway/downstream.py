@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import grpc
@@ -278,8 +279,10 @@ class Downstreams:
     ) -> AsyncIterator:
         """A server-streaming call to `name`.`method`, bounded by the caller's deadline."""
         timeout, why = self._timeout(name, context, self.settings.stream_timeout_s)
-        async for item in self.stream_for(name, method, request, timeout, why):
-            yield item
+        # Closed with this one, so that a reader who stops early cancels the call at once.
+        async with aclosing(self.stream_for(name, method, request, timeout, why)) as items:
+            async for item in items:
+                yield item
 
     def caller_timeout(
         self, name: str, context: grpc.aio.ServicerContext, streamed: bool = False
