@@ -23,8 +23,19 @@ def classifier_checkpoint(tmp_path_factory):
         check=True,
         capture_output=True,
     )
+    # The routing embedder: a small sentence-transformers-format model, loaded through the
+    # same path as the default all-MiniLM-L6-v2 (32 wide, so it never passes for the
+    # checkpoint's 64-wide pooled state).
+    embedder = directory.parent / "tiny-embedder"
+    subprocess.run(
+        [sys.executable, "-m", "services.classifier.tiny_embedder", str(embedder)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FREESCALING_CLASSIFIER_MODEL", str(directory))
+        env.setenv("FREESCALING_CLASSIFIER_EMBEDDER", str(embedder))
         # Never the repository's ./data: fitted centroids stay in the session's temp dir.
         env.setenv(
             "FREESCALING_CLASSIFIER_CENTROIDS", str(directory.parent / "centroids.safetensors")

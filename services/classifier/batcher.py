@@ -53,6 +53,7 @@ class Batcher(Generic[Item, Result]):
         queue_size: int,
         length: Callable[[Item], int] = len,  # type: ignore[assignment]
         padding: tuple[int, float] = CPU_PADDING,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
         self._run = run
         self.max_batch = max_batch
@@ -65,8 +66,10 @@ class Batcher(Generic[Item, Result]):
         self._wake = asyncio.Event()
         self._closed = False
         # One forward pass at a time: torch already spreads one pass over every core, and
-        # two passes at once would only fight over them.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward")
+        # two passes at once would only fight over them. Batchers of two models on one
+        # device share their owner's single-thread executor for the same reason.
+        self._owns_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward")
         self._task: asyncio.Task | None = None
         self.batches_run = 0
 
@@ -163,4 +166,5 @@ class Batcher(Generic[Item, Result]):
             if not fut.done():
                 fut.set_exception(BatcherClosed("the classifier is shutting down"))
         self._pending = []
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._owns_executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)

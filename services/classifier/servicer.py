@@ -23,6 +23,7 @@ SERVICE = classifier_pb2.DESCRIPTOR.services_by_name["Classifier"]
 NOT_BUILT: dict[str, str] = {}
 
 _TIERS = {
+    "": classification_pb2.TIER_UNSPECIFIED,  # no checkpoint: no tier
     "simple": classification_pb2.TIER_SIMPLE,
     "medium": classification_pb2.TIER_MEDIUM,
     "complex": classification_pb2.TIER_COMPLEX,
@@ -38,8 +39,28 @@ _SCORING_ENUM = {
 }
 
 
-def _classification(item, include_embedding: bool) -> classification_pb2.Classification:
+# What a classification without the checkpoint's heads says: unknown, never a guess.
+UNKNOWN_TASK = "Unknown"
+
+
+def _classification(
+    item, include_embedding: bool, unscored_reason: str = ""
+) -> classification_pb2.Classification:
     out, s = item.output, item.output.scores
+    if s is None:
+        message = classification_pb2.Classification(
+            task_type_1=UNKNOWN_TASK,
+            task_type_2="NA",
+            scoring=_SCORING_ENUM[item.scoring],
+            truncated=out.truncated,
+            token_count=out.token_count,
+            unscored_reason=unscored_reason or "the classifier checkpoint is not loaded",
+        )
+        if out.cluster_id is not None:
+            message.cluster_id = out.cluster_id
+        if include_embedding:
+            message.embedding.extend(out.embedding.tolist())
+        return message
     message = classification_pb2.Classification(
         task_type_1=s.task_type_1,
         task_type_2=s.task_type_2,
@@ -111,7 +132,7 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         except Exception as exc:
             await _abort_for(exc, context)
         return classifier_pb2.ClassifyResponse(
-            classification=_classification(item, request.include_embedding)
+            classification=_classification(item, request.include_embedding, self.runtime.status)
         )
 
     async def ClassifyBatch(self, request, context):
@@ -120,7 +141,9 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         except Exception as exc:
             await _abort_for(exc, context)
         return classifier_pb2.ClassifyBatchResponse(
-            classifications=[_classification(i, request.include_embedding) for i in items]
+            classifications=[
+                _classification(i, request.include_embedding, self.runtime.status) for i in items
+            ]
         )
 
     async def Embed(self, request, context):
@@ -128,14 +151,14 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
             outputs = await self.runtime.embed(list(request.texts))
         except Exception as exc:
             await _abort_for(exc, context)
-        engine = self.runtime.engine
+        space = self.runtime.space
         return classifier_pb2.EmbedResponse(
             embeddings=[
                 classifier_pb2.Embedding(values=o.embedding.tolist(), truncated=o.truncated)
                 for o in outputs
             ],
-            dim=engine.dim,
-            model_fingerprint=engine.fingerprint,
+            dim=space.dim,
+            model_fingerprint=space.id,
         )
 
     async def FitClusters(self, request, context):
@@ -169,7 +192,14 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         info = service_info("classifier", SERVICE, NOT_BUILT, self.health, self.settings)
         # What the settings alone cannot say: where the model runs and why it is not ready.
         info.settings["effective_device"] = self.runtime.device or "(not loaded)"
-        info.settings["model_status"] = self.runtime.status
-        if self.runtime.engine is not None:
-            info.settings["model_fingerprint"] = self.runtime.engine.fingerprint
+        runtime = self.runtime
+        info.settings["model_status"] = runtime.status
+        info.settings["embedder_status"] = runtime.embedder_status
+        if runtime.engine is not None:
+            info.settings["model_fingerprint"] = runtime.engine.fingerprint
+        if runtime.space is not None:
+            info.settings["embedder_id"] = runtime.space.id
+            info.settings["embedding_dim"] = str(runtime.space.dim)
+        if runtime.degraded:
+            info.settings["degraded"] = runtime.degraded
         return info

@@ -42,9 +42,9 @@ class SharedCentroids:
     async def newest(
         self, model_fingerprint: str, dim: int, known: CentroidSet | None
     ) -> CentroidSet | None:
-        """The newest set stored for this model: `known` itself when it still is, None when
+        """The newest set stored for this embedder: `known` itself when it still is, None when
         none is stored. StoreUnavailable when learning cannot say; CentroidsError when what it
-        holds cannot be used with this model."""
+        holds cannot be used with this embedder."""
         request = learning_pb2.GetCentroidsRequest(
             model_fingerprint=model_fingerprint, known_id=known.id if known else ""
         )
@@ -60,7 +60,7 @@ class SharedCentroids:
         if meta.dim != dim or len(reply.centroids) != meta.k * meta.dim:
             raise CentroidsError(
                 f"learning's centroid set {meta.id!r} holds {len(reply.centroids)} values for "
-                f"k={meta.k} x dim={meta.dim}; this model's embeddings have {dim} dimensions"
+                f"k={meta.k} x dim={meta.dim}; this embedder's embeddings have {dim} dimensions"
             )
         cset = CentroidSet(
             centroids=np.asarray(reply.centroids, dtype=np.float32).reshape(meta.k, meta.dim),

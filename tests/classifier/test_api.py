@@ -74,7 +74,10 @@ def test_classify_returns_every_field(stub):
         classification_pb2.TIER_COMPLEX: "deepseek-v3.1",
     }
     assert c.tier_model == tier_models[c.tier]
-    assert len(c.embedding) == 64
+    # The routing embedder's (tests: a 32-wide sentence-transformers model), at unit length.
+    assert len(c.embedding) == 32
+    assert sum(v * v for v in c.embedding) == pytest.approx(1.0, abs=1e-4)
+    assert not c.unscored_reason
     assert not c.truncated
     # [CLS] "Prompt: " + the text's pieces [SEP]
     assert 10 < c.token_count < 40
@@ -177,8 +180,10 @@ def test_batch_over_the_limit_is_resource_exhausted(stub):
 
 def test_embed_matches_classify_embedding(stub):
     reply = stub.Embed(classifier_pb2.EmbedRequest(texts=PROMPTS[:2]), timeout=30)
-    assert reply.dim == 64
-    assert len(reply.model_fingerprint) == 16
+    assert reply.dim == 32
+    # The embedder's directory name and the digest of its config and weights.
+    name, digest = reply.model_fingerprint.split(":")
+    assert name == "tiny-embedder" and len(digest) == 16
     for text, e in zip(PROMPTS[:2], reply.embeddings, strict=True):
         assert e.values == pytest.approx(_classify(stub, text, include_embedding=True).embedding,
                                          abs=1e-4)  # fmt: skip

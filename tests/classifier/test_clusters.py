@@ -38,7 +38,7 @@ def test_fit_is_deterministic_and_classifications_carry_the_cluster(stub, classi
     assert first.cluster_set.id == again.cluster_set.id
     assert list(first.assignments) == list(again.assignments)
     assert first.inertia == pytest.approx(again.inertia)
-    assert first.cluster_set.k == 3 and first.cluster_set.dim == 64
+    assert first.cluster_set.k == 3 and first.cluster_set.dim == 32  # the embedder's
     assert sum(first.cluster_set.sizes) == len(TEXTS)
     assert len(set(first.assignments)) == 3
     assert first.iterations >= 1
@@ -47,7 +47,7 @@ def test_fit_is_deterministic_and_classifications_carry_the_cluster(stub, classi
     latest = fit(7)  # the set in use is the last one fitted
     current = stub.GetClusters(classifier_pb2.GetClustersRequest(include_centroids=True))
     assert current.cluster_set.id == latest.cluster_set.id
-    assert len(current.centroids) == 3 * 64
+    assert len(current.centroids) == 3 * 32
     assert (
         current.cluster_set.model_fingerprint
         == stub.Embed(classifier_pb2.EmbedRequest(texts=["x"]), timeout=10).model_fingerprint
@@ -75,7 +75,7 @@ def test_bad_fits_are_invalid_argument(stub, k, texts, message):
 
 
 def test_centroids_of_another_model_are_refused(stub, classifier, tmp_path):
-    """A second process, another checkpoint, the first one's centroid file: refused, no
+    """A second process, another embedder, the first one's centroid file: refused, no
     cluster ids, and the log says why."""
     import subprocess
     import sys
@@ -85,7 +85,7 @@ def test_centroids_of_another_model_are_refused(stub, classifier, tmp_path):
     stub.FitClusters(classifier_pb2.FitClustersRequest(texts=TEXTS, k=2, seed=1), timeout=60)
     other = tmp_path / "other"
     subprocess.run(
-        [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(other), "--seed", "5"],
+        [sys.executable, "-m", "services.classifier.tiny_embedder", str(other), "--seed", "5"],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -94,7 +94,7 @@ def test_centroids_of_another_model_are_refused(stub, classifier, tmp_path):
     second = start_classifier(
         tmp_path,
         env={
-            "FREESCALING_CLASSIFIER_MODEL": str(other),
+            "FREESCALING_CLASSIFIER_EMBEDDER": str(other),
             "FREESCALING_CLASSIFIER_CENTROIDS": centroids,
         },
     ).wait_ready(timeout=90)
@@ -103,12 +103,12 @@ def test_centroids_of_another_model_are_refused(stub, classifier, tmp_path):
         with pytest.raises(grpc.RpcError) as err:
             other_stub.GetClusters(classifier_pb2.GetClustersRequest(), timeout=10)
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
-        assert "was fitted with a different model" in err.value.details()
+        assert "was fitted with a different embedder" in err.value.details()
         assert centroids in err.value.details()
         c = other_stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=30)
         assert not c.classification.HasField("cluster_id")
         assert any(
-            "was fitted with a different model" in r["message"] for r in second.log_records()
+            "was fitted with a different embedder" in r["message"] for r in second.log_records()
         )
     finally:
         assert second.stop() == 0

@@ -156,9 +156,9 @@ def test_centroid_file_round_trip_and_refusals(tmp_path):
     assert np.array_equal(back.centroids, cset.centroids)
     assert (back.seed, back.sizes, back.id) == (3, [1, 2, 3], cset.id)
     assert list(back.assign(np.array([[0, 0, 1, 0, 0, 0, 0, 0]], dtype=np.float32))) == [2]
-    with pytest.raises(centroids.CentroidsError, match="fitted with a different model"):
+    with pytest.raises(centroids.CentroidsError, match="fitted with a different embedder"):
         centroids.load(path, "fp-b", 8)
-    with pytest.raises(centroids.CentroidsError, match="8-dimensional centroids, this model's"):
+    with pytest.raises(centroids.CentroidsError, match="8-dimensional centroids, this embedder's"):
         centroids.load(path, "fp-a", 768)
     path.write_bytes(b"not a centroid file")
     with pytest.raises(centroids.CentroidsError, match="cannot read centroid file"):

@@ -11,7 +11,9 @@ import grpc
 import pytest
 
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from freescaling.common.v1 import classification_pb2, info_pb2
 from services.classifier import checkpoint
+from services.classifier.tiny_checkpoint import TASK_TYPES
 from tests.classifier.conftest import start_classifier
 from tests.support.processes import wait_for
 
@@ -175,10 +177,55 @@ def _wait_log(service, needle):
     )
 
 
-def test_the_service_stays_up_not_serving_on_a_bad_checkpoint(classifier_checkpoint, tmp_path):
+def _unscored(stub) -> classification_pb2.Classification:
+    return stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=10).classification
+
+
+def test_without_a_usable_checkpoint_the_service_is_ready_degraded(classifier_checkpoint, tmp_path):
+    """Embeddings and clusters from the embedder; task type and complexity unknown (never the
+    guess of heads that did not load), and GetInfo says what is missing and what to set."""
     _rewrite_weights(classifier_checkpoint, tmp_path / "renamed", _rename_head)
     service = start_classifier(
         tmp_path, env={"FREESCALING_CLASSIFIER_MODEL": str(tmp_path / "renamed")}
+    ).wait_ready(timeout=90)
+    try:
+        stub = classifier_pb2_grpc.ClassifierStub(service.channel())
+        c = _unscored(stub)
+        assert "the classifier model is unavailable" in c.unscored_reason
+        assert "missing keys (1): head_3.fc.weight" in c.unscored_reason
+        assert c.task_type_1 == "Unknown" and c.task_type_prob == 0
+        assert c.tier == classification_pb2.TIER_UNSPECIFIED and not c.tier_model
+        assert c.prompt_complexity_score == 0 and c.token_count > 0
+        embedded = stub.Embed(classifier_pb2.EmbedRequest(texts=["hi", "there"]), timeout=10)
+        assert embedded.dim == 32 and embedded.model_fingerprint.startswith("tiny-embedder:")
+        fit = stub.FitClusters(
+            classifier_pb2.FitClustersRequest(texts=["a b", "c d", "e f"], k=2), timeout=30
+        )
+        assert fit.cluster_set.model_fingerprint == embedded.model_fingerprint
+        assert _unscored(stub).HasField("cluster_id")
+        info = stub.GetInfo(info_pb2.GetInfoRequest(), timeout=10)
+        assert "task type and complexity are unknown" in info.settings["degraded"]
+        assert "FREESCALING_CLASSIFIER_MODEL" in info.settings["degraded"]
+        assert info.settings["embedder_id"] == embedded.model_fingerprint
+        # One line for the operator, not one per retry.
+        warnings = [
+            r for r in service.log_records() if "cannot load the classifier model" in r["message"]
+        ]
+        assert len(warnings) == 1 and warnings[0]["level"] == "WARNING"
+    finally:
+        assert service.stop() == 0
+
+
+def test_with_the_checkpoint_embedder_a_bad_checkpoint_is_not_ready(
+    classifier_checkpoint, tmp_path
+):
+    _rewrite_weights(classifier_checkpoint, tmp_path / "renamed", _rename_head)
+    service = start_classifier(
+        tmp_path,
+        env={
+            "FREESCALING_CLASSIFIER_MODEL": str(tmp_path / "renamed"),
+            "FREESCALING_CLASSIFIER_EMBEDDER": "checkpoint",
+        },
     )
     try:
         _wait_log(service, "unexpected keys (1): head_3.linear.weight")
@@ -204,20 +251,17 @@ def test_the_service_waits_for_a_missing_model_and_loads_it_when_it_appears(
             "FREESCALING_CLASSIFIER_MODEL": str(later),
             "FREESCALING_CLASSIFIER_RETRY_MAX_S": "1",
         },
-    )
+    ).wait_ready(timeout=90)
     try:
-        _wait_log(service, "no such directory")
-        assert service.health("") == "SERVING"
-        assert service.health(service.grpc_name) == "NOT_SERVING"
         stub = classifier_pb2_grpc.ClassifierStub(service.channel())
-        with pytest.raises(grpc.RpcError) as err:
-            stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=10)
-        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert f"FREESCALING_CLASSIFIER_MODEL='{later}': no such directory" in err.value.details()
+        reason = _unscored(stub).unscored_reason
+        assert f"FREESCALING_CLASSIFIER_MODEL='{later}': no such directory" in reason
         shutil.copytree(classifier_checkpoint, later)
-        service.wait_ready(timeout=90)
-        reply = stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=30)
-        assert reply.classification.task_type_1
+        wait_for(
+            lambda: not _unscored(stub).unscored_reason, timeout=60, what="the checkpoint loaded"
+        )
+        c = _unscored(stub)
+        assert c.task_type_1 in TASK_TYPES and c.tier != classification_pb2.TIER_UNSPECIFIED
     finally:
         assert service.stop() == 0
 
@@ -230,15 +274,12 @@ def test_an_offline_hub_id_is_unavailable_not_a_crash(tmp_path):
             "HF_HUB_OFFLINE": "1",
             "HF_HOME": str(tmp_path / "hf"),
         },
-    )
+    ).wait_ready(timeout=90)
     try:
-        _wait_log(service, "cannot get hub snapshot")
         stub = classifier_pb2_grpc.ClassifierStub(service.channel())
-        with pytest.raises(grpc.RpcError) as err:
-            stub.Classify(classifier_pb2.ClassifyRequest(text="hi"), timeout=10)
-        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert "HF_HUB_OFFLINE is set and the snapshot is not in the cache" in err.value.details()
-        assert service.health("") == "SERVING"
+        reason = _unscored(stub).unscored_reason
+        assert "cannot get hub snapshot" in reason
+        assert "HF_HUB_OFFLINE is set and the snapshot is not in the cache" in reason
     finally:
         assert service.stop() == 0
 

@@ -70,7 +70,7 @@ def test_a_set_fitted_on_one_replica_is_used_by_every_replica(replicas):
         _stub(b).GetClusters(classifier_pb2.GetClustersRequest(), timeout=10)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert err.value.details() == (
-        "no centroids for this model in learning yet: fit them with FitClusters"
+        "no centroids for this embedder in learning yet: fit them with FitClusters"
     )
 
     fit = _stub(a).FitClusters(

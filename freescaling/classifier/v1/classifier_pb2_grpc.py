@@ -74,7 +74,7 @@ class ClassifierServicer:
 
     def Classify(self, request, context):
         """Classify one prompt. Empty text is INVALID_ARGUMENT; a full batching queue RESOURCE_EXHAUSTED;
-        UNAVAILABLE until the model has loaded and warmed up.
+        UNAVAILABLE until the embedder has loaded and warmed up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,7 +89,8 @@ class ClassifierServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Embed(self, request, context):
-        """Pooled embeddings (attention-masked mean of the last hidden state) for many texts.
+        """Routing embeddings (the embedder's pooling, unit length for sentence-transformers models
+        that normalise) for many texts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*freescaling/common/v1/classification.proto\x12\x15\x66reescaling.common.v1\"\x90\x04\n\x0e\x43lassification\x12\x13\n\x0btask_type_1\x18\x01 \x01(\t\x12\x13\n\x0btask_type_2\x18\x02 \x01(\t\x12\x16\n\x0etask_type_prob\x18\x03 \x01(\x01\x12\x18\n\x10\x63reativity_scope\x18\x04 \x01(\x01\x12\x11\n\treasoning\x18\x05 \x01(\x01\x12\x1c\n\x14\x63ontextual_knowledge\x18\x06 \x01(\x01\x12\x1b\n\x13number_of_few_shots\x18\x07 \x01(\x01\x12\x18\n\x10\x64omain_knowledge\x18\x08 \x01(\x01\x12\x17\n\x0fno_label_reason\x18\t \x01(\x01\x12\x15\n\rconstraint_ct\x18\n \x01(\x01\x12\x1f\n\x17prompt_complexity_score\x18\x0b \x01(\x01\x12)\n\x04tier\x18\x0c \x01(\x0e\x32\x1b.freescaling.common.v1.Tier\x12\x12\n\ntier_score\x18\r \x01(\x01\x12\x33\n\x07scoring\x18\x0e \x01(\x0e\x32\".freescaling.common.v1.TierScoring\x12\x12\n\ntier_model\x18\x0f \x01(\t\x12\x17\n\ncluster_id\x18\x10 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tembedding\x18\x11 \x03(\x02\x12\x11\n\ttruncated\x18\x12 \x01(\x08\x12\x13\n\x0btoken_count\x18\x13 \x01(\x05\x42\r\n\x0b_cluster_id*P\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTIER_SIMPLE\x10\x01\x12\x0f\n\x0bTIER_MEDIUM\x10\x02\x12\x10\n\x0cTIER_COMPLEX\x10\x03*b\n\x0bTierScoring\x12\x1c\n\x18TIER_SCORING_UNSPECIFIED\x10\x00\x12\x1b\n\x17TIER_SCORING_COMPLEXITY\x10\x01\x12\x18\n\x14TIER_SCORING_COMPASS\x10\x02\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*freescaling/common/v1/classification.proto\x12\x15\x66reescaling.common.v1\"\xa9\x04\n\x0e\x43lassification\x12\x13\n\x0btask_type_1\x18\x01 \x01(\t\x12\x13\n\x0btask_type_2\x18\x02 \x01(\t\x12\x16\n\x0etask_type_prob\x18\x03 \x01(\x01\x12\x18\n\x10\x63reativity_scope\x18\x04 \x01(\x01\x12\x11\n\treasoning\x18\x05 \x01(\x01\x12\x1c\n\x14\x63ontextual_knowledge\x18\x06 \x01(\x01\x12\x1b\n\x13number_of_few_shots\x18\x07 \x01(\x01\x12\x18\n\x10\x64omain_knowledge\x18\x08 \x01(\x01\x12\x17\n\x0fno_label_reason\x18\t \x01(\x01\x12\x15\n\rconstraint_ct\x18\n \x01(\x01\x12\x1f\n\x17prompt_complexity_score\x18\x0b \x01(\x01\x12)\n\x04tier\x18\x0c \x01(\x0e\x32\x1b.freescaling.common.v1.Tier\x12\x12\n\ntier_score\x18\r \x01(\x01\x12\x33\n\x07scoring\x18\x0e \x01(\x0e\x32\".freescaling.common.v1.TierScoring\x12\x12\n\ntier_model\x18\x0f \x01(\t\x12\x17\n\ncluster_id\x18\x10 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tembedding\x18\x11 \x03(\x02\x12\x11\n\ttruncated\x18\x12 \x01(\x08\x12\x13\n\x0btoken_count\x18\x13 \x01(\x05\x12\x17\n\x0funscored_reason\x18\x14 \x01(\tB\r\n\x0b_cluster_id*P\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTIER_SIMPLE\x10\x01\x12\x0f\n\x0bTIER_MEDIUM\x10\x02\x12\x10\n\x0cTIER_COMPLEX\x10\x03*b\n\x0bTierScoring\x12\x1c\n\x18TIER_SCORING_UNSPECIFIED\x10\x00\x12\x1b\n\x17TIER_SCORING_COMPLEXITY\x10\x01\x12\x18\n\x14TIER_SCORING_COMPASS\x10\x02\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,10 +32,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'freescaling.common.v1.class
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_TIER']._serialized_start=600
-  _globals['_TIER']._serialized_end=680
-  _globals['_TIERSCORING']._serialized_start=682
-  _globals['_TIERSCORING']._serialized_end=780
+  _globals['_TIER']._serialized_start=625
+  _globals['_TIER']._serialized_end=705
+  _globals['_TIERSCORING']._serialized_start=707
+  _globals['_TIERSCORING']._serialized_end=805
   _globals['_CLASSIFICATION']._serialized_start=70
-  _globals['_CLASSIFICATION']._serialized_end=598
+  _globals['_CLASSIFICATION']._serialized_end=623
 # @@protoc_insertion_point(module_scope)

@@ -28,7 +28,7 @@ TIER_SCORING_COMPLEXITY: TierScoring
 TIER_SCORING_COMPASS: TierScoring
 
 class Classification(_message.Message):
-    __slots__ = ("task_type_1", "task_type_2", "task_type_prob", "creativity_scope", "reasoning", "contextual_knowledge", "number_of_few_shots", "domain_knowledge", "no_label_reason", "constraint_ct", "prompt_complexity_score", "tier", "tier_score", "scoring", "tier_model", "cluster_id", "embedding", "truncated", "token_count")
+    __slots__ = ("task_type_1", "task_type_2", "task_type_prob", "creativity_scope", "reasoning", "contextual_knowledge", "number_of_few_shots", "domain_knowledge", "no_label_reason", "constraint_ct", "prompt_complexity_score", "tier", "tier_score", "scoring", "tier_model", "cluster_id", "embedding", "truncated", "token_count", "unscored_reason")
     TASK_TYPE_1_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_2_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_PROB_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class Classification(_message.Message):
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     TOKEN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNSCORED_REASON_FIELD_NUMBER: _ClassVar[int]
     task_type_1: str
     task_type_2: str
     task_type_prob: float
@@ -67,4 +68,5 @@ class Classification(_message.Message):
     embedding: _containers.RepeatedScalarFieldContainer[float]
     truncated: bool
     token_count: int
-    def __init__(self, task_type_1: _Optional[str] = ..., task_type_2: _Optional[str] = ..., task_type_prob: _Optional[float] = ..., creativity_scope: _Optional[float] = ..., reasoning: _Optional[float] = ..., contextual_knowledge: _Optional[float] = ..., number_of_few_shots: _Optional[float] = ..., domain_knowledge: _Optional[float] = ..., no_label_reason: _Optional[float] = ..., constraint_ct: _Optional[float] = ..., prompt_complexity_score: _Optional[float] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_score: _Optional[float] = ..., scoring: _Optional[_Union[TierScoring, str]] = ..., tier_model: _Optional[str] = ..., cluster_id: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ..., truncated: _Optional[bool] = ..., token_count: _Optional[int] = ...) -> None: ...
+    unscored_reason: str
+    def __init__(self, task_type_1: _Optional[str] = ..., task_type_2: _Optional[str] = ..., task_type_prob: _Optional[float] = ..., creativity_scope: _Optional[float] = ..., reasoning: _Optional[float] = ..., contextual_knowledge: _Optional[float] = ..., number_of_few_shots: _Optional[float] = ..., domain_knowledge: _Optional[float] = ..., no_label_reason: _Optional[float] = ..., constraint_ct: _Optional[float] = ..., prompt_complexity_score: _Optional[float] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_score: _Optional[float] = ..., scoring: _Optional[_Union[TierScoring, str]] = ..., tier_model: _Optional[str] = ..., cluster_id: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ..., truncated: _Optional[bool] = ..., token_count: _Optional[int] = ..., unscored_reason: _Optional[str] = ...) -> None: ...
