@@ -16,6 +16,7 @@ MARKER = re.compile(
     r"(?<![\w])(?:(?:final|correct|right|my|our|the)\s+)*"
     r"(?:answer|verdict|decision|conclusion|classification|label|judge?ment|assessment)(?![\w])"
     r"|(?<![\w])final(?=\s*:)"
+    r"|(?<![\w])(?:correct|right|best|true)\s+(?:option|choice|statement|response)(?![\w])"
     r"|最终答案|正确答案|我的答案|答案|我的回答|回答|最终结论|结论|判断|判定|答复|结果|答(?=\s*:)"
     r"|最終回答|最終的な答え|答え|回答|結論|判定|判断"
     r"|(?<![\w])(?:итоговый\s+|окончательный\s+|правильный\s+)?(?:ответ|вывод|вердикт|решение|итог)"
@@ -73,9 +74,10 @@ CJK_HEDGES = ("可能", "也许", "或许", "大概", "似乎", "好像", "看�
 POST_HEDGES = ("かもしれ", "かも")
 # A clause holding one of these, and the clause after it, state a condition, not an answer.
 CONDITIONALS = {
-    "if", "unless", "otherwise", "assuming", "suppose", "supposing", "provided", "если",
-    "иначе",
+    "if", "unless", "otherwise", "assuming", "suppose", "supposing", "если", "иначе",
 }  # fmt: skip
+# Conditions only as a phrase: "provided that X" is one, "the provided options" is not.
+CONDITIONAL_PHRASES = ("provided that", "providing that")
 CJK_CONDITIONALS = (
     "如果",
     "假如",
@@ -135,3 +137,18 @@ CJK_NOUN_SUFFIXES = (
 )  # fmt: skip
 # What may follow a kana answer ("はいです", "いいえ、").
 KANA_AFTER_ANSWER = ("です", "でした", "だ")
+
+# -- running on after the answer --------------------------------------------------------------
+# Some models, having answered, write on into other questions: a new question block, or a
+# summary of "all the answers" (the answers of the prompt's worked examples). A sentence that
+# opens such a block after the first explicit answer ends the model's own answer.
+NEW_QUESTION = re.compile(
+    r"(?:question|problem|q)[ \t]*(?:\d+[ \t]*(?:[:.)]|$)|[:.)])|(?:问题|問題|вопрос)\s*\d*\s*[:：]"
+)
+SUMMARY = re.compile(
+    r"(?<![\w])(?:summar|combin|recap|compil|collect|list)\w*"
+    r"[^.\n]{0,40}?(?<![\w])(?:answers|questions)(?![\w])"
+    r"|(?<![\w])all\s+(?:of\s+)?(?:the\s+|these\s+)?(?:above\s+|previous\s+)?(?:answers|questions)"
+    r"(?![\w])"
+    r"|总结|汇总|所有答案|以上[^。\n]{0,6}答案|まとめ|(?<![\w])(?:все|всех)\s+ответ"
+)

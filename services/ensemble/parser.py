@@ -16,14 +16,20 @@ Rules, in order:
 4. Nor is a mention that is negated ("not URGENT", "不太安全", "安全ではない"), hedged ("might be
    YES", "可能是"), someone else's ("the subject says URGENT"), conditional ("YES if ..., NO
    otherwise"), inside a question ("Is it SAFE?"), or one option of a list ("YES or NO",
-   "URGENT, NORMAL or IGNORE", a list of options line by line). Negation reaches back a few
-   words within its clause, up to a contrast ("not X but Y").
-5. An explicit answer wins over mentions, and the last explicit answer wins. Explicit: after a
-   marker ("Answer:", "Final answer is", "Verdict -", "答案是：", "结论", "答え：", "Ответ:",
-   "Final:"), after a concluding word at the start of a clause ("So, YES", "所以否", "Итак, нет"),
-   the value of a short "key: value" line ("Priority: URGENT"), a line or sentence that is the
+   "URGENT, NORMAL or IGNORE", a list of options line by line, blank lines between them or
+   not). Negation reaches back a few words within its clause, up to a contrast ("not X but Y").
+5. An explicit answer wins over mentions. Explicit: after a marker ("Answer:", "Final answer
+   is", "The correct option is", "Verdict -", "答案是：", "结论", "答え：", "Ответ:", "Final:"),
+   after a concluding word at the start of a clause ("So, YES", "所以否", "Итак, нет"), the
+   value of a short "key: value" line ("Priority: URGENT"), a line or sentence that is the
    answer alone ("NO."), or a line that starts with the answer and punctuation ("No, because").
-6. Otherwise the mentions decide when they name a single pattern (a pattern both asserted and
+6. The model's own answer is the last explicit one it reasoned to. Text after its first
+   explicit answer that opens another question ("Question:") or a summary of several answers
+   ("combining all the answers", "总结以上答案") is another question's and is dropped. A later
+   explicit answer replaces an earlier one only with reasoning or a correction between them;
+   one that follows with nothing but answer markers between ("The answer is (B).\nFinal
+   answer: The answer is (F).") restates, and where restatements disagree the first stands.
+7. Otherwise the mentions decide when they name a single pattern (a pattern both asserted and
    negated in the text is not counted); else abstention.
 The words behind these rules, by language, are in answer_words.py.
 """
@@ -52,6 +58,8 @@ _SENTENCE_END = re.compile(r"[!?。\n]|\.(?=\s|$|[^\x00-\x7f])|\.{3}")
 _CLAUSE_END = re.compile(r"[.,;:!?\n()\[\]{}|—–。、]|\s-\s")
 _QUOTES = " \t\"'“”‘’«»「」『』()[]{}<>.,!?;:。、…-—–"
 _WORD = re.compile(r"[\w']+")
+# A short answer value after a marker: "(H)", "B", "42".
+_VALUE = re.compile(r"[(\[]?[A-Z0-9]{1,3}[)\]]?(?!\w)")
 _NEGATION_WINDOW = 4
 _CJK_WINDOW = 4
 
@@ -310,7 +318,7 @@ def _conditional_spans(t: _Text) -> list[tuple[int, int]]:
         for i, (cs, ce) in enumerate(clauses):
             text = t.folded[cs:ce]
             if any(w in W.CONDITIONALS for w in _WORD.findall(text)) or any(
-                c in text for c in W.CJK_CONDITIONALS
+                c in text for c in (*W.CJK_CONDITIONALS, *W.CONDITIONAL_PHRASES)
             ):
                 tainted.append((cs, ce))
                 if i + 1 < len(clauses):
@@ -332,12 +340,15 @@ def _mark_lists(t: _Text, matches: Sequence[_Match]) -> None:
         if not t.clean[ls : m.start].strip(_QUOTES):
             starts.setdefault(ls, m)
     run: list[_Match] = []
-    for ls, _ in [*t.lines, (-1, -1)]:
+    for ls, le in [*t.lines, (-1, -1)]:
         m = starts.get(ls)
         if m is not None:
             run.append(m)
             continue
-        # Any other line (blank, or text) ends the run.
+        # A blank line between items keeps the run ("A. ...\n\nB. ..." restates the options);
+        # any other line ends it.
+        if ls >= 0 and not t.clean[ls:le].strip():
+            continue
         if len({x.pattern for x in run}) > 1:
             for x in run:
                 x.excluded = x.excluded or "listed"
@@ -436,14 +447,14 @@ def _explicit(t: _Text, matches: Sequence[_Match], markers) -> list[_Match]:
     return found
 
 
-def parse_answer(text: str, patterns: Sequence[str]) -> str | None:
-    """The pattern `text` answers (as spelt in `patterns`), or None for an abstention."""
-    if not text:
-        return None
-    t = _Text(_clean(strip_reasoning(text)))
+def _read(
+    t: _Text, patterns: Sequence[str]
+) -> tuple[list[_Match], list[_Match], list[tuple[int, int]]]:
+    """The mentions of `patterns` in the text (rules 3 and 4 applied), the explicit answers among
+    them (rule 5) and the markers' spans."""
     matches = _find(t, patterns)
     if not matches:
-        return None
+        return [], [], []
     markers = _markers(t, matches)
     conditional = _conditional_spans(t)
     for i, m in enumerate(matches):
@@ -454,10 +465,63 @@ def parse_answer(text: str, patterns: Sequence[str]) -> str | None:
         m.hedged = _hedged(t, m, scope)
         m.conditional = _inside(m.start, conditional)
     _mark_lists(t, matches)
+    explicit = {m.start: m for m in _explicit(t, matches, markers)}
+    return sorted(explicit.values(), key=lambda m: m.start), matches, markers
 
-    explicit = _explicit(t, matches, markers)
+
+# -- rule 6: running on, restating ------------------------------------------------------------
+def _run_on(t: _Text, first: _Match) -> int | None:
+    """Where the output, after its first explicit answer, starts another question or a summary
+    of several answers (the answers of the prompt's worked examples): the start of that
+    sentence, or None."""
+    _, answered = t.sentence_of(first.start)
+    for s, e in t.sentences:
+        if s <= answered:
+            continue
+        sentence = t.folded[s:e].lstrip(_QUOTES)
+        if W.NEW_QUESTION.match(sentence) or W.SUMMARY.search(sentence):
+            return s
+    return None
+
+
+def _restates(t: _Text, start: int, end: int, markers: Sequence[tuple[int, int]]) -> bool:
+    """Between two explicit answers, nothing but answer markers ("The answer is (B).\nFinal
+    answer: The answer is (F)."): the second restates, it was not reasoned to. A concluding
+    word ("So YES") concludes from what precedes it, so it is no restatement."""
+    gap = list(t.folded[start:end])
+    for s, e in markers:
+        # With the marker goes a short value that is no allowed answer ("The answer is (H).",
+        # where H is not an option): a restated answer all the same.
+        value = _VALUE.match(t.clean, e)
+        e = value.end() if value else e
+        for i in range(max(s, start), min(e, end)):
+            gap[i - start] = " "
+    return not re.search(r"\w", "".join(gap))
+
+
+def _own_answer(t: _Text, explicit: Sequence[_Match], markers: Sequence[tuple[int, int]]) -> _Match:
+    """The last explicit answer the model reasoned to: a later answer after reasoning or a
+    correction replaces the earlier one; answers that only restate do not (when a model
+    writes several in a row, the first is the one for its own question)."""
+    answer = explicit[0]
+    for previous, m in itertools.pairwise(explicit):
+        if not _restates(t, previous.end, m.start, markers):
+            answer = m
+    return answer
+
+
+def parse_answer(text: str, patterns: Sequence[str]) -> str | None:
+    """The pattern `text` answers (as spelt in `patterns`), or None for an abstention."""
+    if not text:
+        return None
+    t = _Text(_clean(strip_reasoning(text)))
+    explicit, matches, markers = _read(t, patterns)
+    cut = _run_on(t, explicit[0]) if explicit else None
+    if cut is not None:
+        t = _Text(t.clean[:cut])
+        explicit, matches, markers = _read(t, patterns)
     if explicit:
-        return max(explicit, key=lambda m: m.start).pattern
+        return _own_answer(t, explicit, markers).pattern
     negated = {m.pattern for m in matches if m.negated and not m.excluded}
     names = {m.pattern for m in matches if m.valid and m.pattern not in negated}
     return names.pop() if len(names) == 1 else None

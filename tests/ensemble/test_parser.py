@@ -58,9 +58,63 @@ CASES = [
     ("Sentiment: non-NEGATIVE, so POSITIVE", ["POSITIVE", "NEGATIVE"], "POSITIVE", "non- negates"),
 ]
 
+ABCD = ["A", "B", "C", "D"]
+AJ = list("ABCDEFGHIJ")
+# Chain-of-thought replies to a multiple-choice question, in the shapes real models write.
+MULTIPLE_CHOICE = [
+    (
+        "Sodium is an alkali metal. The answer is (B).\nNow, let's combine all the answers:\n"
+        "The answer is (F).",
+        AJ, "B", "a summary of all the answers after the answer is not the answer",
+    ),
+    (
+        "Heuristics are mental shortcuts. The answer is (J).\nNow, let's总结以上答案：\n"
+        "The answer is (H).",
+        AJ, "J", "a summary announced in Chinese",
+    ),
+    (
+        "Helium is a noble gas. The answer is (D).\n\nQuestion: Which metal rusts?\n"
+        "Options: A. Iron B. Gold C. Neon D. Argon\nAnswer: Iron oxidises. The answer is (A).",
+        ABCD, "D", "a new question block after the answer is another question's",
+    ),
+    (
+        "Water boils at 100 C at sea level. The answer is (E).\nFinal Answer: The answer is (G).",
+        AJ, "E", "a bare restatement that disagrees does not replace the reasoned answer",
+    ),
+    (
+        "The answer is (B).\n\nThe answer is (H).\n\nThe answer is (A).",
+        ABCD, "B", "a run of bare answers, some not even options: the first is the model's",
+    ),
+    (
+        "The answer is (B).\nWait, 3 x 4 is 12, not 14.\nThe answer is (C).",
+        ABCD, "C", "a correction after reasoning still replaces the earlier answer",
+    ),
+    (
+        "Checking each option.\n\nA. Iron: a metal.\n\nB. Neon: a noble gas.\n\n"
+        "C. Argon: a noble gas.\n\nThe answer is (B, C).",
+        ABCD, None, "options restated with blank lines between them are a list, not answers",
+    ),
+    (
+        "The closest option is B, but it is not exact.\nThe answer is (D) given the provided "
+        "options.",
+        ABCD, "D", "'provided' as an adjective states no condition",
+    ),
+    (
+        "Lake B is more acidic than lake A. The correct statement is D. Both lakes acidify.",
+        ABCD, "D", "'the correct statement is' announces the answer",
+    ),
+]  # fmt: skip
+
 
 @pytest.mark.parametrize(("raw", "patterns", "expected", "why"), CASES, ids=[c[3] for c in CASES])
 def test_parse_answer(raw, patterns, expected, why):
+    assert parse_answer(raw, patterns) == expected, why
+
+
+@pytest.mark.parametrize(
+    ("raw", "patterns", "expected", "why"), MULTIPLE_CHOICE, ids=[c[3] for c in MULTIPLE_CHOICE]
+)
+def test_parse_multiple_choice(raw, patterns, expected, why):
     assert parse_answer(raw, patterns) == expected, why
 
 
