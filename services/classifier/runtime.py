@@ -78,6 +78,10 @@ class TooMany(RuntimeError):
     """More texts than the configured limit."""
 
 
+class WrongSpace(RuntimeError):
+    """Embeddings of another embedder than this classifier's; the message says what to do."""
+
+
 @dataclass(frozen=True)
 class Output:
     """One text through the runtime: the checkpoint's scores (None without the checkpoint),
@@ -458,24 +462,56 @@ class ClassifierRuntime:
             )
         return await self.outputs(texts, scores=False)
 
-    async def fit_clusters(self, texts: list[str], k: int, seed: int, max_iter: int) -> FitResult:
+    def _given_points(self, vectors: list[list[float]], embedder: str) -> np.ndarray:
+        space = self.space
+        if embedder != space.id:
+            raise WrongSpace(
+                f"the embeddings come from embedder {embedder or '(unnamed)'!r}; this "
+                f"classifier embeds with {space.id!r}: classify the texts again, or send texts"
+            )
+        for i, v in enumerate(vectors):
+            if len(v) != space.dim:
+                raise InvalidInput(
+                    f"embeddings[{i}] has {len(v)} values; the embedder's have {space.dim}"
+                )
+        points = np.asarray(vectors, dtype=np.float32)
+        if not np.isfinite(points).all():
+            raise InvalidInput("embeddings hold a NaN or infinite value")
+        return points
+
+    async def fit_clusters(
+        self,
+        texts: list[str],
+        k: int,
+        seed: int,
+        max_iter: int,
+        vectors: list[list[float]] | None = None,
+        embedder: str = "",
+    ) -> FitResult:
+        """K-means over the texts' embeddings, or over `vectors` this embedder computed."""
         from services.classifier import centroids
         from services.classifier.kmeans import kmeans
 
         space = self._require_ready()
+        if texts and vectors:
+            raise InvalidInput("send texts or embeddings, not both")
+        count = len(vectors) if vectors else len(texts)
         if k < 1:
             raise InvalidInput(f"k must be at least 1, got {k}")
-        if len(texts) < k:
-            raise InvalidInput(f"{len(texts)} texts cannot make {k} clusters; send at least k")
+        if count < k:
+            what = "embeddings" if vectors else "texts"
+            raise InvalidInput(f"{count} {what} cannot make {k} clusters; send at least k")
         if max_iter < 0:
             raise InvalidInput(f"max_iter must be 0 (default 100) or more, got {max_iter}")
+        points = self._given_points(vectors, embedder) if vectors else None
         self._check_texts(texts)
         async with self._fit_lock:
-            chunk = self.settings.batch_limit
-            outputs = []
-            for start in range(0, len(texts), chunk):
-                outputs += await self.outputs(texts[start : start + chunk], scores=False)
-            points = np.stack([o.embedding for o in outputs])
+            if points is None:
+                chunk = self.settings.batch_limit
+                outputs = []
+                for start in range(0, len(texts), chunk):
+                    outputs += await self.outputs(texts[start : start + chunk], scores=False)
+                points = np.stack([o.embedding for o in outputs])
             result = await asyncio.to_thread(kmeans, points, k, seed, max_iter or 100)
             sizes = np.bincount(result.assignments, minlength=k).tolist()
             cset = centroids.CentroidSet(
@@ -501,7 +537,7 @@ class ClassifierRuntime:
                 where = str(path)
             self.centroids = cset
             self.centroids_note = ""
-            logger.info("fitted %d clusters over %d texts, stored in %s", k, len(texts), where)
+            logger.info("fitted %d clusters over %d texts, stored in %s", k, count, where)
         return FitResult(
             cset, [int(a) for a in result.assignments], result.inertia, result.iterations, path
         )

@@ -11,7 +11,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from freescaling.common.v1 import classification_pb2, info_pb2, routing_pb2
 from services.classifier.config import ClassifierSettings
-from services.classifier.runtime import ClassifierRuntime, InvalidInput, NotReady, TooMany
+from services.classifier.runtime import (
+    ClassifierRuntime,
+    InvalidInput,
+    NotReady,
+    TooMany,
+    WrongSpace,
+)
 from services.classifier.shared_centroids import StoreUnavailable
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
@@ -106,6 +112,8 @@ async def _abort_for(exc: Exception, context) -> None:
 
     if isinstance(exc, InvalidInput):
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    if isinstance(exc, WrongSpace):
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
     if isinstance(exc, QueueFull | TooMany):
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
     if isinstance(exc, NotReady | BatcherClosed | StoreUnavailable):
@@ -140,11 +148,14 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
             items = await self.runtime.classify(list(request.texts), _scoring(request.scoring))
         except Exception as exc:
             await _abort_for(exc, context)
-        return classifier_pb2.ClassifyBatchResponse(
+        reply = classifier_pb2.ClassifyBatchResponse(
             classifications=[
                 _classification(i, request.include_embedding, self.runtime.status) for i in items
             ]
         )
+        if request.include_embedding:
+            reply.model_fingerprint = self.runtime.space.id
+        return reply
 
     async def Embed(self, request, context):
         try:
@@ -164,7 +175,12 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
     async def FitClusters(self, request, context):
         try:
             fit = await self.runtime.fit_clusters(
-                list(request.texts), request.k, request.seed, request.max_iter
+                list(request.texts),
+                request.k,
+                request.seed,
+                request.max_iter,
+                vectors=[list(e.values) for e in request.embeddings],
+                embedder=request.model_fingerprint,
             )
         except Exception as exc:
             await _abort_for(exc, context)

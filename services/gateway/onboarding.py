@@ -1,12 +1,12 @@
-"""UniRoute onboarding and the capability map: models join the routable pool without
-retraining. The labelled items are clustered and embedded by the classifier once (fitting
-centroids first when none exist), answered by each model through the ensemble `trials` times,
+"""UniRoute onboarding and the capability map: models join the routable pool without retraining.
+The labelled items are classified and embedded by the classifier once (centroids are fitted on
+those embeddings when none exist), answered by each model through the ensemble `trials` times,
 graded with the ensemble's answer parser (its parsed answer against the label; an abstention or
 a failure is wrong), and each model's graded answers, with the items' embeddings, are stored in
 learning as its profile. A model is never graded on another model's answers: when the ensemble
 substitutes a dead model, the onboarding of that model stops with FAILED_PRECONDITION and
-nothing of it is stored. Progress streams back; the last message carries the profile (one
-model) or the capability map (several)."""
+nothing of it is stored. Progress streams back; the last message carries the profile (one model)
+or the capability map (several)."""
 
 from __future__ import annotations
 
@@ -53,34 +53,38 @@ class Onboarding:
             "ensemble", "RegisterModel", ensemble_pb2.RegisterModelRequest(model=model), context
         )
 
-    async def _cluster_set(self, questions: list[str], context):
-        """The centroid set in use and, when it was fitted here on these questions, their
-        cluster ids (the fit's own assignments: another classifier replica may not have
-        loaded the new set yet when the questions are classified)."""
-        assignments = None
+    async def _current_set(self, context):
+        """The centroid set in use; None while the classifier has none."""
         try:
             reply = await self.downstreams.call(
                 "classifier", "GetClusters", classifier_pb2.GetClustersRequest(), context
             )
-            cluster_set = reply.cluster_set
         except DownstreamError as exc:
             if exc.code != grpc.StatusCode.NOT_FOUND:
                 raise
-            fitted = await self.downstreams.call(
-                "classifier",
-                "FitClusters",
-                classifier_pb2.FitClustersRequest(
-                    texts=questions, k=min(self.clusters_k, len(questions)), seed=0
-                ),
-                context,
-            )
-            cluster_set, assignments = fitted.cluster_set, list(fitted.assignments)
-        # Learning must know the set the profile's cluster ids refer to (idempotent by id).
-        await self.downstreams.call("learning", "RecordClusterSet", cluster_set, context)
-        return cluster_set, assignments
+            return None
+        return reply.cluster_set
+
+    async def _fit(self, classified, embedder: str, context):
+        """A centroid set fitted on the classified questions' own embeddings (no second
+        embedding pass), and its assignments: another classifier replica may not have loaded
+        the new set yet when the questions were classified."""
+        fitted = await self.downstreams.call(
+            "classifier",
+            "FitClusters",
+            classifier_pb2.FitClustersRequest(
+                embeddings=[classifier_pb2.Embedding(values=c.embedding) for c in classified],
+                model_fingerprint=embedder,
+                k=min(self.clusters_k, len(classified)),
+                seed=0,
+            ),
+            context,
+        )
+        return fitted.cluster_set, list(fitted.assignments)
 
     async def _classify(self, questions: list[str], context):
-        classifications = []
+        """The questions' classifications (with embeddings) and the embedder's id."""
+        classifications, embedder = [], ""
         for start in range(0, len(questions), CLASSIFY_CHUNK):
             reply = await self.downstreams.call(
                 "classifier",
@@ -91,7 +95,14 @@ class Onboarding:
                 context,
             )
             classifications.extend(reply.classifications)
-        return classifications
+            if embedder and reply.model_fingerprint != embedder:
+                raise DownstreamError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    "classifier replicas embed with different embedders "
+                    f"({embedder} and {reply.model_fingerprint}); retry once the rollout ends",
+                )
+            embedder = reply.model_fingerprint
+        return classifications, embedder
 
     async def _routing_costs(self, context) -> dict[str, float]:
         listed = await self.downstreams.call(
@@ -182,8 +193,12 @@ class Onboarding:
     async def _run(self, aliases, items, patterns, trials, concurrency, replace, context):
         """Yields (grades per model) after each graded answer, then (grades, profiles, set)."""
         questions = [i.question for i in items]
-        cluster_set, assignments = await self._cluster_set(questions, context)
-        classified = await self._classify(questions, context)
+        cluster_set, assignments = await self._current_set(context), None
+        classified, embedder = await self._classify(questions, context)
+        if cluster_set is None:
+            cluster_set, assignments = await self._fit(classified, embedder, context)
+        # Learning must know the set the profile's cluster ids refer to (idempotent by id).
+        await self.downstreams.call("learning", "RecordClusterSet", cluster_set, context)
         if assignments is None:
             if not all(c.HasField("cluster_id") for c in classified):
                 raise DownstreamError(

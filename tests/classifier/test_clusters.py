@@ -112,3 +112,61 @@ def test_centroids_of_another_model_are_refused(stub, classifier, tmp_path):
         )
     finally:
         assert second.stop() == 0
+
+
+def test_a_fit_over_embeddings_already_computed_is_the_fit_over_their_texts(stub):
+    """Onboarding classifies its items once (with embeddings) and clusters those vectors."""
+    batch = stub.ClassifyBatch(
+        classifier_pb2.ClassifyBatchRequest(texts=TEXTS, include_embedding=True), timeout=30
+    )
+    assert batch.model_fingerprint.startswith("tiny-embedder:")
+    vectors = [classifier_pb2.Embedding(values=c.embedding) for c in batch.classifications]
+    from_texts = stub.FitClusters(
+        classifier_pb2.FitClustersRequest(texts=TEXTS, k=3, seed=4), timeout=60
+    )
+    from_vectors = stub.FitClusters(
+        classifier_pb2.FitClustersRequest(
+            embeddings=vectors, model_fingerprint=batch.model_fingerprint, k=3, seed=4
+        ),
+        timeout=60,
+    )
+    assert list(from_vectors.assignments) == list(from_texts.assignments)
+    assert from_vectors.cluster_set.model_fingerprint == batch.model_fingerprint
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        (
+            {"model_fingerprint": "other-embedder:0123"},
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "the embeddings come from embedder 'other-embedder:0123'; this classifier embeds "
+            "with 'tiny-embedder:",
+        ),
+        (
+            {"short": True},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "embeddings[1] has 31 values; the embedder's have 32",
+        ),
+        ({"texts": TEXTS}, grpc.StatusCode.INVALID_ARGUMENT, "send texts or embeddings, not both"),
+        ({"nan": True}, grpc.StatusCode.INVALID_ARGUMENT, "embeddings hold a NaN"),
+    ],
+    ids=["another embedder", "wrong width", "both", "nan"],
+)
+def test_a_fit_over_bad_embeddings_is_refused_saying_why(stub, change, code, message):
+    reply = stub.Embed(classifier_pb2.EmbedRequest(texts=TEXTS[:3]), timeout=30)
+    vectors = [list(e.values) for e in reply.embeddings]
+    if change.get("short"):
+        vectors[1] = vectors[1][:-1]
+    if change.get("nan"):
+        vectors[2][0] = float("nan")
+    request = classifier_pb2.FitClustersRequest(
+        embeddings=[classifier_pb2.Embedding(values=v) for v in vectors],
+        model_fingerprint=change.get("model_fingerprint", reply.model_fingerprint),
+        texts=change.get("texts", []),
+        k=2,
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        stub.FitClusters(request, timeout=30)
+    assert err.value.code() == code
+    assert message in err.value.details()

@@ -27,7 +27,7 @@ from freescaling.common.v1 import info_pb2 as freescaling_dot_common_dot_v1_dot_
 from freescaling.common.v1 import routing_pb2 as freescaling_dot_common_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*freescaling/classifier/v1/classifier.proto\x12\x19\x66reescaling.classifier.v1\x1a*freescaling/common/v1/classification.proto\x1a freescaling/common/v1/info.proto\x1a#freescaling/common/v1/routing.proto\"o\n\x0f\x43lassifyRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x19\n\x11include_embedding\x18\x02 \x01(\x08\x12\x33\n\x07scoring\x18\x03 \x01(\x0e\x32\".freescaling.common.v1.TierScoring\"Q\n\x10\x43lassifyResponse\x12=\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32%.freescaling.common.v1.Classification\"u\n\x14\x43lassifyBatchRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x19\n\x11include_embedding\x18\x02 \x01(\x08\x12\x33\n\x07scoring\x18\x03 \x01(\x0e\x32\".freescaling.common.v1.TierScoring\"W\n\x15\x43lassifyBatchResponse\x12>\n\x0f\x63lassifications\x18\x01 \x03(\x0b\x32%.freescaling.common.v1.Classification\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\".\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"q\n\rEmbedResponse\x12\x38\n\nembeddings\x18\x01 \x03(\x0b\x32$.freescaling.classifier.v1.Embedding\x12\x0b\n\x03\x64im\x18\x02 \x01(\x05\x12\x19\n\x11model_fingerprint\x18\x03 \x01(\t\"N\n\x12\x46itClustersRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x10\n\x08max_iter\x18\x04 \x01(\x05\"\x95\x01\n\x13\x46itClustersResponse\x12\x36\n\x0b\x63luster_set\x18\x01 \x01(\x0b\x32!.freescaling.common.v1.ClusterSet\x12\x13\n\x0b\x61ssignments\x18\x02 \x03(\x05\x12\x0f\n\x07inertia\x18\x03 \x01(\x01\x12\x12\n\niterations\x18\x04 \x01(\x05\x12\x0c\n\x04path\x18\x05 \x01(\t\"/\n\x12GetClustersRequest\x12\x19\n\x11include_centroids\x18\x01 \x01(\x08\"`\n\x13GetClustersResponse\x12\x36\n\x0b\x63luster_set\x18\x01 \x01(\x0b\x32!.freescaling.common.v1.ClusterSet\x12\x11\n\tcentroids\x18\x02 \x03(\x02\x32\xf3\x04\n\nClassifier\x12\x63\n\x08\x43lassify\x12*.freescaling.classifier.v1.ClassifyRequest\x1a+.freescaling.classifier.v1.ClassifyResponse\x12r\n\rClassifyBatch\x12/.freescaling.classifier.v1.ClassifyBatchRequest\x1a\x30.freescaling.classifier.v1.ClassifyBatchResponse\x12Z\n\x05\x45mbed\x12\'.freescaling.classifier.v1.EmbedRequest\x1a(.freescaling.classifier.v1.EmbedResponse\x12l\n\x0b\x46itClusters\x12-.freescaling.classifier.v1.FitClustersRequest\x1a..freescaling.classifier.v1.FitClustersResponse\x12l\n\x0bGetClusters\x12-.freescaling.classifier.v1.GetClustersRequest\x1a..freescaling.classifier.v1.GetClustersResponse\x12T\n\x07GetInfo\x12%.freescaling.common.v1.GetInfoRequest\x1a\".freescaling.common.v1.ServiceInfoB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*freescaling/classifier/v1/classifier.proto\x12\x19\x66reescaling.classifier.v1\x1a*freescaling/common/v1/classification.proto\x1a freescaling/common/v1/info.proto\x1a#freescaling/common/v1/routing.proto\"o\n\x0f\x43lassifyRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x19\n\x11include_embedding\x18\x02 \x01(\x08\x12\x33\n\x07scoring\x18\x03 \x01(\x0e\x32\".freescaling.common.v1.TierScoring\"Q\n\x10\x43lassifyResponse\x12=\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32%.freescaling.common.v1.Classification\"u\n\x14\x43lassifyBatchRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x19\n\x11include_embedding\x18\x02 \x01(\x08\x12\x33\n\x07scoring\x18\x03 \x01(\x0e\x32\".freescaling.common.v1.TierScoring\"r\n\x15\x43lassifyBatchResponse\x12>\n\x0f\x63lassifications\x18\x01 \x03(\x0b\x32%.freescaling.common.v1.Classification\x12\x19\n\x11model_fingerprint\x18\x02 \x01(\t\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\".\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"q\n\rEmbedResponse\x12\x38\n\nembeddings\x18\x01 \x03(\x0b\x32$.freescaling.classifier.v1.Embedding\x12\x0b\n\x03\x64im\x18\x02 \x01(\x05\x12\x19\n\x11model_fingerprint\x18\x03 \x01(\t\"\xa3\x01\n\x12\x46itClustersRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x10\n\x08max_iter\x18\x04 \x01(\x05\x12\x38\n\nembeddings\x18\x05 \x03(\x0b\x32$.freescaling.classifier.v1.Embedding\x12\x19\n\x11model_fingerprint\x18\x06 \x01(\t\"\x95\x01\n\x13\x46itClustersResponse\x12\x36\n\x0b\x63luster_set\x18\x01 \x01(\x0b\x32!.freescaling.common.v1.ClusterSet\x12\x13\n\x0b\x61ssignments\x18\x02 \x03(\x05\x12\x0f\n\x07inertia\x18\x03 \x01(\x01\x12\x12\n\niterations\x18\x04 \x01(\x05\x12\x0c\n\x04path\x18\x05 \x01(\t\"/\n\x12GetClustersRequest\x12\x19\n\x11include_centroids\x18\x01 \x01(\x08\"`\n\x13GetClustersResponse\x12\x36\n\x0b\x63luster_set\x18\x01 \x01(\x0b\x32!.freescaling.common.v1.ClusterSet\x12\x11\n\tcentroids\x18\x02 \x03(\x02\x32\xf3\x04\n\nClassifier\x12\x63\n\x08\x43lassify\x12*.freescaling.classifier.v1.ClassifyRequest\x1a+.freescaling.classifier.v1.ClassifyResponse\x12r\n\rClassifyBatch\x12/.freescaling.classifier.v1.ClassifyBatchRequest\x1a\x30.freescaling.classifier.v1.ClassifyBatchResponse\x12Z\n\x05\x45mbed\x12\'.freescaling.classifier.v1.EmbedRequest\x1a(.freescaling.classifier.v1.EmbedResponse\x12l\n\x0b\x46itClusters\x12-.freescaling.classifier.v1.FitClustersRequest\x1a..freescaling.classifier.v1.FitClustersResponse\x12l\n\x0bGetClusters\x12-.freescaling.classifier.v1.GetClustersRequest\x1a..freescaling.classifier.v1.GetClustersResponse\x12T\n\x07GetInfo\x12%.freescaling.common.v1.GetInfoRequest\x1a\".freescaling.common.v1.ServiceInfoB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,21 +42,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLASSIFYBATCHREQUEST']._serialized_start=384
   _globals['_CLASSIFYBATCHREQUEST']._serialized_end=501
   _globals['_CLASSIFYBATCHRESPONSE']._serialized_start=503
-  _globals['_CLASSIFYBATCHRESPONSE']._serialized_end=590
-  _globals['_EMBEDREQUEST']._serialized_start=592
-  _globals['_EMBEDREQUEST']._serialized_end=621
-  _globals['_EMBEDDING']._serialized_start=623
-  _globals['_EMBEDDING']._serialized_end=669
-  _globals['_EMBEDRESPONSE']._serialized_start=671
-  _globals['_EMBEDRESPONSE']._serialized_end=784
-  _globals['_FITCLUSTERSREQUEST']._serialized_start=786
-  _globals['_FITCLUSTERSREQUEST']._serialized_end=864
-  _globals['_FITCLUSTERSRESPONSE']._serialized_start=867
-  _globals['_FITCLUSTERSRESPONSE']._serialized_end=1016
-  _globals['_GETCLUSTERSREQUEST']._serialized_start=1018
-  _globals['_GETCLUSTERSREQUEST']._serialized_end=1065
-  _globals['_GETCLUSTERSRESPONSE']._serialized_start=1067
-  _globals['_GETCLUSTERSRESPONSE']._serialized_end=1163
-  _globals['_CLASSIFIER']._serialized_start=1166
-  _globals['_CLASSIFIER']._serialized_end=1793
+  _globals['_CLASSIFYBATCHRESPONSE']._serialized_end=617
+  _globals['_EMBEDREQUEST']._serialized_start=619
+  _globals['_EMBEDREQUEST']._serialized_end=648
+  _globals['_EMBEDDING']._serialized_start=650
+  _globals['_EMBEDDING']._serialized_end=696
+  _globals['_EMBEDRESPONSE']._serialized_start=698
+  _globals['_EMBEDRESPONSE']._serialized_end=811
+  _globals['_FITCLUSTERSREQUEST']._serialized_start=814
+  _globals['_FITCLUSTERSREQUEST']._serialized_end=977
+  _globals['_FITCLUSTERSRESPONSE']._serialized_start=980
+  _globals['_FITCLUSTERSRESPONSE']._serialized_end=1129
+  _globals['_GETCLUSTERSREQUEST']._serialized_start=1131
+  _globals['_GETCLUSTERSREQUEST']._serialized_end=1178
+  _globals['_GETCLUSTERSRESPONSE']._serialized_start=1180
+  _globals['_GETCLUSTERSRESPONSE']._serialized_end=1276
+  _globals['_CLASSIFIER']._serialized_start=1279
+  _globals['_CLASSIFIER']._serialized_end=1906
 # @@protoc_insertion_point(module_scope)

@@ -36,10 +36,12 @@ class ClassifyBatchRequest(_message.Message):
     def __init__(self, texts: _Optional[_Iterable[str]] = ..., include_embedding: _Optional[bool] = ..., scoring: _Optional[_Union[_classification_pb2.TierScoring, str]] = ...) -> None: ...
 
 class ClassifyBatchResponse(_message.Message):
-    __slots__ = ("classifications",)
+    __slots__ = ("classifications", "model_fingerprint")
     CLASSIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     classifications: _containers.RepeatedCompositeFieldContainer[_classification_pb2.Classification]
-    def __init__(self, classifications: _Optional[_Iterable[_Union[_classification_pb2.Classification, _Mapping]]] = ...) -> None: ...
+    model_fingerprint: str
+    def __init__(self, classifications: _Optional[_Iterable[_Union[_classification_pb2.Classification, _Mapping]]] = ..., model_fingerprint: _Optional[str] = ...) -> None: ...
 
 class EmbedRequest(_message.Message):
     __slots__ = ("texts",)
@@ -66,16 +68,20 @@ class EmbedResponse(_message.Message):
     def __init__(self, embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., dim: _Optional[int] = ..., model_fingerprint: _Optional[str] = ...) -> None: ...
 
 class FitClustersRequest(_message.Message):
-    __slots__ = ("texts", "k", "seed", "max_iter")
+    __slots__ = ("texts", "k", "seed", "max_iter", "embeddings", "model_fingerprint")
     TEXTS_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     MAX_ITER_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
     k: int
     seed: int
     max_iter: int
-    def __init__(self, texts: _Optional[_Iterable[str]] = ..., k: _Optional[int] = ..., seed: _Optional[int] = ..., max_iter: _Optional[int] = ...) -> None: ...
+    embeddings: _containers.RepeatedCompositeFieldContainer[Embedding]
+    model_fingerprint: str
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., k: _Optional[int] = ..., seed: _Optional[int] = ..., max_iter: _Optional[int] = ..., embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., model_fingerprint: _Optional[str] = ...) -> None: ...
 
 class FitClustersResponse(_message.Message):
     __slots__ = ("cluster_set", "assignments", "inertia", "iterations", "path")
