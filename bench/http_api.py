@@ -14,7 +14,7 @@ gRPC's C client, so that the figure is the server's; a row with the official Ope
 shows what a typical Python client adds on top. The system runs as four processes with the
 test-format classifier checkpoint and a local OpenAI-compatible server playing instant models.
 
-    python bench/http.py [--quick]
+    python bench/http_api.py [--quick]
 
 Targets (issue 13): http_overhead_p50_ms at most 1.0 at concurrency 1; errors 0 at 64. Ends
 with one JSON line.
@@ -33,12 +33,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-# Run as `python bench/http.py`, this file's folder comes first on sys.path, where this file
-# would shadow the standard library's `http` package (which httpx and grpc's helpers import):
-# take the folder off before anything imports it.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-ROOT = HERE.parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import grpc  # noqa: E402
