@@ -25,10 +25,11 @@ it a tokenizer trained on the validation half's text and a 256-wide backbone, so
 embeddings keep prompts apart about as a bag of subwords would; `--checkpoint tiny` is the test
 suite's own (64 wide, a 400-piece tokenizer).
 
-    python bench/routing.py [--quick] [--checkpoint bench|tiny] [--seed 0]
+    python bench/routing.py [--quick | --smoke] [--checkpoint bench|tiny] [--seed 0]
 
-Quick mode uses a fixed eighth of the data (smaller validation set, noisier figures). Ends
-with one JSON line of its figures.
+Quick mode uses a fixed eighth of the data (smaller validation set, noisier figures); smoke
+mode 40 prompts, to show the benchmark still runs (its figures mean nothing). Ends with one
+JSON line of its figures.
 """
 
 from __future__ import annotations
@@ -192,6 +193,8 @@ async def run(args) -> dict:
     random.Random(args.seed).shuffle(order)
     if args.quick:
         order = order[: len(order) // 8]
+    elif args.smoke:
+        order = order[:40]
     half = len(order) // 2
     onboard = [prompts[i] for i in order[:half]]
     routed = [prompts[i] for i in order[half:]]
@@ -331,6 +334,7 @@ async def run(args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="an eighth of the data")
+    parser.add_argument("--smoke", action="store_true", help="40 prompts: does it still run?")
     parser.add_argument("--checkpoint", choices=["bench", "tiny"], default="bench")
     parser.add_argument("--seed", type=int, default=0, help="the split's shuffle seed")
     parser.add_argument("--data", default=str(DATA))
