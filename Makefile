@@ -61,7 +61,8 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# Every benchmark under bench/, quick mode by default (BENCH_ARGS= for the full runs).
+# Every benchmark under bench/, quick mode by default (BENCH_ARGS= for the full runs,
+# BENCH_ARGS=--smoke to see that each still runs: `make test` does that too).
 bench: $(STAMP)
 	@set -e; found=0; for b in bench/*.py; do \
 		[ -f "$$b" ] || continue; found=1; echo "== $$b"; $(PY) "$$b" $(BENCH_ARGS); \

@@ -4,10 +4,12 @@ fp32, no batching), both through gRPC, on a full-size DeBERTa-v3-base with rando
 realistic prompts (5 to 300 words), at concurrency 1, 8 and 64; plus the service with int8
 dynamic quantization and its agreement with fp32 on tiers and task types.
 
-    python bench/classifier.py [--quick] [--device auto|cpu|cuda]
+    python bench/classifier.py [--quick | --smoke] [--device auto|cpu|cuda]
 
 --quick: 6 prompts at concurrency 1, 8 at 8 and 64 at 64, the baseline (which serves one
 request at a time at any concurrency) timed on a length-stratified quarter of those above 1.
+--smoke: the test suite's tiny checkpoint and a few prompts per level, to show the benchmark
+still runs (its figures mean nothing).
 Ends with one JSON line of figures. Random weights: speed figures are real, answers are not.
 """
 
@@ -170,15 +172,15 @@ def make_prompts(n: int, seed: int) -> list[str]:
     return prompts
 
 
-def prepare_checkpoint(directory: Path) -> Path:
-    """Full-size random weights in the published format, with a sentencepiece model trained on
-    prompts like the benchmark's; written once and reused."""
+def prepare_checkpoint(directory: Path, full_size: bool = True) -> Path:
+    """Full-size (else tiny) random weights in the published format, with a sentencepiece model
+    trained on prompts like the benchmark's; written once and reused."""
     if (directory / "config.json").exists() and (directory / "model.safetensors").exists():
         return directory
     from services.classifier.tiny_checkpoint import write_checkpoint
 
     corpus = make_prompts(400, seed=99)
-    write_checkpoint(directory, full_size=True, tokenizer_json=True, corpus=corpus,
+    write_checkpoint(directory, full_size=full_size, tokenizer_json=True, corpus=corpus,
                      vocab_size=2000, head_std=0.05)  # fmt: skip
     return directory
 
@@ -385,6 +387,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer prompts, the baseline on a stratified quarter")  # fmt: skip
+    parser.add_argument("--smoke", action="store_true", help="tiny model, a few prompts")
     parser.add_argument("--device", default="auto", help="FREESCALING_CLASSIFIER_DEVICE")
     parser.add_argument(
         "--workdir",
@@ -399,10 +402,19 @@ def main() -> int:
         serve_baseline(Path(args.serve_baseline[0]), Path(args.serve_baseline[1]))
         return 0
 
-    counts = {1: 6, 8: 8, 64: 64} if args.quick else {1: 40, 8: 96, 64: 256}
+    counts = (
+        {1: 2, 8: 4, 64: 4}
+        if args.smoke
+        else {1: 6, 8: 8, 64: 64}
+        if args.quick
+        else {1: 40, 8: 96, 64: 256}
+    )
+    if args.smoke:
+        # A folder of its own: the tiny model and its centroids never meet the full-size ones.
+        args.workdir = args.workdir / "smoke"
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    ckpt = prepare_checkpoint(args.workdir / "checkpoint")
+    ckpt = prepare_checkpoint(args.workdir / "checkpoint", full_size=not args.smoke)
     prepared_s = time.perf_counter() - t0
     service_env = {
         "FREESCALING_CLASSIFIER_MODEL": str(ckpt),
@@ -497,6 +509,7 @@ def main() -> int:
     result = {
         "device": device,
         "quick": args.quick,
+        "smoke": args.smoke,
         "throughput_c1": round(figures[("service", 1)][0], 2),
         "throughput_c8": round(figures[("service", 8)][0], 2),
         "throughput_c64": round(figures[("service", 64)][0], 2),

@@ -21,7 +21,9 @@ is hard for everyone. Every label is YES or NO.
 3. every test item is routed (gateway Route at the default lambda), scored by the chosen
    model's draw, against always the best, always the cheapest, random and the oracle.
 
-    python bench/decisions.py [--quick]
+    python bench/decisions.py [--quick | --smoke]
+
+--smoke: a few items per family, to show the benchmark still runs (its figures mean nothing).
 
 Ends with one JSON line: auto_accuracy_vs_k3, auto_calls_vs_k3, routing_quality_ratio,
 routing_cost_ratio and the figures behind them.
@@ -172,9 +174,9 @@ async def route_all(gateway, items) -> list[str]:
 
 async def run(args) -> dict:
     rng = random.Random(args.seed)
-    per_family = 40 if args.quick else 120
+    per_family = 6 if args.smoke else 40 if args.quick else 120
     validation = make_items(per_family, rng, "v")
-    test = make_items(per_family // 2 if args.quick else per_family, rng, "t")
+    test = make_items(per_family // 2 if args.quick or args.smoke else per_family, rng, "t")
     by_question = {i["question"]: i for i in validation + test}
     fake = FakeOpenAI(record=False).start()
     for m in POOL:
@@ -271,6 +273,7 @@ async def run(args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer items")
+    parser.add_argument("--smoke", action="store_true", help="a few items: does it still run?")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     started = time.monotonic()

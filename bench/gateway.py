@@ -12,7 +12,10 @@ of the paired differences, so machine noise hits both alike; at concurrency 64, 
 alternate and the overhead is the median of the rounds' p50 differences. The system runs as
 four processes with the test-format classifier checkpoint and a local OpenAI-compatible server.
 
-    python bench/gateway.py [--quick]
+    python bench/gateway.py [--quick | --smoke]
+
+--smoke: a few calls of each kind, to show the benchmark still runs (seconds; its figures mean
+nothing).
 
 Ends with one JSON line: overhead_p50_ms_route, overhead_p50_ms_scale, errors, and the rest.
 """
@@ -287,12 +290,12 @@ async def compare_rounds(calls, name, gateway_call, direct_call, n, rounds, erro
     }
 
 
-async def run(services: dict[str, ServiceProcess], quick: bool) -> dict:
+async def run(services: dict[str, ServiceProcess], quick: bool, smoke: bool = False) -> dict:
     calls = Calls(services)
     await calls.outbox.start()
     errors: list[str] = []
     # Pairs at concurrency 1; calls per round and rounds at 64: quick stays under a minute here.
-    pairs, n64, rounds = (120, 64, 2) if quick else (600, 256, 4)
+    pairs, n64, rounds = (4, 8, 1) if smoke else (120, 64, 2) if quick else (600, 256, 4)
     # Warm up every path (connections, lazy imports, caches).
     await measure(calls.gateway_route, 8, 4, errors)
     await measure(calls.gateway_scale, 8, 4, errors)
@@ -316,12 +319,13 @@ async def run(services: dict[str, ServiceProcess], quick: bool) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer calls: under a minute")
+    parser.add_argument("--smoke", action="store_true", help="a few calls: does it still run?")
     args = parser.parse_args()
     fake = FakeOpenAI(default=Step(text="Answer: YES")).start()
     with tempfile.TemporaryDirectory() as scratch:
         services = start_system(Path(scratch), fake)
         try:
-            outcome = asyncio.run(run(services, args.quick))
+            outcome = asyncio.run(run(services, args.quick, args.smoke))
         finally:
             for s in reversed(list(services.values())):
                 s.stop()
@@ -345,6 +349,7 @@ def main() -> int:
         "hop_p50_ms": outcome["hop_p50_ms"],
         "errors": len(outcome["errors"]),
         "quick": args.quick,
+        "smoke": args.smoke,
     }
     print(json.dumps(figures))
     return 0

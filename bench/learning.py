@@ -3,8 +3,11 @@ clients, on a SQLite file and on PostgreSQL (127.0.0.1:5432), calls per second a
 percentiles. Baseline, measured in the same run against the same process: GetInfo, an RPC that
 touches no database (the gRPC + Python floor).
 
-    python bench/learning.py [--quick] [--calls N] [--clients 16] [--postgres-url URL]
+    python bench/learning.py [--quick | --smoke] [--calls N] [--clients 16] [--postgres-url URL]
         [--databases sqlite,postgres]
+
+--smoke: 40 calls from 4 clients per database, to show the benchmark still runs (its figures
+mean nothing).
 
 Ends with one JSON line: sqlite_calls_per_s, postgres_calls_per_s, sqlite_p99_ms,
 postgres_p99_ms (null where PostgreSQL is not reachable), and the baselines.
@@ -165,6 +168,7 @@ def postgres_database() -> tuple[str | None, str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls (under a minute)")
+    parser.add_argument("--smoke", action="store_true", help="a few calls: does it still run?")
     parser.add_argument("--calls", type=int, default=0, help="RecordCalls per database")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--postgres-url", default="", help="use this database instead")
@@ -172,6 +176,8 @@ def main() -> int:
         "--databases", default="sqlite,postgres", help="which to run, comma-separated"
     )
     args = parser.parse_args()
+    if args.smoke:
+        args.calls, args.clients = args.calls or 40, 4
     args.calls = args.calls or (2000 if args.quick else 10000)
     results: dict[str, dict[str, float] | None] = {}
     with tempfile.TemporaryDirectory(prefix="bench-learning-") as tmp:
@@ -222,7 +228,7 @@ def main() -> int:
         figures[f"{name}_calls_per_s"] = round(r["calls_per_s"], 1) if r else None
         figures[f"{name}_p99_ms"] = round(r["p99_ms"], 2) if r else None
         figures[f"{name}_baseline_getinfo_per_s"] = round(r["baseline_per_s"], 1) if r else None
-    figures.update(clients=args.clients, calls=args.calls)
+    figures.update(clients=args.clients, calls=args.calls, smoke=args.smoke)
     print(json.dumps(figures))
     return 0
 

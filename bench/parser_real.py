@@ -11,7 +11,7 @@ the JSON line has both halves. `whole` is the gap over the outputs the data kept
 them were cut to their last 2,000 characters, and `pred` was read from the uncut text (often a
 letter picked from a repetition loop), which the parser never sees.
 
-    python bench/parser_real.py [--quick] [--half all|tune|check]
+    python bench/parser_real.py [--quick | --smoke] [--half all|tune|check]
 
 FREESCALING_MMLU_DATA names another folder holding dev.jsonl.gz. Targets (issue 20): per model
 the parser at least as accurate as the extraction; the parser reading ANOTHER letter where the
@@ -43,6 +43,8 @@ LETTERS = "ABCDEFGHIJ"
 TRIMMED = "…"
 # --quick parses one question in QUICK_EVERY (about 600 of 3,000: under a minute on one core).
 QUICK_EVERY = 5
+# --smoke parses one question in SMOKE_EVERY (does it still run?).
+SMOKE_EVERY = 100
 
 
 def half(question_id: int) -> str:
@@ -114,12 +116,13 @@ def run(rows: list[dict], wanted: str) -> tuple[dict[str, Tally], dict[str, Tall
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one question in 5")
+    parser.add_argument("--smoke", action="store_true", help="one question in 100: does it run?")
     parser.add_argument("--half", choices=("all", "tune", "check"), default="all")
     args = parser.parse_args()
     folder = Path(os.environ.get("FREESCALING_MMLU_DATA") or DEFAULT_DATA)
     rows = load(folder)
-    if args.quick:
-        rows = rows[::QUICK_EVERY]
+    if args.quick or args.smoke:
+        rows = rows[:: SMOKE_EVERY if args.smoke else QUICK_EVERY]
     started = time.monotonic()
     per_model, per_half = run(rows, args.half)
 

@@ -29,11 +29,12 @@ noise either way; `--checkpoint bench` (default) gives it a tokenizer trained on
 half's text and a 256-wide backbone, so that its pooled state keeps prompts apart about as a bag
 of subwords would; `--checkpoint tiny` is the test suite's own (64 wide, a 400-piece tokenizer).
 
-    python bench/routing.py [--quick] [--embedder minilm|checkpoint] [--checkpoint bench|tiny]
-        [--seed 0]
+    python bench/routing.py [--quick | --smoke] [--embedder minilm|checkpoint]
+        [--checkpoint bench|tiny] [--seed 0]
 
-Quick mode uses a fixed eighth of the data (smaller validation set, noisier figures). Ends
-with one JSON line of its figures.
+Quick mode uses a fixed eighth of the data (smaller validation set, noisier figures); smoke
+mode 40 prompts, to show the benchmark still runs (its figures mean nothing). Ends with one
+JSON line of its figures.
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ async def run(args) -> dict:
     random.Random(args.seed).shuffle(order)
     if args.quick:
         order = order[: len(order) // 8]
+    elif args.smoke:
+        order = order[:40]
     half = len(order) // 2
     onboard = [prompts[i] for i in order[:half]]
     routed = [prompts[i] for i in order[half:]]
@@ -348,6 +351,7 @@ def main() -> int:
         default="minilm",
         help="routing embeddings: all-MiniLM-L6-v2, or the checkpoint's pooled state",
     )
+    parser.add_argument("--smoke", action="store_true", help="40 prompts: does it still run?")
     parser.add_argument("--checkpoint", choices=["bench", "tiny"], default="bench")
     parser.add_argument("--seed", type=int, default=0, help="the split's shuffle seed")
     parser.add_argument("--data", default=str(DATA))

@@ -5,6 +5,7 @@ exception into INTERNAL with the request id instead of leaking its text to the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -16,9 +17,8 @@ import grpc
 from services.common.metrics import RPC_IN_FLIGHT, observe_rpc
 from services.common.request_context import (
     REQUEST_ID_HEADER,
-    bind_request_id,
+    request_id_bound,
     request_id_from_metadata,
-    unbind_request_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,14 +77,16 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
 
 
 class _Call:
-    """Book-keeping of one RPC: binds its request id and logs its outcome."""
+    """Book-keeping of one RPC: its request id, bound while the handler runs, and its outcome."""
 
     def __init__(self, method: str, request_id: str, quiet: bool, context: Any) -> None:
         self.method, self.request_id, self.quiet, self.context = method, request_id, quiet, context
         self.started = time.perf_counter()
-        self.token = bind_request_id(request_id)
         RPC_IN_FLIGHT.inc()
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+
+    def bound(self) -> contextlib.AbstractContextManager[None]:
+        return request_id_bound(self.request_id)
 
     async def fail_internally(self, exc: BaseException) -> None:
         logger.error("unexpected error in %s", self.method, exc_info=exc)
@@ -111,26 +113,29 @@ class _Call:
                 "rpc": self.method,
                 "code": code.name,
                 "duration_ms": round(elapsed * 1000, 3),
+                # Named here: a stream may finish where its id is not bound (see _wrap_stream).
+                "request_id": self.request_id,
             },
         )
-        unbind_request_id(self.token)
 
 
 def _wrap_unary(behavior: Callable, method: str, request_id: str, quiet: bool) -> Callable:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
         call = _Call(method, request_id, quiet, context)
         cancelled = False
-        try:
-            return await behavior(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except asyncio.CancelledError:
-            cancelled = True
-            raise
-        except Exception as exc:
-            await call.fail_internally(exc)
-        finally:
-            call.finish(cancelled)
+        # A coroutine runs in one task from start to end: one binding covers it all.
+        with call.bound():
+            try:
+                return await behavior(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except asyncio.CancelledError:
+                cancelled = True
+                raise
+            except Exception as exc:
+                await call.fail_internally(exc)
+            finally:
+                call.finish(cancelled)
 
     return wrapper
 
@@ -141,8 +146,18 @@ def _wrap_stream(behavior: Callable, method: str, request_id: str, quiet: bool) 
         async def generator_wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = _Call(method, request_id, quiet, context)
             cancelled = False
+            responses = behavior(request, context)
+            # The id is bound around each step of the handler, not across a yield: grpc may
+            # abandon the stream between two messages (the caller cancelled), and the event
+            # loop then closes it from a task of its own, in another context, where a binding
+            # made in the RPC's task cannot be reset (ValueError) and is not seen.
             try:
-                async for item in behavior(request, context):
+                while True:
+                    with call.bound():
+                        try:
+                            item = await anext(responses)
+                        except StopAsyncIteration:
+                            break
                     yield item
             except grpc.aio.AbortError:
                 raise
@@ -150,8 +165,12 @@ def _wrap_stream(behavior: Callable, method: str, request_id: str, quiet: bool) 
                 cancelled = True
                 raise
             except Exception as exc:
-                await call.fail_internally(exc)
+                with call.bound():
+                    await call.fail_internally(exc)
             finally:
+                # The handler's own cleanup runs now, under its id, not whenever it is collected.
+                with call.bound():
+                    await responses.aclose()
                 call.finish(cancelled)
 
         return generator_wrapper

@@ -3,9 +3,10 @@ context variable through one RPC's task, written on every log line and passed do
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 REQUEST_ID_HEADER = "x-request-id"
 # Longer ids are cut: the id lands in every log line and must not become a way to flood them.
@@ -39,7 +40,21 @@ def bind_request_id(request_id: str) -> contextvars.Token[str]:
 
 
 def unbind_request_id(token: contextvars.Token[str]) -> None:
+    """Undo `bind_request_id`; only in the context that bound it (ContextVar.reset raises
+    ValueError anywhere else): a coroutine's own task, never a generator's later step."""
     _request_id.reset(token)
+
+
+@contextlib.contextmanager
+def request_id_bound(request_id: str) -> Iterator[None]:
+    """The id bound for the block and unbound at its end, in the same context by construction.
+    Around one step of an async generator: its steps may run in different tasks (the event
+    loop closes an abandoned one from a task of its own)."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
 
 
 def outgoing_metadata() -> tuple[tuple[str, str], ...]:

@@ -17,6 +17,11 @@ from tests.support.processes import wait_for
 
 # Everyone outside a panel (so every shadow challenger) answers NO, slowly.
 SLOW_NO = Step(text="Answer: NO", delay_s=3.0)
+# A panel whose every member always answers: yes1 and no1 split 1-1 and slowyes, answering
+# after them, decides, so the vote never short-circuits (which cancels a member: no vote, no
+# tokens). yes1, yes2, no1 did, whenever yes1 and yes2 agreed before no1 answered.
+FULL_PANEL = ["yes1", "no1", "slowyes"]
+OUTSIDERS = ("yes2", "yes3", "yes4", "yes5", "deep1", "shy1", "no2")
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +48,16 @@ def _record(client: Client, call_id: str):
     return next((c for c in calls if c.call_id == call_id), None)
 
 
+def _restore_outsiders(fake: FakeOpenAI) -> None:
+    for alias in ("yes2", "yes3", "yes4", "yes5", "deep1"):
+        fake.script(f"e2e/{alias}", YES)
+    fake.script("e2e/no2", NO)
+    fake.script("e2e/shy1", Step(text="I would rather not say."))
+
+
 def test_a_slow_shadows_vote_reaches_the_record_and_takes_ab_feedback(client, fake):
-    panel = ["yes1", "yes2", "no1"]
-    for alias in ("yes3", "yes4", "yes5", "deep1", "shy1", "slowyes", "no2"):
+    panel = FULL_PANEL
+    for alias in OUTSIDERS:
         fake.script(f"e2e/{alias}", SLOW_NO)
     try:
         result = client.scale("Is 43 prime?", k=3, answers=["YES", "NO"], models=panel)
@@ -64,20 +76,17 @@ def test_a_slow_shadows_vote_reaches_the_record_and_takes_ab_feedback(client, fa
         )
         assert (record.shadow.model, record.shadow.parsed_answer) == (shadow, "NO")
         assert record.pending_shadow == "" and record.shadow.latency_s >= 3.0
+        assert [(v.model, v.usage.total_tokens) for v in record.votes] == [(m, 15) for m in panel]
         # The shadow's tokens are the call's too (three panel calls and the shadow's).
         assert record.usage.total_tokens == 4 * 15
 
         feedback = client.feedback(result.call_id, "🅱️")  # the shadow was right
         moved = {c.model: c.after - c.before for c in feedback.changes}
-        assert feedback.label == "NO" and set(moved) == {shadow, "yes1", "yes2"}
-        assert moved[shadow] > 0 and moved["yes1"] < 0 and moved["yes2"] < 0
+        assert feedback.label == "NO" and set(moved) == {shadow, "yes1", "slowyes"}
+        assert moved[shadow] > 0 and moved["yes1"] < 0 and moved["slowyes"] < 0
         assert client.feedback(result.call_id, "🅱️").duplicate
     finally:
-        for alias in ("yes3", "yes4", "yes5", "deep1"):
-            fake.script(f"e2e/{alias}", YES)
-        fake.script("e2e/no2", NO)
-        fake.script("e2e/shy1", Step(text="I would rather not say."))
-        fake.script("e2e/slowyes", Step(text="Answer: YES", delay_s=0.5))
+        _restore_outsiders(fake)
 
 
 def test_a_batch_items_late_shadows_reach_their_records(client, fake):
@@ -159,12 +168,13 @@ def test_evolution_history_and_error_correlation_are_readable(client, system, fa
 
     # Enough answered votes for three models, then one applied change.
     for n in range(3):
-        client.scale(f"Is {n} small?", k=3, answers=["YES", "NO"], models=["yes1", "no1", "yes2"])
-    wait_for(
-        lambda: all(r.answered >= 3 for r in client.elo_summary() if r.model in ("yes1", "no1")),
-        timeout=20,
-        what="the votes to be counted",
-    )
+        client.scale(f"Is {n} small?", k=3, answers=["YES", "NO"], models=FULL_PANEL)
+
+    def counted() -> bool:
+        answered = {r.model: r.answered for r in client.elo_summary()}
+        return all(answered.get(model, 0) >= 3 for model in FULL_PANEL)
+
+    wait_for(counted, timeout=20, what="the votes to be counted")
     evolved = client.evolve(dry_run=False, min_calls=3)
     assert evolved.applied
     history = client.evolution_history()

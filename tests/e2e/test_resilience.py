@@ -111,10 +111,20 @@ def test_batch_item_failure_is_that_items_error(system):
 
 
 def test_evolve_dry_run_reports_a_proposal(system):
-    with Client(system.gateway.address) as client:
+    # Its own answered votes: three panel members that always all answer (yes1 and no1 split,
+    # slowyes decides), so the test needs no earlier test's calls.
+    panel = ["yes1", "no1", "slowyes"]
+    with Client(system.gateway.address, timeout_s=30) as client:
+        client.scale("Is 9 odd?", k=3, answers=["YES", "NO"], models=panel)
+
+        def counted() -> bool:
+            answered = {r.model: r.answered for r in client.elo_summary()}
+            return all(answered.get(model, 0) >= 1 for model in panel)
+
+        wait_for(counted, timeout=20, what="the votes to be counted")
         result = client.evolve(dry_run=True, min_calls=1)
     assert not result.applied
-    assert result.proposed and result.reason
+    assert len(result.proposed) == 3 and result.reason.startswith("top 3 by ELO")
 
 
 def test_ensemble_stopped_is_unavailable_within_the_deadline(system):

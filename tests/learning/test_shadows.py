@@ -3,6 +3,8 @@ call was recorded joins the call's record, once, and 🅰️/🅱️ feedback th
 
 from __future__ import annotations
 
+import threading
+
 import grpc
 import pytest
 
@@ -88,6 +90,40 @@ def test_a_late_shadow_joins_its_call_and_takes_feedback(stub, pending):
     moved = {ch.model: ch.after - ch.before for ch in reply.changes}
     assert reply.label == "NO" and set(moved) == {a, b, s}
     assert moved[s] > 0 and moved[a] < 0 and moved[b] < 0
+
+
+def test_a_reader_never_sees_a_shadow_without_its_tokens(stub):
+    """Read while shadows are being attached: every record is either still waiting (the panel's
+    45 tokens) or has its shadow and the shadow's 15 with it, never the shadow alone."""
+    calls = {}
+    for _ in range(8):
+        s = unique("s")
+        rec = scale_record({unique("a"): "YES", unique("b"): "YES", unique("c"): "NO"}, "YES",
+                           pending_shadow=s)  # fmt: skip
+        rec.usage.CopyFrom(voting_pb2.Usage(total_tokens=45, cost_usd=1.0))
+        record(stub, rec)
+        calls[rec.call_id] = s
+    seen: set[tuple] = set()
+
+    def read() -> None:
+        page = stub.ListCalls(records_pb2.ListCallsRequest(page_size=500), timeout=TIMEOUT)
+        for c in page.calls:
+            if c.call_id in calls:
+                shadow = c.HasField("shadow")
+                view = (shadow, c.pending_shadow, c.usage.total_tokens, c.usage.cost_usd)
+                assert view in ((False, calls[c.call_id], 45, 1.0), (True, "", 60, 1.25)), view
+                seen.add((shadow, c.usage.total_tokens, c.usage.cost_usd))
+
+    attaching = threading.Thread(
+        target=lambda: [attach(stub, late(call_id, s)) for call_id, s in calls.items()]
+    )
+    attaching.start()
+    while attaching.is_alive():
+        read()
+    attaching.join()
+    seen.clear()
+    read()
+    assert seen == {(True, 60, 1.25)}  # every one attached, its cost with it
 
 
 def test_a_late_shadow_that_failed_settles_the_call(stub, pending):

@@ -1,0 +1,61 @@
+"""Every benchmark under bench/ runs in its smoke mode (`--smoke`: a few requests on the smallest
+setup, its figures printed but not judged) and ends with its JSON line, so a benchmark that no
+longer starts fails the suite instead of the next person who runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = sorted(p.name for p in (ROOT / "bench").glob("*.py"))
+# bench/routing.py replays a data set kept beside the repository, not in it (see its docstring).
+ROUTING_DATA = Path(
+    os.environ.get(
+        "FREESCALING_ROUTING_DATA", str(ROOT.parent / "shared" / "data" / "routing-dcrouter")
+    )
+)
+# bench/parser_real.py reads real model outputs kept beside the repository too.
+MMLU_DATA = Path(
+    os.environ.get(
+        "FREESCALING_MMLU_DATA", str(ROOT.parent / "shared" / "data" / "mmlu-pro-outputs")
+    )
+)
+# Seconds for one smoke run: each takes under 40 s on 2 shared cores; the margin is for a
+# machine busy with other work, not for a benchmark that has grown.
+SMOKE_TIMEOUT_S = 240
+
+
+def test_every_benchmark_is_found():
+    assert {"classifier.py", "ensemble.py", "gateway.py", "http_api.py"} <= set(BENCHMARKS)
+
+
+@pytest.mark.timeout(SMOKE_TIMEOUT_S + 30)
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_the_benchmark_runs_in_smoke_mode(script, tmp_path):
+    if script == "routing.py" and not ROUTING_DATA.is_dir():
+        pytest.skip(f"bench/routing.py's data set is not at {ROUTING_DATA}")
+    if script == "parser_real.py" and not MMLU_DATA.is_dir():
+        pytest.skip(f"bench/parser_real.py's data set is not at {MMLU_DATA}")
+    # Scratch files (checkpoints, databases, registries) go under this test's folder.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    try:
+        run = subprocess.run(
+            [sys.executable, f"bench/{script}", "--smoke"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SMOKE_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"bench/{script} --smoke ran over {SMOKE_TIMEOUT_S} s: {exc.stdout!r:.2000}")
+    tail = f"stdout:\n{run.stdout[-3000:]}\nstderr:\n{run.stderr[-3000:]}"
+    assert run.returncode == 0, tail
+    lines = run.stdout.strip().splitlines()
+    assert lines and isinstance(json.loads(lines[-1]), dict), tail
