@@ -360,6 +360,7 @@ class ProfileEstimator:
     description: str = ""
     penalty: float = 0.0
     logistic_weight: float = 0.0
+    clusters: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -490,7 +490,7 @@ class ClassifierRuntime:
     ) -> FitResult:
         """K-means over the texts' embeddings, or over `vectors` this embedder computed."""
         from services.classifier import centroids
-        from services.classifier.kmeans import kmeans
+        from services.common.kmeans import kmeans
 
         space = self._require_ready()
         if texts and vectors:

@@ -11,6 +11,9 @@ the model's overall record (routing then picks the best single model, never wors
 - `task`:     the same on the prompt's task type (unseen task types: p0).
 - `knn`:      the same on the prompt's k most similar validation items (cosine of centred,
               unit-length embeddings): a neighbourhood per prompt instead of fixed clusters.
+- `kmeans`:   the same on the prompt's cluster among K clusters that k-means fits on the
+              validation items' embeddings (their leading principal axes): fixed groups whose
+              number K is chosen by the validation below, not by the classifier's centroids.
 - `logistic`: per model, an L2-penalised logistic regression of its errors on the same
               embeddings, the intercept unpenalised: a direction in embedding space along which
               the model gets better or worse; a large penalty leaves the overall rate.
@@ -29,20 +32,27 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 OVERALL, LAPLACE, CLUSTER, TASK = "overall", "laplace", "cluster", "task"
-KNN, LOGISTIC, BLEND = "knn", "logistic", "blend"
+KNN, KMEANS, LOGISTIC, BLEND = "knn", "kmeans", "logistic", "blend"
 # The estimators that read the prompt's embedding.
-EMBEDDED = (KNN, LOGISTIC, BLEND)
+EMBEDDED = (KNN, KMEANS, LOGISTIC, BLEND)
 # Below this many validation items cross-validation says little: SPEC 6's rule applies.
 MIN_ITEMS_TO_SELECT = 40
 FOLDS = 5
 SHRINKAGE = (1.0, 3.0, 10.0, 30.0, 100.0)
 KNN_SHRINKAGE = (1.0, 5.0, 20.0, 50.0)
 NEIGHBOURS = (10, 25, 50, 100, 200)
+# K of `kmeans`, where the fold's items make at least KMEANS_MIN_SIZE per cluster on average (a
+# smaller cluster's record is mostly shrinkage).
+KMEANS_K = (4, 8, 16, 32, 64)
+KMEANS_MIN_SIZE = 20
+# Lloyd iterations of `kmeans` at most (it settles in far fewer on these sizes); a fixed seed so
+# that the same validation set gives the same clusters on every replica.
+KMEANS_ITER, KMEANS_SEED = 50, 0
 # L2 penalties of `logistic` (on unit-length embeddings; the intercept is not penalised).
 PENALTIES = (0.3, 1.0, 3.0, 10.0)
 # `logistic` reads the embeddings' leading principal components, at most this many: the fit
@@ -61,12 +71,13 @@ _EPS = 1e-3
 
 @dataclass(frozen=True)
 class Spec:
-    """One estimator: its method, and for `knn` the neighbourhood size; `shrinkage` is a;
-    `penalty` is `logistic`'s L2 penalty; a `blend` has its two parts (knn, logistic) and the
-    logistic part's `weight`."""
+    """One estimator: its method, and for `knn` the neighbourhood size; for `kmeans` the number
+    of `clusters`; `shrinkage` is a; `penalty` is `logistic`'s L2 penalty; a `blend` has its two
+    parts (knn, logistic) and the logistic part's `weight`."""
 
     method: str
     neighbours: int = 0
+    clusters: int = 0
     shrinkage: float = 0.0
     penalty: float = 0.0
     parts: tuple[Spec, ...] = ()
@@ -75,6 +86,8 @@ class Spec:
     def describe(self) -> str:
         if self.method == KNN:
             return f"knn (k={self.neighbours}, shrinkage {self.shrinkage:g})"
+        if self.method == KMEANS:
+            return f"kmeans (K={self.clusters}, shrinkage {self.shrinkage:g})"
         if self.method in (CLUSTER, TASK):
             return f"{self.method} (shrinkage {self.shrinkage:g})"
         if self.method == LOGISTIC:
@@ -121,6 +134,8 @@ class Pool:
     centre: np.ndarray | None = None
     # The leading principal directions of `embeddings` (dim, axes), for `logistic`.
     axes: np.ndarray | None = None
+    # `kmeans` fits by (fitted items, K), made once for this pool (see `_clusters`).
+    kmeans_fits: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -203,13 +218,21 @@ class Fitted:
         elif spec.method == TASK:
             # The spare row is index -1: an unknown task type reads zeros, i.e. p0.
             self.e, self.n = _groups(pool.tasks, pool, fit, len(pool.task_types) + 1)
-        elif spec.method in (KNN, LOGISTIC):
+        elif spec.method in (KNN, LOGISTIC, KMEANS):
             assert pool.embeddings is not None and pool.embedded is not None
             keep = np.isin(pool.embedded, fit)
             self.rows = pool.embeddings[keep]
             items = pool.embedded[keep]
             self.errors, self.answers = pool.errors[items], pool.answers[items]
             self.k = min(spec.neighbours, len(items))
+            if spec.method == KMEANS:
+                assert pool.axes is not None
+                self.centroids, labels = _clusters(pool, keep, spec.clusters)
+                # One spare row: a query is always assigned, but keep the tables' shape.
+                self.e = np.zeros((spec.clusters + 1, len(pool.models)))
+                self.n = np.zeros((spec.clusters + 1, len(pool.models)))
+                np.add.at(self.e, labels, self.errors)
+                np.add.at(self.n, labels, self.answers)
             if spec.method == LOGISTIC:
                 assert pool.axes is not None
                 self.weights = _logistic(
@@ -257,12 +280,35 @@ class Fitted:
                 nearest = self.nearest(queries, self.k)
             nearest = nearest[:, : self.k]
             e, n = self.errors[nearest].sum(axis=1), self.answers[nearest].sum(axis=1)
+        elif spec.method == KMEANS:
+            assert queries is not None
+            labels = _nearest_centroid(queries @ self.pool.axes, self.centroids)
+            e, n = self.e[labels], self.n[labels]
         else:
             labels = tasks if spec.method == TASK else np.minimum(clusters, len(self.e) - 1)
             e, n = self.e[labels], self.n[labels]
         if spec.method == LAPLACE:
             return (e + 1) / (n + 2), n
         return (e + a * self.p0) / (n + a), n
+
+
+def _clusters(pool: Pool, keep: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids (k, axes) of the kept rows' principal-axis features and their labels, fitted
+    once per (kept rows, K) and pool: the shrinkages of one K share a fit."""
+    from services.common.kmeans import kmeans
+
+    key = (np.packbits(keep).tobytes(), k)
+    found = pool.kmeans_fits.get(key)
+    if found is None:
+        features = pool.embeddings[keep] @ pool.axes
+        fitted = kmeans(features, min(k, len(features)), KMEANS_SEED, KMEANS_ITER)
+        found = pool.kmeans_fits[key] = (fitted.centroids, fitted.assignments)
+    return found
+
+
+def _nearest_centroid(features: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    distances = (centroids**2).sum(axis=1)[None, :] - 2 * features @ centroids.T
+    return distances.argmin(axis=1)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -321,6 +367,9 @@ def candidates(pool: Pool) -> list[Spec]:
         for k in NEIGHBOURS:
             if k <= fit_items // 4:
                 specs += [Spec(KNN, neighbours=k, shrinkage=a) for a in KNN_SHRINKAGE]
+        for k in KMEANS_K:
+            if k * KMEANS_MIN_SIZE <= fit_items:
+                specs += [Spec(KMEANS, clusters=k, shrinkage=a) for a in KNN_SHRINKAGE]
         specs += [Spec(LOGISTIC, penalty=c) for c in PENALTIES]
     return specs
 

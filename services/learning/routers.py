@@ -39,6 +39,7 @@ class Router:
         return routing_pb2.ProfileEstimator(
             method=spec.method,
             neighbours=spec.neighbours,
+            clusters=spec.clusters,
             shrinkage=spec.shrinkage,
             penalty=spec.penalty,
             logistic_weight=spec.weight,

@@ -78,7 +78,8 @@ def test_nearest_items_find_what_clusters_miss():
     right = {"a": 0, "b": 1}
     pool = _pool(lambda i, m: m in right and topic[i] == right[m], [0] * 400, embeddings=embeddings)
     selection = E.select(pool)
-    assert selection.chosen.method == E.KNN
+    # The prompt's neighbourhood: its nearest items, or its cluster among those k-means finds.
+    assert selection.chosen.method in (E.KNN, E.KMEANS), selection.chosen.describe()
     assert not selection.without_embedding.needs_embedding
     everything = np.arange(len(pool.item_ids))
     queries = np.stack([pool.unit(c) for c in ([1.0, 0.05, 0, 0], [0.05, -1.0, 0, 0])])
@@ -86,7 +87,36 @@ def test_nearest_items_find_what_clusters_miss():
         selection.chosen, pool, everything, np.zeros(2, int), np.full(2, -1), queries
     )
     assert [pool.models[j] for j in psi.argmin(axis=1)] == ["a", "b"]
-    assert (n == selection.chosen.neighbours).all()
+    if selection.chosen.method == E.KNN:
+        assert (n == selection.chosen.neighbours).all()
+    knn = [s for s in selection.scores if s.spec.method == E.KNN]
+    # Either way the nearest items alone route held-out items almost always right too.
+    assert min(knn, key=lambda s: s.log_loss).accuracy >= 0.99
+
+
+def test_the_number_of_clusters_is_chosen_by_validation():
+    """Eight tight topics, each model right on four: k-means with K=8 (or more) separates them,
+    fewer clusters mix topics the models differ on, so validation takes K >= 8."""
+    rng = np.random.default_rng(3)
+    topic = rng.integers(0, 8, 800)
+    embeddings = np.eye(16)[topic] * 3 + rng.normal(0, 0.3, (800, 16))
+    right = {"a": {0, 1, 2, 3}, "b": {4, 5, 6, 7}}
+    pool = _pool(lambda i, m: topic[i] in right.get(m, ()), [0] * 800, embeddings=embeddings)
+    selection = E.select(pool)
+    kmeans = sorted(
+        (s for s in selection.scores if s.spec.method == E.KMEANS), key=lambda s: s.log_loss
+    )
+    assert {s.spec.clusters for s in kmeans} == {4, 8, 16, 32}  # 64 x 20 > 640 fold items
+    assert kmeans[0].spec.clusters >= 8, kmeans[0].spec.describe()
+    best_of = {k: min(s.log_loss for s in kmeans if s.spec.clusters == k) for k in (4, 8)}
+    assert best_of[8] < best_of[4]
+    assert kmeans[0].spec.describe().startswith(f"kmeans (K={kmeans[0].spec.clusters}, ")
+    everything = np.arange(len(pool.item_ids))
+    queries = np.stack([pool.unit(np.eye(16)[t] * 3) for t in range(8)])
+    psi, _ = E.predict(
+        kmeans[0].spec, pool, everything, np.zeros(8, int), np.full(8, -1), queries
+    )
+    assert [pool.models[j] for j in psi.argmin(axis=1)] == ["a"] * 4 + ["b"] * 4
 
 
 def test_a_trend_along_the_embedding_is_a_logistic_regression():

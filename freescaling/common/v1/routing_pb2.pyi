@@ -122,7 +122,7 @@ class ClusterSet(_message.Message):
     def __init__(self, id: _Optional[str] = ..., k: _Optional[int] = ..., dim: _Optional[int] = ..., model_fingerprint: _Optional[str] = ..., seed: _Optional[int] = ..., sizes: _Optional[_Iterable[int]] = ..., fitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ProfileEstimator(_message.Message):
-    __slots__ = ("method", "neighbours", "shrinkage", "cv_log_loss", "cv_accuracy", "items", "description", "penalty", "logistic_weight")
+    __slots__ = ("method", "neighbours", "shrinkage", "cv_log_loss", "cv_accuracy", "items", "description", "penalty", "logistic_weight", "clusters")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
     SHRINKAGE_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +132,7 @@ class ProfileEstimator(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PENALTY_FIELD_NUMBER: _ClassVar[int]
     LOGISTIC_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
     method: str
     neighbours: int
     shrinkage: float
@@ -141,7 +142,8 @@ class ProfileEstimator(_message.Message):
     description: str
     penalty: float
     logistic_weight: float
-    def __init__(self, method: _Optional[str] = ..., neighbours: _Optional[int] = ..., shrinkage: _Optional[float] = ..., cv_log_loss: _Optional[float] = ..., cv_accuracy: _Optional[float] = ..., items: _Optional[int] = ..., description: _Optional[str] = ..., penalty: _Optional[float] = ..., logistic_weight: _Optional[float] = ...) -> None: ...
+    clusters: int
+    def __init__(self, method: _Optional[str] = ..., neighbours: _Optional[int] = ..., shrinkage: _Optional[float] = ..., cv_log_loss: _Optional[float] = ..., cv_accuracy: _Optional[float] = ..., items: _Optional[int] = ..., description: _Optional[str] = ..., penalty: _Optional[float] = ..., logistic_weight: _Optional[float] = ..., clusters: _Optional[int] = ...) -> None: ...
 
 class GetCapabilityMapRequest(_message.Message):
     __slots__ = ("cluster_set_id",)

@@ -1,4 +1,6 @@
-"""K-means with k-means++ initialisation, deterministic for a seed (numpy, float64)."""
+"""K-means with k-means++ initialisation, deterministic for a seed (numpy, float64): the classifier
+fits its centroid sets with it and learning its validation-chosen clusters. Needs numpy, which
+only those two services install."""
 
 from __future__ import annotations
 
