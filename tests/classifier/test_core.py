@@ -12,9 +12,9 @@ import pytest
 from services.classifier import centroids
 from services.classifier.batcher import CPU_PADDING, GPU_PADDING, Batcher, QueueFull
 from services.classifier.config import ClassifierSettings
-from services.common.kmeans import kmeans
 from services.classifier.postprocess import Scores
 from services.classifier.tiers import TierPolicy
+from services.common.kmeans import kmeans
 from services.common.settings import SettingsError, load
 
 
