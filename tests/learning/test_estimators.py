@@ -113,9 +113,7 @@ def test_the_number_of_clusters_is_chosen_by_validation():
     assert kmeans[0].spec.describe().startswith(f"kmeans (K={kmeans[0].spec.clusters}, ")
     everything = np.arange(len(pool.item_ids))
     queries = np.stack([pool.unit(np.eye(16)[t] * 3) for t in range(8)])
-    psi, _ = E.predict(
-        kmeans[0].spec, pool, everything, np.zeros(8, int), np.full(8, -1), queries
-    )
+    psi, _ = E.predict(kmeans[0].spec, pool, everything, np.zeros(8, int), np.full(8, -1), queries)
     assert [pool.models[j] for j in psi.argmin(axis=1)] == ["a"] * 4 + ["b"] * 4
 
 
