@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!freescaling/common/v1/calls.proto\x12\x15\x66reescaling.common.v1\"\xb4\x01\n\x0b\x43\x61llOptions\x12\x11\n\ttimeout_s\x18\x01 \x01(\x01\x12\x12\n\nmax_tokens\x18\x02 \x01(\x05\x12\x18\n\x0btemperature\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x0c\n\x04stop\x18\x05 \x03(\t\x12\x11\n\x04seed\x18\x06 \x01(\x03H\x02\x88\x01\x01\x12\x0c\n\x04user\x18\x07 \x01(\tB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\tB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!freescaling/common/v1/calls.proto\x12\x15\x66reescaling.common.v1\"\x97\x02\n\x0b\x43\x61llOptions\x12\x11\n\ttimeout_s\x18\x01 \x01(\x01\x12\x12\n\nmax_tokens\x18\x02 \x01(\x05\x12\x18\n\x0btemperature\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x0c\n\x04stop\x18\x05 \x03(\t\x12\x11\n\x04seed\x18\x06 \x01(\x03H\x02\x88\x01\x01\x12\x0c\n\x04user\x18\x07 \x01(\t\x12/\n\x05\x63\x61\x63he\x18\x08 \x01(\x0e\x32 .freescaling.common.v1.CacheMode\x12\x1c\n\x0f\x63\x61\x63he_threshold\x18\t \x01(\x01H\x03\x88\x01\x01\x42\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seedB\x12\n\x10_cache_threshold\"u\n\x08\x43\x61\x63heHit\x12\x18\n\x10original_call_id\x18\x01 \x01(\t\x12\r\n\x05match\x18\x02 \x01(\t\x12\x12\n\nsimilarity\x18\x03 \x01(\x01\x12\x16\n\x0esaved_cost_usd\x18\x04 \x01(\x01\x12\x14\n\x0cstored_at_us\x18\x05 \x01(\x03\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t*\x81\x01\n\tCacheMode\x12\x1a\n\x16\x43\x41\x43HE_MODE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43\x41\x43HE_MODE_SKIP\x10\x01\x12\x14\n\x10\x43\x41\x43HE_MODE_FRESH\x10\x02\x12\x14\n\x10\x43\x41\x43HE_MODE_EXACT\x10\x03\x12\x17\n\x13\x43\x41\x43HE_MODE_SEMANTIC\x10\x04\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'freescaling.common.v1.calls
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
+  _globals['_CACHEMODE']._serialized_start=508
+  _globals['_CACHEMODE']._serialized_end=637
   _globals['_CALLOPTIONS']._serialized_start=61
-  _globals['_CALLOPTIONS']._serialized_end=241
-  _globals['_CHATMESSAGE']._serialized_start=243
-  _globals['_CHATMESSAGE']._serialized_end=287
+  _globals['_CALLOPTIONS']._serialized_end=340
+  _globals['_CACHEHIT']._serialized_start=342
+  _globals['_CACHEHIT']._serialized_end=459
+  _globals['_CHATMESSAGE']._serialized_start=461
+  _globals['_CHATMESSAGE']._serialized_end=505
 # @@protoc_insertion_point(module_scope)

@@ -100,7 +100,7 @@ class StatsBucket(_message.Message):
     def __init__(self, key: _Optional[str] = ..., calls: _Optional[int] = ..., share: _Optional[float] = ..., cost_usd: _Optional[float] = ..., tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., errors: _Optional[int] = ...) -> None: ...
 
 class Stats(_message.Message):
-    __slots__ = ("total_calls", "total_cost_usd", "total_tokens", "mean_latency_s", "p50_latency_s", "p95_latency_s", "by_model", "by_tier", "by_task_type", "by_kind", "mean_routing_latency_ms", "routed_calls")
+    __slots__ = ("total_calls", "total_cost_usd", "total_tokens", "mean_latency_s", "p50_latency_s", "p95_latency_s", "by_model", "by_tier", "by_task_type", "by_kind", "mean_routing_latency_ms", "routed_calls", "cache")
     TOTAL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COST_USD_FIELD_NUMBER: _ClassVar[int]
     TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class Stats(_message.Message):
     BY_KIND_FIELD_NUMBER: _ClassVar[int]
     MEAN_ROUTING_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ROUTED_CALLS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     total_calls: int
     total_cost_usd: float
     total_tokens: int
@@ -125,7 +126,22 @@ class Stats(_message.Message):
     by_kind: _containers.RepeatedCompositeFieldContainer[StatsBucket]
     mean_routing_latency_ms: float
     routed_calls: int
-    def __init__(self, total_calls: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., by_model: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_tier: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_task_type: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_kind: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., mean_routing_latency_ms: _Optional[float] = ..., routed_calls: _Optional[int] = ...) -> None: ...
+    cache: CacheStats
+    def __init__(self, total_calls: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., by_model: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_tier: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_task_type: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_kind: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., mean_routing_latency_ms: _Optional[float] = ..., routed_calls: _Optional[int] = ..., cache: _Optional[_Union[CacheStats, _Mapping]] = ...) -> None: ...
+
+class CacheStats(_message.Message):
+    __slots__ = ("hits", "misses", "semantic_hits", "saved_cost_usd", "hit_rate")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    MISSES_FIELD_NUMBER: _ClassVar[int]
+    SEMANTIC_HITS_FIELD_NUMBER: _ClassVar[int]
+    SAVED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    HIT_RATE_FIELD_NUMBER: _ClassVar[int]
+    hits: int
+    misses: int
+    semantic_hits: int
+    saved_cost_usd: float
+    hit_rate: float
+    def __init__(self, hits: _Optional[int] = ..., misses: _Optional[int] = ..., semantic_hits: _Optional[int] = ..., saved_cost_usd: _Optional[float] = ..., hit_rate: _Optional[float] = ...) -> None: ...
 
 class ListCallsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "model", "kind", "since", "until")

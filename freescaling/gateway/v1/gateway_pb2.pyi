@@ -75,12 +75,14 @@ class Cascade(_message.Message):
     def __init__(self, path: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[CascadeStep, _Mapping]]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ...) -> None: ...
 
 class ScaleResponse(_message.Message):
-    __slots__ = ("result", "cascade")
+    __slots__ = ("result", "cascade", "cache")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CASCADE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     result: _voting_pb2.ScaleResult
     cascade: Cascade
-    def __init__(self, result: _Optional[_Union[_voting_pb2.ScaleResult, _Mapping]] = ..., cascade: _Optional[_Union[Cascade, _Mapping]] = ...) -> None: ...
+    cache: _calls_pb2.CacheHit
+    def __init__(self, result: _Optional[_Union[_voting_pb2.ScaleResult, _Mapping]] = ..., cascade: _Optional[_Union[Cascade, _Mapping]] = ..., cache: _Optional[_Union[_calls_pb2.CacheHit, _Mapping]] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
     __slots__ = ("question", "context", "k", "models", "judges", "message_id", "options")
@@ -101,10 +103,12 @@ class GenerateRequest(_message.Message):
     def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., judges: _Optional[_Iterable[str]] = ..., message_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("result",)
+    __slots__ = ("result", "cache")
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     result: _voting_pb2.GenerateResult
-    def __init__(self, result: _Optional[_Union[_voting_pb2.GenerateResult, _Mapping]] = ...) -> None: ...
+    cache: _calls_pb2.CacheHit
+    def __init__(self, result: _Optional[_Union[_voting_pb2.GenerateResult, _Mapping]] = ..., cache: _Optional[_Union[_calls_pb2.CacheHit, _Mapping]] = ...) -> None: ...
 
 class ScaleItem(_message.Message):
     __slots__ = ("question", "context", "answer_patterns", "message_id")
@@ -214,20 +218,22 @@ class ChatResponse(_message.Message):
     def __init__(self, routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., text: _Optional[str] = ..., reasoning: _Optional[str] = ..., done: _Optional[_Union[ChatDone, _Mapping]] = ...) -> None: ...
 
 class ChatDone(_message.Message):
-    __slots__ = ("call_id", "model", "finish_reason", "usage", "elapsed_s", "first_token_s")
+    __slots__ = ("call_id", "model", "finish_reason", "usage", "elapsed_s", "first_token_s", "cache")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
     FIRST_TOKEN_S_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     model: str
     finish_reason: str
     usage: _voting_pb2.Usage
     elapsed_s: float
     first_token_s: float
-    def __init__(self, call_id: _Optional[str] = ..., model: _Optional[str] = ..., finish_reason: _Optional[str] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., elapsed_s: _Optional[float] = ..., first_token_s: _Optional[float] = ...) -> None: ...
+    cache: _calls_pb2.CacheHit
+    def __init__(self, call_id: _Optional[str] = ..., model: _Optional[str] = ..., finish_reason: _Optional[str] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., elapsed_s: _Optional[float] = ..., first_token_s: _Optional[float] = ..., cache: _Optional[_Union[_calls_pb2.CacheHit, _Mapping]] = ...) -> None: ...
 
 class ChatChunk(_message.Message):
     __slots__ = ("routing", "delta", "reasoning_delta", "done", "response")

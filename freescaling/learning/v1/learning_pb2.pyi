@@ -1,5 +1,6 @@
 import datetime
 
+from freescaling.common.v1 import calls_pb2 as _calls_pb2
 from freescaling.common.v1 import info_pb2 as _info_pb2
 from freescaling.common.v1 import models_pb2 as _models_pb2
 from freescaling.common.v1 import ratings_pb2 as _ratings_pb2
@@ -14,6 +15,68 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class LookupAnswerRequest(_message.Message):
+    __slots__ = ("scope", "kind", "settings_key", "text_key", "embedding", "embedder", "threshold", "numbers")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_KEY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_KEY_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDER_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    kind: str
+    settings_key: str
+    text_key: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    embedder: str
+    threshold: float
+    numbers: str
+    def __init__(self, scope: _Optional[str] = ..., kind: _Optional[str] = ..., settings_key: _Optional[str] = ..., text_key: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., embedder: _Optional[str] = ..., threshold: _Optional[float] = ..., numbers: _Optional[str] = ...) -> None: ...
+
+class LookupAnswerResponse(_message.Message):
+    __slots__ = ("found", "answer", "hit")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    HIT_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    answer: bytes
+    hit: _calls_pb2.CacheHit
+    def __init__(self, found: _Optional[bool] = ..., answer: _Optional[bytes] = ..., hit: _Optional[_Union[_calls_pb2.CacheHit, _Mapping]] = ...) -> None: ...
+
+class StoreAnswerRequest(_message.Message):
+    __slots__ = ("scope", "kind", "settings_key", "text_key", "embedding", "embedder", "numbers", "answer", "call_id", "cost_usd", "ttl_s")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_KEY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_KEY_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDER_FIELD_NUMBER: _ClassVar[int]
+    NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    TTL_S_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    kind: str
+    settings_key: str
+    text_key: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    embedder: str
+    numbers: str
+    answer: bytes
+    call_id: str
+    cost_usd: float
+    ttl_s: float
+    def __init__(self, scope: _Optional[str] = ..., kind: _Optional[str] = ..., settings_key: _Optional[str] = ..., text_key: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., embedder: _Optional[str] = ..., numbers: _Optional[str] = ..., answer: _Optional[bytes] = ..., call_id: _Optional[str] = ..., cost_usd: _Optional[float] = ..., ttl_s: _Optional[float] = ...) -> None: ...
+
+class StoreAnswerResponse(_message.Message):
+    __slots__ = ("expires_at_us",)
+    EXPIRES_AT_US_FIELD_NUMBER: _ClassVar[int]
+    expires_at_us: int
+    def __init__(self, expires_at_us: _Optional[int] = ...) -> None: ...
 
 class RecordCallRequest(_message.Message):
     __slots__ = ("record", "register_models")

@@ -165,6 +165,16 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCallRequest.SerializeToString,
                 response_deserializer=freescaling_dot_common_dot_v1_dot_records__pb2.CallRecord.FromString,
                 _registered_method=True)
+        self.LookupAnswer = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/LookupAnswer',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.LookupAnswerRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.LookupAnswerResponse.FromString,
+                _registered_method=True)
+        self.StoreAnswer = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/StoreAnswer',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerResponse.FromString,
+                _registered_method=True)
         self.GetInfo = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetInfo',
                 request_serializer=freescaling_dot_common_dot_v1_dot_info__pb2.GetInfoRequest.SerializeToString,
@@ -377,6 +387,23 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookupAnswer(self, request, context):
+        """The answer the cache holds for a request, if any, counting the lookup (hit or miss) for
+        Stats: an exact match of (scope, kind, settings_key, text_key), else with `embedding` the
+        most similar unexpired entry of the same scope, kind, settings_key and embedder at or above
+        `threshold` whose `numbers` are the same.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StoreAnswer(self, request, context):
+        """Keep an answer until `ttl_s` from now (a later one for the same keys replaces it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetInfo(self, request, context):
         """Version, database kind (never its password) and settings, and which RPCs are built.
         """
@@ -511,6 +538,16 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.GetCall,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCallRequest.FromString,
                     response_serializer=freescaling_dot_common_dot_v1_dot_records__pb2.CallRecord.SerializeToString,
+            ),
+            'LookupAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupAnswer,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.LookupAnswerRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.LookupAnswerResponse.SerializeToString,
+            ),
+            'StoreAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.StoreAnswer,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerResponse.SerializeToString,
             ),
             'GetInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInfo,
@@ -1194,6 +1231,60 @@ class Learning:
             '/freescaling.learning.v1.Learning/GetCall',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCallRequest.SerializeToString,
             freescaling_dot_common_dot_v1_dot_records__pb2.CallRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/LookupAnswer',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.LookupAnswerRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.LookupAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StoreAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/StoreAnswer',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerResponse.FromString,
             options,
             channel_credentials,
             insecure,
