@@ -28,9 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from freescaling.learning.v1 import learning_pb2
+from services.learning.cluster_sets import resolve_set
+from services.learning.correlations import phi
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
-from services.learning.profiles import phi, resolve_set
 from services.learning.routers import Routers
 from services.learning.schema import ratings, validation_results
 

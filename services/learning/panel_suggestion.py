@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from freescaling.common.v1 import routing_pb2
+from services.learning.cluster_sets import resolve_set
+from services.learning.correlations import phi
 from services.learning.db import Database
 from services.learning.errors import InvalidInput, Precondition
-from services.learning.profiles import phi, profiled_models, resolve_set
+from services.learning.profiles import profiled_models
 from services.learning.schema import validation_results
 
 R = validation_results

@@ -21,17 +21,21 @@ from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
 from services.learning import (
-    centroids,
+    capability_map,
+    cluster_sets,
+    correlations,
     evolution,
     experts,
     feedback,
     panel_suggestion,
+    profile_routing,
     profiles,
     ratings,
     records,
     registered_models,
     shadows,
     stats,
+    validation,
 )
 from services.learning.config import LearningSettings
 from services.learning.db import Database
@@ -176,13 +180,13 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         return await self._run(context, evolution.list_changes, self.db, request)
 
     async def RecordClusterSet(self, request, context):
-        return await self._run(context, profiles.record_cluster_set, self.db, request)
+        return await self._run(context, cluster_sets.record_cluster_set, self.db, request)
 
     async def StoreCentroids(self, request, context):
-        return await self._run(context, centroids.store_centroids, self.db, request)
+        return await self._run(context, cluster_sets.store_centroids, self.db, request)
 
     async def GetCentroids(self, request, context):
-        return await self._run(context, centroids.get_centroids, self.db, request)
+        return await self._run(context, cluster_sets.get_centroids, self.db, request)
 
     async def StoreRegisteredModel(self, request, context):
         return await self._run(context, registered_models.store, self.db, request)
@@ -191,7 +195,7 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         return await self._run(context, registered_models.list_models, self.db, request)
 
     async def RecordValidation(self, request, context):
-        return await self._run(context, profiles.record_validation, self.db, request)
+        return await self._run(context, validation.record_validation, self.db, request)
 
     async def GetProfile(self, request, context):
         return await self._run(context, profiles.get_profile, self.db, request.model)
@@ -200,7 +204,7 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         return await self._run(context, profiles.list_profiles, self.db, request.cluster_set_id)
 
     async def Route(self, request, context):
-        return await self._run(context, profiles.route, self.db, self.routers, request)
+        return await self._run(context, profile_routing.route, self.db, self.routers, request)
 
     async def Experts(self, request, context):
         return await self._run(context, experts.choose, self.db, self.routers, request)
@@ -209,13 +213,15 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         return await self._run(context, panel_suggestion.suggest, self.db, request)
 
     async def GetCapabilityMap(self, request, context):
-        return await self._run(context, profiles.capability_map, self.db, self.routers, request)
+        return await self._run(
+            context, capability_map.capability_map, self.db, self.routers, request
+        )
 
     async def ErrorCorrelation(self, request, context):
-        return await self._run(context, profiles.error_correlation, self.db, request)
+        return await self._run(context, correlations.error_correlation, self.db, request)
 
     async def ErrorCorrelations(self, request, context):
-        return await self._run(context, profiles.error_correlations, self.db, request)
+        return await self._run(context, correlations.error_correlations, self.db, request)
 
     async def GetStats(self, request, context):
         return await self._run(context, stats.stats, self.db, request)

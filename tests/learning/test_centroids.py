@@ -73,6 +73,27 @@ def test_a_set_recorded_by_metadata_only_is_not_a_centroid_set(stub):
     stub.RecordClusterSet(stored, timeout=TIMEOUT)
 
 
+def test_a_set_recorded_by_metadata_then_stored_with_centroids_keeps_its_id(stub):
+    model, set_id = unique("model"), unique("set")
+    stub.RecordClusterSet(
+        routing_pb2.ClusterSet(id=set_id, k=2, model_fingerprint=model, sizes=[4, 5], seed=9),
+        timeout=TIMEOUT,
+    )
+    stored = _store(stub, model, [0.5] * 6, set_id=set_id)
+    # The centroids bring the dim; the recorded sizes and seed stay.
+    assert (stored.id, stored.dim, list(stored.sizes), stored.seed) == (set_id, 3, [4, 5], 9)
+    got = stub.GetCentroids(L.GetCentroidsRequest(model_fingerprint=model), timeout=TIMEOUT)
+    assert (got.cluster_set.id, list(got.centroids)) == (set_id, [0.5] * 6)
+    # Metadata again changes nothing, and still refuses another k.
+    assert stub.RecordClusterSet(stored, timeout=TIMEOUT) == stored
+    expect_error(
+        INVALID,
+        f"cluster set {set_id!r} is already recorded with k=2, not 3",
+        stub.RecordClusterSet,
+        routing_pb2.ClusterSet(id=set_id, k=3),
+    )
+
+
 def test_bad_centroids_are_refused_naming_what_is_wrong(stub):
     model = unique("model")
 
