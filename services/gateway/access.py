@@ -78,7 +78,7 @@ class ApiKeys:
         return found
 
 
-def _bearer(metadata) -> str | None:
+def bearer(metadata) -> str | None:
     for key, value in metadata or ():
         if key == "authorization":
             text = value.decode() if isinstance(value, bytes) else value
@@ -151,7 +151,7 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or details.method.startswith(OPEN_PREFIXES):
             return handler
-        caller, refusal = self.access.identify(_bearer(details.invocation_metadata))
+        caller, refusal = self.access.identify(bearer(details.invocation_metadata))
         return _wrap(
             handler,
             self.access,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.common.server_settings import ServerSettings
-from services.common.settings import non_negative, port_number, positive, setting
+from services.common.settings import non_negative, one_of, port_number, positive, setting
 
 DOWNSTREAM_NAMES = ("classifier", "ensemble", "learning")
 
@@ -17,6 +17,10 @@ def known_downstreams(names: list[str]) -> str | None:
         if unknown
         else None
     )
+
+
+def _unit_interval(value: float) -> str | None:
+    return None if 0 < value <= 1 else "must be above 0 and at most 1"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,28 @@ class GatewaySettings(ServerSettings):
         8,
         "FREESCALING_GATEWAY_CLUSTERS_K",
         "Clusters to fit when onboarding finds no centroid set yet (at most one per item)",
+        check=positive,
+    )
+    cache: str = setting(
+        "exact",
+        "FREESCALING_GATEWAY_CACHE",
+        "Answer cache for requests that do not say (CallOptions.cache unset): exact (an earlier "
+        "answer to the same normalised request), semantic (or to a question alike in meaning, "
+        "embedding cosine >= FREESCALING_GATEWAY_CACHE_THRESHOLD, same numbers) or off; either "
+        "way only for deterministic requests (temperature 0). A request's cache field overrides",
+        check=one_of("exact", "semantic", "off"),
+    )
+    cache_threshold: float = setting(
+        0.995,
+        "FREESCALING_GATEWAY_CACHE_THRESHOLD",
+        "Least cosine similarity of the question's embedding to a cached one for a semantic hit "
+        "(0 to 1); chosen on bench/cache.py's paraphrases and near misses",
+        check=_unit_interval,
+    )
+    cache_ttl_s: float = setting(
+        86400.0,
+        "FREESCALING_GATEWAY_CACHE_TTL_S",
+        "Seconds a cached answer is served after its call",
         check=positive,
     )
     api_keys: list[str] = setting(

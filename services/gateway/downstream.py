@@ -265,9 +265,18 @@ class Downstreams:
         except grpc.aio.AioRpcError as exc:
             raise self._error(name, exc, timeout, "the gateway's downstream timeout") from None
 
-    async def call(self, name: str, method: str, request, context: grpc.aio.ServicerContext):
-        """A unary call to `name`.`method`, bounded by the caller's deadline."""
-        timeout, why = self._timeout(name, context, self.settings.downstream_timeout_s)
+    async def call(
+        self,
+        name: str,
+        method: str,
+        request,
+        context: grpc.aio.ServicerContext,
+        timeout: float | None = None,
+    ):
+        """A unary call to `name`.`method`, bounded by the caller's deadline (and by `timeout`
+        when it is shorter than the configured downstream timeout)."""
+        limit = self.settings.downstream_timeout_s
+        timeout, why = self._timeout(name, context, min(limit, timeout) if timeout else limit)
         rpc: Callable = getattr(self.services[name].stub, method)
         try:
             return await rpc(request, timeout=timeout, metadata=outgoing_metadata())

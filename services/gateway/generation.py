@@ -9,6 +9,7 @@ import time
 from freescaling.common.v1 import records_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
+from services.gateway.answer_cache import NO_CACHE, AnswerCache
 from services.gateway.downstream import Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.panels import Panels
@@ -26,6 +27,7 @@ class Generation:
             outbox,
             router,
         )
+        self.cache: AnswerCache | None = None
 
     def _record(self, record: records_pb2.CallRecord, question: str) -> None:
         """Record the call, classified for the statistics after the answer, not before."""
@@ -34,9 +36,26 @@ class Generation:
     async def generators(self, k: int, models, context) -> list[str]:
         return list(models) if models else await self.panels.for_k(k, context)
 
-    async def generate(self, request: gateway_pb2.GenerateRequest, context):
+    async def generate(
+        self, request: gateway_pb2.GenerateRequest, context, scope: str | None = None
+    ) -> gateway_pb2.GenerateResponse:
+        """Best-of-k, recorded; answered from the answer cache when `scope` (the caller's)
+        and the request allow it and it holds the answer."""
         started = time.time()
         k = request.k or 3
+        found = NO_CACHE
+        if self.cache is not None:
+            settings = [request.context, k, list(request.models), list(request.judges)]
+            found = await self.cache.find(
+                "generate", request.question, settings, request.options, scope, context
+            )
+            if found.hit is not None:
+                response = gateway_pb2.GenerateResponse.FromString(found.hit.answer)
+                response.result.total_calls = 0
+                response.result.ClearField("usage")
+                response.result.elapsed_s = time.time() - started
+                response.cache.CopyFrom(found.hit.info)
+                return response
         result = await self.downstreams.call(
             "ensemble",
             "Generate",
@@ -56,7 +75,11 @@ class Generation:
             ),
             request.question,
         )
-        return gateway_pb2.GenerateResponse(result=result)
+        response = gateway_pb2.GenerateResponse(result=result)
+        if self.cache is not None and result.output:
+            self.cache.keep(found, response.SerializeToString(), result.call_id,
+                            result.usage.cost_usd)  # fmt: skip
+        return response
 
     async def generate_batch(self, request: gateway_pb2.GenerateBatchRequest, context):
         k = request.k or 3

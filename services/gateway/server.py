@@ -156,6 +156,7 @@ def build(settings: GatewaySettings, health: Health) -> server.Service:
     async def stop() -> None:
         # Shadows still answering are recorded failed first, so the outbox's flush takes them.
         await servicer.late_shadows.close()
+        await servicer.cache.drain()
         await outbox.close(settings.outbox_flush_s)
         await downstreams.close()
 

@@ -12,6 +12,8 @@ from freescaling.learning.v1 import learning_pb2
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
+from services.gateway.access import bearer
+from services.gateway.answer_cache import AnswerCache, options_problem
 from services.gateway.chat import Chat, chat_problem
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import DownstreamError, Downstreams
@@ -71,8 +73,26 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
         self.generation = Generation(downstreams, self.panels, outbox, self.router)
         self.chatting = Chat(downstreams, self.router, outbox)
+        # One answer cache for Scale, Generate and Chat, over gRPC and HTTP alike.
+        self.cache = AnswerCache(
+            downstreams,
+            settings.cache,
+            settings.cache_threshold,
+            settings.cache_ttl_s,
+            keys_configured=bool(settings.api_keys or settings.api_keys_file),
+        )
+        self.voting.cache = self.generation.cache = self.chatting.cache = self.cache
         self.feedback = Feedback(downstreams, outbox)
         self.onboarding = Onboarding(downstreams, settings.clusters_k, settings.batch_concurrency)
+
+    @staticmethod
+    def _check_cache(options) -> None:
+        problem = options_problem(options)
+        _require(problem is None, problem or "")
+
+    def _scope(self, context: grpc.aio.ServicerContext) -> str:
+        """The caller's answer-cache scope, from the API key it presented."""
+        return self.cache.scope(bearer(context.invocation_metadata()))
 
     async def _run(self, context: grpc.aio.ServicerContext, work):
         try:
@@ -105,7 +125,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         async def work():
             _require(bool(request.question.strip()), "question is required")
             _require(request.k in K_VALUES, f"k must be 1, 3 or 5, or 0 for auto; got {request.k}")
-            return await self.voting.scale(request, context)
+            self._check_cache(request.options)
+            return await self.voting.scale(request, context, self._scope(context))
 
         return await self._run(context, work())
 
@@ -113,7 +134,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         async def work():
             _require(bool(request.question.strip()), "question is required")
             _require(request.k in K_VALUES, f"k must be 1, 3 or 5 (0 means 3); got {request.k}")
-            return await self.generation.generate(request, context)
+            self._check_cache(request.options)
+            return await self.generation.generate(request, context, self._scope(context))
 
         return await self._run(context, work())
 
@@ -143,10 +165,14 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         async def chunks():
             problem = chat_problem(request)
             _require(problem is None, problem or "")
+            self._check_cache(request.options)
+            found = await self.chatting.look_up(request, context, self._scope(context))
             if request.HasField("stream") and not request.stream:
-                yield gateway_pb2.ChatChunk(response=await self.chatting.respond(request, context))
+                whole = await self.chatting.respond(request, context, found)
+                yield gateway_pb2.ChatChunk(response=whole)
                 return
-            async for chunk in self.chatting.chat(request, context):
+            call_id = self.chatting.call_id_for(found)
+            async for chunk in self.chatting.chat(request, context, call_id, found):
                 yield chunk
 
         async for chunk in self._stream(context, chunks()):

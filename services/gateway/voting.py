@@ -18,6 +18,7 @@ import grpc
 from freescaling.common.v1 import classification_pb2, routing_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
+from services.gateway.answer_cache import NO_CACHE, AnswerCache, Hit
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.panels import Panels
@@ -66,6 +67,28 @@ async def _close(streams) -> None:
             await stream.aclose()
 
 
+def _cache_settings(request: gateway_pb2.ScaleRequest) -> list:
+    """What shapes a vote's answer besides the question's wording (sampling is the cache's)."""
+    return [
+        request.context,
+        request.k,
+        list(request.answer_patterns),
+        list(request.models),
+        request.panel,
+    ]
+
+
+def _from_cache(hit: Hit, elapsed_s: float) -> gateway_pb2.ScaleResponse:
+    """The cached vote as this call's answer: the original's answer and votes under its call
+    id, no model called, nothing spent."""
+    response = gateway_pb2.ScaleResponse.FromString(hit.answer)
+    response.result.calls_made = 0
+    response.result.ClearField("usage")
+    response.result.elapsed_s = elapsed_s
+    response.cache.CopyFrom(hit.info)
+    return response
+
+
 class Voting:
     def __init__(
         self,
@@ -91,6 +114,7 @@ class Voting:
         self.shadow_wait_s = shadow_wait_s
         # k=auto: a clear single answer from an expert expected to be less accurate escalates.
         self.auto_min_accuracy = auto_min_accuracy
+        self.cache: AnswerCache | None = None
 
     async def _ask(
         self,
@@ -152,8 +176,30 @@ class Voting:
             return []  # the ensemble resolves a named panel
         return await self.panels.for_k(k, context)
 
-    async def scale(self, request: gateway_pb2.ScaleRequest, context) -> gateway_pb2.ScaleResponse:
+    async def scale(
+        self, request: gateway_pb2.ScaleRequest, context, scope: str | None = None
+    ) -> gateway_pb2.ScaleResponse:
+        """One vote (fixed k or the k=auto cascade), recorded; answered from the answer cache
+        when `scope` (the caller's) and the request allow it and it holds the answer."""
         started = time.time()
+        found = NO_CACHE
+        if self.cache is not None:
+            found = await self.cache.find(
+                "scale", request.question, _cache_settings(request), request.options, scope,
+                context,
+            )  # fmt: skip
+            if found.hit is not None:
+                return _from_cache(found.hit, time.time() - started)
+        response = await self._answer(request, context, started)
+        result = response.result
+        if self.cache is not None and result.answer:
+            kept = gateway_pb2.ScaleResponse()
+            kept.CopyFrom(response)
+            kept.result.pending_shadow = ""
+            self.cache.keep(found, kept.SerializeToString(), result.call_id, result.usage.cost_usd)
+        return response
+
+    async def _answer(self, request, context, started: float) -> gateway_pb2.ScaleResponse:
         if request.k:
             response, late = await self._fixed(request, context)
             routing = None

@@ -18,8 +18,8 @@ from services.learning.errors import InvalidInput, NotFound, Precondition
 from services.learning.schema import cluster_sets
 
 
-# Centroids travel as float32 and are stored as their little-endian bytes (struct, not numpy:
-# learning's image has no numpy).
+# Centroids travel as float32 and are stored as their little-endian bytes (struct: a plain list
+# of floats in, the same out, without a detour through arrays).
 def _pack(values) -> bytes:
     return struct.pack(f"<{len(values)}f", *values)
 

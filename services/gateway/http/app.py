@@ -133,7 +133,7 @@ async def _not_routed(request: Request, exc: HTTPException) -> Response:
 def build_app(api: HttpApi):
     async def chat_completions(request: Request) -> Response:
         body = await read_object(request, api.max_body)
-        return await api.completions.create(chat_request.parse(body))
+        return await api.completions.create(chat_request.parse(body), _bearer(request))
 
     async def list_models(request: Request) -> Response:
         registry = await api.catalog.refresh(NO_DEADLINE)

@@ -24,8 +24,16 @@ HONOURED = {
     "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
     "temperature", "top_p", "stop", "seed", "user",
     # Free Scaling's extensions (OpenAI SDKs send them with extra_body).
-    "answer_patterns", "message_id", "candidates", "lambda",
+    "answer_patterns", "message_id", "candidates", "lambda", "cache", "cache_threshold",
 }  # fmt: skip
+
+# The `cache` extension's values (CallOptions.cache).
+CACHE_MODES = {
+    "skip": calls_pb2.CACHE_MODE_SKIP,
+    "fresh": calls_pb2.CACHE_MODE_FRESH,
+    "exact": calls_pb2.CACHE_MODE_EXACT,
+    "semantic": calls_pb2.CACHE_MODE_SEMANTIC,
+}
 
 # OpenAI fields the gateway cannot honour: accepted only at their no-op value, else a 400.
 NO_OP = {
@@ -184,6 +192,17 @@ def _options(body: dict) -> calls_pb2.CallOptions:
     else:
         options.stop.extend(fields.strings(body, "stop", most=4))
     options.user = fields.string(body, "user")
+    cache = fields.string(body, "cache")
+    if cache:
+        if cache not in CACHE_MODES:
+            raise invalid(
+                f"cache must be one of {', '.join(CACHE_MODES)}; got {cache!r}", param="cache"
+            )
+        options.cache = CACHE_MODES[cache]
+    if (threshold := fields.number(body, "cache_threshold", 0.0, 1.0)) is not None:
+        if threshold <= 0:
+            raise invalid("cache_threshold must be above 0 and at most 1", param="cache_threshold")
+        options.cache_threshold = threshold
     return options
 
 

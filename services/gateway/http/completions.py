@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 from starlette.responses import Response
 
@@ -40,7 +39,9 @@ class Completions:
     def __init__(self, chat: Chat, generation: Generation, voting: Voting, catalog: Catalog):
         self.chat, self.generation, self.voting, self.catalog = chat, generation, voting, catalog
 
-    async def create(self, call: ChatCall) -> Response:
+    async def create(self, call: ChatCall, token: str | None = None) -> Response:
+        """The answer to `call`; `token` (the caller's API key) scopes its answer cache."""
+        scope = self.chat.cache.scope(token) if self.chat.cache is not None else None
         if call.kind == "named" and not await self.catalog.known(call.model, NO_DEADLINE):
             raise ApiError(
                 404,
@@ -50,14 +51,14 @@ class Completions:
                 code="model_not_found",
             )
         if call.kind == "best_of":
-            return await self._best_of(call)
+            return await self._best_of(call, scope)
         if call.kind == "vote":
-            return await self._vote(call)
-        return await self._chat(call)
+            return await self._vote(call, scope)
+        return await self._chat(call, scope)
 
     # --- chat: routed or named ------------------------------------------------------------
 
-    async def _chat(self, call: ChatCall) -> Response:
+    async def _chat(self, call: ChatCall, scope: str | None) -> Response:
         request = gateway_pb2.ChatRequest(
             messages=call.messages,
             model=call.model if call.kind == "named" else "",
@@ -67,8 +68,9 @@ class Completions:
         )
         if call.lam is not None:
             setattr(request, "lambda", call.lam)
-        call_id = uuid.uuid4().hex
-        chunks = self.chat.chat(request, NO_DEADLINE, call_id)
+        found = await self.chat.look_up(request, NO_DEADLINE, scope)
+        call_id = self.chat.call_id_for(found)
+        chunks = self.chat.chat(request, NO_DEADLINE, call_id, found)
         if call.stream:
             return await self._stream_chat(call, call_id, chunks)
         routing = None
@@ -145,7 +147,7 @@ class Completions:
 
     # --- best-of-k and votes: answered whole ------------------------------------------------
 
-    async def _best_of(self, call: ChatCall) -> Response:
+    async def _best_of(self, call: ChatCall, scope: str | None) -> Response:
         question, context = call.question_and_context()
         response = await self.generation.generate(
             gateway_pb2.GenerateRequest(
@@ -156,12 +158,14 @@ class Completions:
                 options=call.options,
             ),
             NO_DEADLINE,
+            scope,
         )
         result = response.result
         extension = {
             "call_id": result.call_id,
             "cost_usd": result.usage.cost_usd,
             "elapsed_s": result.elapsed_s,
+            **_cached(response.cache if response.HasField("cache") else None),
             "winner_model": result.winner_model,
             "total_calls": result.total_calls,
             "tie_broken": result.tie_broken,
@@ -178,7 +182,7 @@ class Completions:
             call, result.call_id, result.winner_model, result.output, result.usage, extension
         )
 
-    async def _vote(self, call: ChatCall) -> Response:
+    async def _vote(self, call: ChatCall, scope: str | None) -> Response:
         question, context = call.question_and_context()
         response = await self.voting.scale(
             gateway_pb2.ScaleRequest(
@@ -190,12 +194,14 @@ class Completions:
                 options=call.options,
             ),
             NO_DEADLINE,
+            scope,
         )
         result = response.result
         extension = {
             "call_id": result.call_id,
             "cost_usd": result.usage.cost_usd,
             "elapsed_s": result.elapsed_s,
+            **_cached(response.cache if response.HasField("cache") else None),
             # A tie, all-abstain or no answer is an empty answer, never a made-up one.
             "answer": result.answer,
             "outcome": completion.outcome(result.outcome),
@@ -258,6 +264,21 @@ def _chat_extension(done: gateway_pb2.ChatDone, routing) -> dict:
         "elapsed_s": done.elapsed_s,
         "first_token_s": done.first_token_s,
         "routing": completion.routing(routing),
+        **_cached(done.cache if done.HasField("cache") else None),
+    }
+
+
+def _cached(hit) -> dict:
+    """The `cache` entry of a `freescaling` extension: present only on a cached answer."""
+    if hit is None:
+        return {}
+    return {
+        "cache": {
+            "original_call_id": hit.original_call_id,
+            "match": hit.match,
+            "similarity": round(hit.similarity, 4),
+            "saved_cost_usd": hit.saved_cost_usd,
+        }
     }
 
 
