@@ -189,3 +189,41 @@ registered_models = sa.Table(
     sa.Column("api_key_env", sa.String(200), nullable=False, server_default=""),
     sa.Column("registered_us", sa.BigInteger, nullable=False),
 )
+
+# Eighth revision: the answer cache (LookupAnswer, StoreAnswer). Keys are digests the gateway
+# computes (`scope` a digest of the API key: entries never cross keys); `answer` is the gateway's
+# serialised reply, opaque here. `embedding` (dim float32, little-endian) is NULL for an entry
+# that only an exact lookup can find. A later store of the same four keys replaces the entry.
+answer_cache = sa.Table(
+    "answer_cache",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("settings_key", sa.String(200), nullable=False),
+    sa.Column("text_key", sa.String(200), nullable=False),
+    sa.Column("embedder", sa.String(200), nullable=False, server_default=""),
+    sa.Column("numbers", sa.Text, nullable=False, server_default=""),
+    sa.Column("dim", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("embedding", sa.LargeBinary, nullable=True),
+    sa.Column("answer", sa.LargeBinary, nullable=False),
+    sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_answer_cache_keys", "scope", "kind", "settings_key", "text_key"),
+    sa.Index("ix_answer_cache_expires", "expires_us"),
+)
+
+# Every LookupAnswer, hit or miss, for GetStats' `cache` over a time range.
+cache_lookups = sa.Table(
+    "cache_lookups",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("hit", sa.Boolean, nullable=False),
+    sa.Column("semantic", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("saved_cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Index("ix_cache_lookups_at", "at_us"),
+)

@@ -21,6 +21,7 @@ from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
 from services.learning import (
+    answer_cache,
     capability_map,
     cluster_sets,
     correlations,
@@ -231,6 +232,12 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def GetCall(self, request, context):
         return await self._run(context, records.get_call, self.db, request.call_id)
+
+    async def LookupAnswer(self, request, context):
+        return await self._run(context, answer_cache.lookup, self.db, request)
+
+    async def StoreAnswer(self, request, context):
+        return await self._run(context, answer_cache.store, self.db, request)
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
         info = service_info("learning", SERVICE, NOT_BUILT, self.health, self.settings)

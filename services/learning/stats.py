@@ -1,5 +1,6 @@
 """Statistics over call records: totals, cost, latency percentiles, the mean routing latency,
-and distributions by model, tier, task type and kind, computed in the database."""
+and distributions by model, tier, task type and kind, computed in the database; and the answer
+cache's lookups over the same range."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from freescaling.common.v1 import records_pb2
+from services.learning import answer_cache
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
 from services.learning.records import time_filters
@@ -56,6 +58,8 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
             raise InvalidInput(f"kind {request.kind} is not a CallKind")
         where.append(calls.c.kind == request.kind)
     failed = sa.func.sum(sa.case((calls.c.failed, 1), else_=0))
+    since_us = request.since.ToMicroseconds() if request.HasField("since") else None
+    until_us = request.until.ToMicroseconds() if request.HasField("until") else None
 
     def grouped(conn: Connection, column, text: bool = True) -> list:
         return conn.execute(
@@ -137,6 +141,7 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
             by_kind=_buckets(kinds, total),
             mean_routing_latency_ms=float(routing_ms or 0.0),
             routed_calls=routed,
+            cache=answer_cache.lookup_stats(conn, since_us, until_us, request.kind),
         )
 
     return db.read(work)
