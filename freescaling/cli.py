@@ -470,6 +470,12 @@ def _stats(client: Client, args) -> Any:
         f"tokens: {stats.total_tokens}  "
         f"latency p50/p95: {stats.p50_latency_s:.2f}/{stats.p95_latency_s:.2f} s"
     ]
+    cache = stats.cache
+    if cache is not None and cache.hits + cache.misses:
+        lines.append(
+            f"answer cache: {cache.hits} hits ({cache.semantic_hits} semantic), {cache.misses} "
+            f"misses, hit rate {cache.hit_rate:.0%}, saved ${cache.saved_cost_usd:.4f}"
+        )
     for title, buckets in (
         ("model", stats.by_model),
         ("tier", stats.by_tier),

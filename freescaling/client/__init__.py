@@ -15,6 +15,7 @@ from freescaling.client.errors import (
 )
 from freescaling.client.results import (
     BatchItem,
+    CacheStats,
     CapabilityMap,
     ChatEvent,
     ChatResult,
@@ -41,6 +42,7 @@ from freescaling.client.sync import Client
 __all__ = [
     "AsyncClient",
     "BatchItem",
+    "CacheStats",
     "CapabilityMap",
     "ChatEvent",
     "ChatResult",

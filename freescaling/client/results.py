@@ -307,6 +307,17 @@ class StatsBucket:
 
 
 @dataclasses.dataclass(frozen=True)
+class CacheStats:
+    """The answer cache's lookups over the range, and what its hits saved."""
+
+    hits: int = 0
+    misses: int = 0
+    semantic_hits: int = 0
+    saved_cost_usd: float = 0.0
+    hit_rate: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class Stats:
     total_calls: int = 0
     total_cost_usd: float = 0.0
@@ -318,6 +329,7 @@ class Stats:
     by_tier: list[StatsBucket] = dataclasses.field(default_factory=list)
     by_task_type: list[StatsBucket] = dataclasses.field(default_factory=list)
     by_kind: list[StatsBucket] = dataclasses.field(default_factory=list)
+    cache: CacheStats | None = None
 
 
 @dataclasses.dataclass(frozen=True)

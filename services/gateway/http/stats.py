@@ -73,4 +73,11 @@ def body(stats: records_pb2.Stats) -> dict:
         "by_tier": _buckets(stats.by_tier),
         "by_task_type": _buckets(stats.by_task_type),
         "by_kind": _buckets(stats.by_kind),
+        "cache": {
+            "hits": stats.cache.hits,
+            "misses": stats.cache.misses,
+            "semantic_hits": stats.cache.semantic_hits,
+            "hit_rate": round(stats.cache.hit_rate, 4),
+            "saved_cost_usd": stats.cache.saved_cost_usd,
+        },
     }
