@@ -91,8 +91,12 @@ def test_sdk_auto_is_routed_with_the_details_in_the_extension_and_headers(client
 def test_an_http_chat_is_recorded_exactly_like_its_grpc_twin(system, client, learning):
     question = "Name a prime between 10 and 20."
     options = {"max_tokens": 50, "temperature": 0.0}
+    # Both run (temperature 0 would let the second be answered from the first's cached answer).
     reply = client.chat.completions.create(
-        model="yes3", messages=_user(question), extra_body={"message_id": "http-twin-1"}, **options
+        model="yes3",
+        messages=_user(question),
+        extra_body={"message_id": "http-twin-1", "cache": "skip"},
+        **options,
     )
     stub = gateway_pb2_grpc.GatewayStub(system.gateway.channel())
     chunks = list(
@@ -101,7 +105,9 @@ def test_an_http_chat_is_recorded_exactly_like_its_grpc_twin(system, client, lea
                 model="yes3",
                 messages=[calls_pb2.ChatMessage(role="user", content=question)],
                 message_id="grpc-twin-1",
-                options=calls_pb2.CallOptions(max_tokens=50, temperature=0.0),
+                options=calls_pb2.CallOptions(
+                    max_tokens=50, temperature=0.0, cache=calls_pb2.CACHE_MODE_SKIP
+                ),
             ),
             timeout=30,
         )
