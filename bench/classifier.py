@@ -2,7 +2,11 @@
 does what the seeds did (one request at a time, batch of one, slow sentencepiece tokenizer,
 fp32, no batching), both through gRPC, on a full-size DeBERTa-v3-base with random weights and
 realistic prompts (5 to 300 words), at concurrency 1, 8 and 64; plus the service with int8
-dynamic quantization and its agreement with fp32 on tiers and task types.
+dynamic quantization and its agreement with fp32 on tiers and task types. These servers embed
+with the checkpoint's own pooled state (FREESCALING_CLASSIFIER_EMBEDDER=checkpoint), so that
+both sides do the same work; a fourth server runs the default configuration, whose routing
+embedder (all-MiniLM-L6-v2) is measured alone through Embed at each concurrency, and whose
+Classify (both models, as a deployment runs it) at 64.
 
     python bench/classifier.py [--quick | --smoke] [--device auto|cpu|cuda]
 
@@ -292,8 +296,9 @@ class Server:
         self.log.close()
 
 
-async def load(address: str, prompts: list[str], concurrency: int):
-    """Send every prompt with `concurrency` in flight; (prompts/s, latencies ms, replies)."""
+async def load(address: str, prompts: list[str], concurrency: int, embed: bool = False):
+    """Send every prompt with `concurrency` in flight (Classify, or Embed one text at a time);
+    (prompts/s, latencies ms, replies)."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = classifier_pb2_grpc.ClassifierStub(channel)
         latencies, replies = [0.0] * len(prompts), [None] * len(prompts)
@@ -305,11 +310,17 @@ async def load(address: str, prompts: list[str], concurrency: int):
                 i = next_index
                 next_index += 1
                 start = time.perf_counter()
-                reply = await stub.Classify(
-                    classifier_pb2.ClassifyRequest(text=prompts[i]), timeout=600
-                )
+                if embed:
+                    reply = await stub.Embed(
+                        classifier_pb2.EmbedRequest(texts=[prompts[i]]), timeout=600
+                    )
+                    replies[i] = reply.embeddings[0]
+                else:
+                    reply = await stub.Classify(
+                        classifier_pb2.ClassifyRequest(text=prompts[i]), timeout=600
+                    )
+                    replies[i] = reply.classification
                 latencies[i] = (time.perf_counter() - start) * 1000
-                replies[i] = reply.classification
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -360,6 +371,16 @@ async def measure(servers, counts, figures, replies, rows, baseline_share: int) 
     for name, (rate, lat, _) in pairs.items():
         figures[(name, 1)] = (rate, percentile(lat, 0.5), percentile(lat, 0.99))
     for name, server in servers.items():
+        if name == "default":
+            for c, n in counts.items():
+                rate, lat, _ = await load(server.address, make_prompts(n, seed=c), c, embed=True)
+                figures[("embed", c)] = (rate, percentile(lat, 0.5), percentile(lat, 0.99))
+                rows.append(("embed", c, n, *figures[("embed", c)], 0.0))
+            rate, lat, out = await load(server.address, make_prompts(counts[64], seed=64), 64)
+            figures[("default", 64)] = (rate, percentile(lat, 0.5), percentile(lat, 0.99))
+            tokens = statistics.mean(r.token_count for r in out)
+            rows.append(("default", 64, counts[64], *figures[("default", 64)], tokens))
+            continue
         if name in pairs:
             rate, lat, out = pairs[name]
             tokens = statistics.mean(r.token_count for r in out)
@@ -417,6 +438,7 @@ def main() -> int:
     ckpt = prepare_checkpoint(args.workdir / "checkpoint", full_size=not args.smoke)
     prepared_s = time.perf_counter() - t0
     service_env = {
+        "FREESCALING_CLASSIFIER_EMBEDDER": "checkpoint",
         "FREESCALING_CLASSIFIER_MODEL": str(ckpt),
         "FREESCALING_CLASSIFIER_DEVICE": args.device,
         "FREESCALING_CLASSIFIER_CENTROIDS": str(args.workdir / "centroids.safetensors"),
@@ -465,6 +487,20 @@ def main() -> int:
             {**service_env, "FREESCALING_CLASSIFIER_QUANTIZE_INT8": "true"},
             args.workdir,
         )
+    default_env = {k: v for k, v in service_env.items() if k != "FREESCALING_CLASSIFIER_EMBEDDER"}
+    servers["default"] = Server(
+        "default",
+        [
+            sys.executable,
+            "-m",
+            "services.classifier",
+            *common,
+            "--port-file",
+            str(args.workdir / "default.port"),
+        ],
+        {**default_env, "FREESCALING_CLASSIFIER_EMBEDDER": "minilm"},
+        args.workdir,
+    )
     rows, figures = [], {}
     try:
         for name, server in servers.items():
@@ -518,6 +554,10 @@ def main() -> int:
         "throughput_ratio_c64": ratio(("service", 64), ("baseline", 64)),
         "throughput_ratio_c64_int8": ratio(("int8", 64), ("baseline", 64)) if int8 else None,
         "int8_agreement": agreement,
+        "embed_throughput_c1": round(figures[("embed", 1)][0], 2),
+        "embed_throughput_c64": round(figures[("embed", 64)][0], 2),
+        "embed_p50_ms_c1": round(figures[("embed", 1)][1], 2),
+        "default_classify_throughput_c64": round(figures[("default", 64)][0], 2),
         "p50_ms_c1": round(figures[("service", 1)][1], 1),
         "baseline_p50_ms_c1": round(figures[("baseline", 1)][1], 1),
         "p50_ratio_c1": ratio(("service", 1), ("baseline", 1), 1),
