@@ -166,7 +166,8 @@ def test_profile_errors(stub, cluster_set):
     one = graded(("i", 0, "", True))
     expect_error(
         grpc.StatusCode.FAILED_PRECONDITION,
-        "cluster set 'nope' is not recorded; RecordClusterSet first",
+        "cluster set 'nope' is not recorded: profile models on it first (`freescaling profile "
+        "--models ALIAS ...`), or name no cluster set for the newest",
         stub.RecordValidation,
         L.RecordValidationRequest(model="x", cluster_set_id="nope", items=one),
     )
@@ -186,7 +187,7 @@ def test_profile_errors(stub, cluster_set):
     )
     expect_error(
         grpc.StatusCode.NOT_FOUND,
-        "model 'ghost' has no profile",
+        "model 'ghost' has no profile: profile it first (`freescaling profile --models ghost`)",
         stub.GetProfile,
         L.GetProfileRequest(model="ghost"),
     )
