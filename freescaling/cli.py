@@ -21,6 +21,12 @@ from freescaling.validation import DEFAULT as DEFAULT_VALIDATION_SET
 # for the shipped set, 3 models and 3 trials is about 2,000 calls and 50 minutes.
 CALL_TIMEOUT_S = 120.0
 PROFILE_TIMEOUT_S = 6 * 3600.0
+# An error correlation is undefined where a model was right (or wrong) on every shared item:
+# shown so, never as 0, which would read as "they err independently".
+NOT_DEFINED = "n/a"
+UNDEFINED_NOTE = (
+    "n/a: undefined, one of the two was right on every shared item (or wrong on every one)"
+)
 
 
 def _plain(value: Any) -> Any:
@@ -352,12 +358,17 @@ def _capability_table(atlas: CapabilityMap) -> str:
             table(["task type", *numbers], [(t, *(cell(m, t) for m in names)) for t in tasks]),
         ]
     if len(names) > 1:
-        phi: dict[tuple[str, str], float] = {}
+        phi: dict[tuple[str, str], float | None] = {}
         for pair in atlas.correlations:
             phi[(pair.model_a, pair.model_b)] = phi[(pair.model_b, pair.model_a)] = pair.correlation
 
         def together(a: str, b: str) -> str:
-            return "-" if a == b else f"{phi[(a, b)]:+.2f}" if (a, b) in phi else "?"
+            if a == b:
+                return "-"
+            if (a, b) not in phi:
+                return "?"
+            value = phi[(a, b)]
+            return NOT_DEFINED if value is None else f"{value:+.2f}"
 
         lines += [
             "",
@@ -370,6 +381,8 @@ def _capability_table(atlas: CapabilityMap) -> str:
                 ],
             ),
         ]
+        if None in phi.values():
+            lines.append(UNDEFINED_NOTE)
     e = atlas.estimator
     if e is not None and e.method:
         figures = (
@@ -455,10 +468,17 @@ def _correlation(client: Client, args) -> Any:
         return pairs
     if not pairs:
         return "fewer than two models are profiled: nothing to compare (see `freescaling profile`)"
-    return table(
+    shown = table(
         ["model_a", "model_b", "correlation", "shared_items", "both_wrong"],
-        [(p.model_a, p.model_b, p.correlation, p.shared_items, p.both_wrong) for p in pairs],
-    )
+        [
+            (p.model_a, p.model_b, NOT_DEFINED if p.correlation is None else p.correlation,
+             p.shared_items, p.both_wrong)
+            for p in pairs
+        ],
+    )  # fmt: skip
+    if any(p.correlation is None for p in pairs):
+        shown += "\n\n" + UNDEFINED_NOTE
+    return shown
 
 
 def _stats(client: Client, args) -> Any:

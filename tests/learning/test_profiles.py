@@ -91,8 +91,9 @@ def test_route_trades_error_rate_against_cost(stub, cluster_set):
         L.ErrorCorrelationRequest(model_a=strong, model_b=cheap, cluster_set_id=cluster_set),
         timeout=TIMEOUT,
     )
-    # strong never errs: no variance, correlation 0.
+    # strong never errs: no variance, the correlation undefined (unset, read as 0).
     assert (corr.shared_items, corr.both_wrong, corr.correlation) == (8, 0, 0.0)
+    assert not corr.HasField("correlation")
 
 
 def test_error_correlation_phi(stub, cluster_set):
