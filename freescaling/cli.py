@@ -9,11 +9,13 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from freescaling.client import CapabilityMap, Client, FreeScalingError
+from freescaling.client import CapabilityMap, Client, FreeScalingError, Unavailable
+from freescaling.client.results import StatsBucket
 from freescaling.validation import DEFAULT as DEFAULT_VALIDATION_SET
 
 # Default deadline of one call; profiling gets longer: it asks every model every item `trials`
@@ -21,6 +23,15 @@ from freescaling.validation import DEFAULT as DEFAULT_VALIDATION_SET
 # for the shipped set, 3 models and 3 trials is about 2,000 calls and 50 minutes.
 CALL_TIMEOUT_S = 120.0
 PROFILE_TIMEOUT_S = 6 * 3600.0
+# An error correlation is undefined where a model was right (or wrong) on every shared item:
+# shown so, never as 0, which would read as "they err independently".
+NOT_DEFINED = "n/a"
+UNDEFINED_NOTE = (
+    "n/a: undefined, one of the two was right on every shared item (or wrong on every one)"
+)
+# gRPC's own words when the client reaches no gateway at all (a gateway saying that one of its
+# services is down words it otherwise, and its errors carry a request id).
+_UNREACHED = ("failed to connect to all addresses", "dns resolution failed")
 
 
 def _plain(value: Any) -> Any:
@@ -215,11 +226,13 @@ def _elo(client: Client, args) -> Any:
     ratings = client.elo_summary(args.sort, min_calls=args.min_calls)
     if args.json:
         return ratings
+    # calls = answered + abstained + failed + cancelled (votes cut short by a certain majority).
     return table(
-        ["model", "rating", "calls", "wins", "losses", "agreement", "answered", "failed"],
+        ["model", "rating", "calls", "wins", "losses", "agreement", "answered", "abstained",
+         "failed", "cancelled"],
         [
             (r.model, r.rating, r.calls, r.wins, r.losses, r.agreement_rate, r.answered,
-             r.failed)
+             r.abstained, r.failed, r.cancelled)
             for r in ratings
         ],
     )  # fmt: skip
@@ -352,12 +365,17 @@ def _capability_table(atlas: CapabilityMap) -> str:
             table(["task type", *numbers], [(t, *(cell(m, t) for m in names)) for t in tasks]),
         ]
     if len(names) > 1:
-        phi: dict[tuple[str, str], float] = {}
+        phi: dict[tuple[str, str], float | None] = {}
         for pair in atlas.correlations:
             phi[(pair.model_a, pair.model_b)] = phi[(pair.model_b, pair.model_a)] = pair.correlation
 
         def together(a: str, b: str) -> str:
-            return "-" if a == b else f"{phi[(a, b)]:+.2f}" if (a, b) in phi else "?"
+            if a == b:
+                return "-"
+            if (a, b) not in phi:
+                return "?"
+            value = phi[(a, b)]
+            return NOT_DEFINED if value is None else f"{value:+.2f}"
 
         lines += [
             "",
@@ -370,6 +388,8 @@ def _capability_table(atlas: CapabilityMap) -> str:
                 ],
             ),
         ]
+        if None in phi.values():
+            lines.append(UNDEFINED_NOTE)
     e = atlas.estimator
     if e is not None and e.method:
         figures = (
@@ -383,6 +403,21 @@ def _capability_table(atlas: CapabilityMap) -> str:
     return "\n".join(lines)
 
 
+def _time_left(elapsed_s: float, done: int, total: int) -> str:
+    """ " (about 12 min left)" at the pace so far; nothing before the first answer or after the
+    last one."""
+    if done <= 0 or done >= total:
+        return ""
+    left = elapsed_s / done * (total - done)
+    if left < 90:
+        figure = f"{max(round(left), 1)} s"
+    elif left < 90 * 60:
+        figure = f"{round(left / 60)} min"
+    else:
+        figure = f"{left / 3600:.1f} h"
+    return f" (about {figure} left)"
+
+
 def _profile(client: Client, args) -> Any:
     """Profile every model on one labelled validation set (ProfileModels): progress to stderr,
     then the capability map."""
@@ -394,6 +429,7 @@ def _profile(client: Client, args) -> Any:
     answers = [a.strip() for a in args.answers.split(",") if a.strip()]
     each = len(items) * max(args.trials, 1)
     final = None
+    started, shown = time.monotonic(), 0
     for step in client.profile_models(
         models,
         items,
@@ -405,8 +441,11 @@ def _profile(client: Client, args) -> Any:
     ):
         if not args.json:
             per = ", ".join(f"{m.model} {m.done}/{each} ({m.correct} right)" for m in step.models)
-            print(f"\r{step.done}/{step.total} graded: {per}", end="", file=sys.stderr,
-                  flush=True)  # fmt: skip
+            left = _time_left(time.monotonic() - started, step.done, step.total)
+            line = f"{step.done}/{step.total} graded{left}: {per}"
+            # Spaces over what a longer line before left behind (the line is rewritten in place).
+            print(f"\r{line.ljust(shown)}", end="", file=sys.stderr, flush=True)
+            shown = len(line)
         final = step
     if not args.json:
         print(file=sys.stderr)
@@ -455,18 +494,42 @@ def _correlation(client: Client, args) -> Any:
         return pairs
     if not pairs:
         return "fewer than two models are profiled: nothing to compare (see `freescaling profile`)"
-    return table(
+    shown = table(
         ["model_a", "model_b", "correlation", "shared_items", "both_wrong"],
-        [(p.model_a, p.model_b, p.correlation, p.shared_items, p.both_wrong) for p in pairs],
-    )
+        [
+            (p.model_a, p.model_b, NOT_DEFINED if p.correlation is None else p.correlation,
+             p.shared_items, p.both_wrong)
+            for p in pairs
+        ],
+    )  # fmt: skip
+    if any(p.correlation is None for p in pairs):
+        shown += "\n\n" + UNDEFINED_NOTE
+    return shown
+
+
+def _shares(buckets: Sequence[StatsBucket], total: int) -> list[tuple]:
+    """Table rows of one distribution whose shares add up to 1: calls the buckets leave out
+    (no tier or task type: not classified) make a "(none)" row, and where a call counts in
+    several buckets (a scale call, for each model of its panel) each share is of their sum."""
+    counted = sum(b.calls for b in buckets)
+    missing = max(total - counted, 0)
+    whole = counted + missing
+    rows: list[tuple] = [
+        (b.key, b.calls, b.calls / whole, b.errors, b.cost_usd, b.mean_latency_s) for b in buckets
+    ]
+    if missing:
+        rows.append(("(none)", missing, missing / whole, "-", "-", "-"))
+    return rows
 
 
 def _stats(client: Client, args) -> Any:
     stats = client.stats()
     if args.json:
         return stats
+    # Every call has a kind, so the kinds' errors are the calls that failed.
+    errors = sum(b.errors for b in stats.by_kind)
     lines = [
-        f"calls: {stats.total_calls}  cost: ${stats.total_cost_usd:.4f}  "
+        f"calls: {stats.total_calls}  errors: {errors}  cost: ${stats.total_cost_usd:.4f}  "
         f"tokens: {stats.total_tokens}  "
         f"latency p50/p95: {stats.p50_latency_s:.2f}/{stats.p95_latency_s:.2f} s"
     ]
@@ -476,8 +539,18 @@ def _stats(client: Client, args) -> Any:
             f"answer cache: {cache.hits} hits ({cache.semantic_hits} semantic), {cache.misses} "
             f"misses, hit rate {cache.hit_rate:.0%}, saved ${cache.saved_cost_usd:.4f}"
         )
+    if stats.by_model:
+        lines += [
+            "",
+            "by model (a scale call counts once for each model of its panel; errors: its "
+            "answers that failed):",
+            table(
+                ["model", "calls", "share", "errors", "cost_usd", "mean_latency_s"],
+                _shares(stats.by_model, 0),
+            ),
+        ]
     for title, buckets in (
-        ("model", stats.by_model),
+        ("kind", stats.by_kind),
         ("tier", stats.by_tier),
         ("task type", stats.by_task_type),
     ):
@@ -485,8 +558,8 @@ def _stats(client: Client, args) -> Any:
             lines += [
                 "",
                 table(
-                    [title, "calls", "share", "cost_usd", "mean_latency_s"],
-                    [(b.key, b.calls, b.share, b.cost_usd, b.mean_latency_s) for b in buckets],
+                    [title, "calls", "share", "errors", "cost_usd", "mean_latency_s"],
+                    _shares(buckets, stats.total_calls),
                 ),
             ]
     return "\n".join(lines)
@@ -631,8 +704,25 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def _unreached(exc: FreeScalingError, target: str) -> str | None:
+    """What to say when no gateway answered at `target` at all."""
+    details = exc.message.lower()
+    if not isinstance(exc, Unavailable) or exc.request_id or not details.startswith(_UNREACHED):
+        return None
+    why = (
+        "connection refused"
+        if "connection refused" in details
+        else "the name does not resolve"
+        if details.startswith("dns")
+        else exc.message
+    )
+    return (
+        f"no gateway answers at {target} ({why}): start it, or give its host:port with "
+        "--target (or FREESCALING_TARGET)"
+    )
+
+
+def _run(args) -> int:
     try:
         with Client(
             args.target,
@@ -642,8 +732,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as client:
             output = args.run(client, args)
     except FreeScalingError as exc:
-        print(f"freescaling {args.command}: {exc}", file=sys.stderr)
+        print(f"freescaling {args.command}: {_unreached(exc, args.target) or exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # a chat streamed into a reader that left: not an error of the call
     except (ValueError, OSError) as exc:
         print(f"freescaling {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -653,7 +745,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(_plain(output), ensure_ascii=False, indent=2))
     else:
         print(output)
+    sys.stdout.flush()  # here, where a reader gone is caught, not at exit
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # The reader had what it wanted (`freescaling --json stats | head`): end quietly, with
+        # stdout pointed at /dev/null so that the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@ server's message and the request id to quote when asking for help."""
 
 from __future__ import annotations
 
+import re
+
 import grpc
+
+from freescaling.client.channel import DEFAULT_MAX_MESSAGE_MB
 
 
 class FreeScalingError(Exception):
@@ -60,11 +64,23 @@ _BY_CODE = {
 }
 
 
+# gRPC's own words for a message over a channel's or a server's limit ("Received message larger
+# than max (N vs. M)", "Sent message larger than ..."): they name no setting, so the error adds
+# the one that sets the limit, as the HTTP API's 413 does.
+_TOO_LARGE = re.compile(r"(received|sent) message larger than max", re.IGNORECASE)
+
+
 def from_rpc_error(error: grpc.RpcError) -> FreeScalingError:
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
     trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
     request_id = dict(trailing or ()).get("x-request-id", "")
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _TOO_LARGE.search(details or ""):
+        details = (
+            f"the message is larger than the limit ({details}; FREESCALING_MAX_MESSAGE_MB, "
+            f"{DEFAULT_MAX_MESSAGE_MB:g} by default, sets it on the gateway for requests and "
+            "in this client for answers): send less, or raise the limit"
+        )
     cls = _BY_CODE.get(code, FreeScalingError)
     return cls(code.name, details or code.name, request_id)
 

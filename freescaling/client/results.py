@@ -286,11 +286,13 @@ class EvolveResult:
 
 @dataclasses.dataclass(frozen=True)
 class ModelPairCorrelation:
-    """How often two models err on the same validation items (phi, -1..1)."""
+    """How often two models err on the same validation items (phi, -1..1); `correlation` is
+    None where it is undefined: one of the two right on every shared item, or wrong on every
+    one (or none shared)."""
 
     model_a: str = ""
     model_b: str = ""
-    correlation: float = 0.0
+    correlation: float | None = None
     shared_items: int = 0
     both_wrong: int = 0
 

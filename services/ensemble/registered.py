@@ -101,7 +101,7 @@ class RegisteredModels:
                 stored = self._local(await self.shared.store(model))
             except StoreUnavailable as exc:
                 raise StoreUnavailable(
-                    f"{exc}; {model.alias} is not registered: retry RegisterModel"
+                    f"{exc}; {model.alias} is not registered: retry once learning answers"
                 ) from None
             # Learning holds the truth: a stale entry here (edited there by hand) gives way.
             self.registry.put(stored)

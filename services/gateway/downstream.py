@@ -4,7 +4,7 @@ downstream failures turned into errors that name the service, and a health monit
 the gateway's readiness in step with its required downstreams.
 
 Each channel balances over every address its target resolves to (`round_robin`), so that behind
-a headless Kubernetes Service (`dns:///ensemble-headless:50053`) every replica gets calls: a
+a headless Kubernetes Service (`dns:///ensemble:50053`) every replica gets calls: a
 channel is one HTTP/2 connection per address, and with the default `pick_first` one gateway
 would talk to one pod for the life of its connection. Client-side health checking leaves out an
 address whose readiness name is not SERVING (a pod shutting down, an ensemble without its key).

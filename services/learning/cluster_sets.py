@@ -17,6 +17,10 @@ from services.learning.db import Database
 from services.learning.errors import InvalidInput, NotFound, Precondition
 from services.learning.schema import cluster_sets
 
+# What a person runs to record a cluster set (profiling fits the clusters when there are none
+# and records them): messages name it, never the RPC that records the set.
+PROFILE_FIRST = "`freescaling profile --models ALIAS ...`"
+
 
 # Centroids travel as float32 and are stored as their little-endian bytes (struct: a plain list
 # of floats in, the same out, without a detour through arrays).
@@ -161,7 +165,10 @@ def resolve_set(conn: Connection, set_id: str):
     if set_id:
         row = conn.execute(sa.select(cluster_sets).where(cluster_sets.c.id == set_id)).first()
         if row is None:
-            raise Precondition(f"cluster set {set_id!r} is not recorded; RecordClusterSet first")
+            raise Precondition(
+                f"cluster set {set_id!r} is not recorded: profile models on it first "
+                f"({PROFILE_FIRST}), or name no cluster set for the newest"
+            )
         return row
     row = conn.execute(
         sa.select(cluster_sets)
@@ -169,5 +176,7 @@ def resolve_set(conn: Connection, set_id: str):
         .limit(1)
     ).first()
     if row is None:
-        raise Precondition("no cluster set is recorded yet; RecordClusterSet first")
+        raise Precondition(
+            f"no cluster set is recorded yet: profile models first ({PROFILE_FIRST})"
+        )
     return row

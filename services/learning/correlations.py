@@ -58,17 +58,19 @@ def error_correlation(
 
 
 def phi(errors) -> learning_pb2.ErrorCorrelationResponse:
-    """The phi coefficient of (a wrong, b wrong) pairs, with the pairs and both-wrong counts."""
+    """The phi coefficient of (a wrong, b wrong) pairs, with the pairs and both-wrong counts;
+    left unset (read as 0) where it is undefined: no pair, or either side without variance (a
+    model all right or all wrong), which a reader must not take for "independent"."""
     errors = list(errors)
     n11 = sum(1 for x, y in errors if x and y)
     n10 = sum(1 for x, y in errors if x and not y)
     n01 = sum(1 for x, y in errors if y and not x)
     n00 = len(errors) - n11 - n10 - n01
     denominator = math.sqrt((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00))
-    phi = (n11 * n00 - n10 * n01) / denominator if denominator else 0.0
-    return learning_pb2.ErrorCorrelationResponse(
-        correlation=phi, shared_items=len(errors), both_wrong=n11
-    )
+    reply = learning_pb2.ErrorCorrelationResponse(shared_items=len(errors), both_wrong=n11)
+    if denominator:
+        reply.correlation = (n11 * n00 - n10 * n01) / denominator
+    return reply
 
 
 def pair_correlations(
@@ -81,15 +83,12 @@ def pair_correlations(
         for b in models[i + 1 :]:
             shared = wrong[a].keys() & wrong[b].keys()
             both = phi((wrong[a][k], wrong[b][k]) for k in shared)
-            pairs.append(
-                routing_pb2.ModelPairCorrelation(
-                    model_a=a,
-                    model_b=b,
-                    correlation=both.correlation,
-                    shared_items=both.shared_items,
-                    both_wrong=both.both_wrong,
-                )
+            pair = routing_pb2.ModelPairCorrelation(
+                model_a=a, model_b=b, shared_items=both.shared_items, both_wrong=both.both_wrong
             )
+            if both.HasField("correlation"):
+                pair.correlation = both.correlation
+            pairs.append(pair)
     return pairs
 
 

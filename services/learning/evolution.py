@@ -142,7 +142,7 @@ def get_panel(db: Database, name: str) -> models_pb2.Panel:
     row = db.read(lambda conn: _current(conn, name))
     if row is None:
         raise NotFound(
-            f"panel {name!r} has not been chosen yet; run Evolve (dry_run=false) once models "
+            f"panel {name!r} has not been chosen yet; run `freescaling evolve` once models "
             "have enough calls"
         )
     return models_pb2.Panel(

@@ -86,7 +86,10 @@ def get_profile(db: Database, model: str, set_id: str = "") -> routing_pb2.Model
                 .limit(1)
             ).scalar()
             if latest is None:
-                raise NotFound(f"model {model!r} has no profile; RecordValidation first")
+                raise NotFound(
+                    f"model {model!r} has no profile: profile it first "
+                    f"(`freescaling profile --models {model}`)"
+                )
             return model_profile(conn, model, resolve_set(conn, latest))
         return model_profile(conn, model, resolve_set(conn, set_id))
 

@@ -485,14 +485,43 @@ def gpu_only_where_intended(gpu: bool) -> Check:
     return check
 
 
+def image_parts(image: str) -> tuple[str, str, str]:
+    """(repository, tag, digest) of an image reference; a colon before the last slash is a
+    registry's port, not a tag."""
+    name, _, digest = image.partition("@")
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        repository, tag = name, ""
+    return repository, tag, digest
+
+
 def images_are_the_services(docs: list[dict]) -> list[str]:
     problems = []
     for name, deployment in of_kind(docs, "Deployment").items():
         for container in all_containers(deployment):
             image = container["image"]
-            repository, _, tag = image.rpartition(":")
-            if not repository.endswith(f"freescaling/{name}") or not tag:
+            repository, _, _ = image_parts(image)
+            if not repository.endswith(f"freescaling/{name}"):
                 problems.append(f"{name}/{container['name']}: image {image} is not {name}'s")
+    return problems
+
+
+def images_are_pinned(docs: list[dict]) -> list[str]:
+    """A version tag or a digest on every image: with `latest` or no tag (which means latest),
+    `imagePullPolicy: IfNotPresent` keeps whichever build a node pulled first, so replicas may
+    run different code and a rollback changes nothing."""
+    problems = []
+    for name, deployment in of_kind(docs, "Deployment").items():
+        for container in all_containers(deployment):
+            image = container["image"]
+            _, tag, digest = image_parts(image)
+            if digest:
+                continue
+            where = f"{name}/{container['name']}: image {image}"
+            if not tag:
+                problems.append(f"{where} has no tag (latest): pin a version")
+            elif tag == "latest":
+                problems.append(f"{where} is tagged latest: pin a version")
     return problems
 
 
@@ -682,6 +711,7 @@ COMMON: list[Check] = [
     services_select_their_pods,
     no_secret_values,
     images_are_the_services,
+    images_are_pinned,
     state_is_shared,
     custom_resources_are_known,
 ]

@@ -9,6 +9,8 @@ keeps the provider's rate limit."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -29,6 +31,41 @@ def test_renders_validates_and_keeps_the_invariants(directory):
     kinds = [d["kind"] for d in docs]
     assert kinds.count("Deployment") == 4 and kinds.count("Service") == 4, kinds
     assert manifests.problems(directory, docs) == []
+
+
+# A downstream target as the docs and docstrings write it: dns:///NAME:PORT (NAME in capitals
+# is a placeholder).
+DNS_TARGET = re.compile(r"dns:///([a-z0-9][a-z0-9.-]*):(\d+)")
+
+
+def test_the_headless_services_the_docs_name_are_in_the_manifests():
+    """Every dns:///NAME:PORT a reader is shown is a headless Service of the base, on that port."""
+    headless = {
+        d["metadata"]["name"]: {p["port"] for p in d["spec"]["ports"]}
+        for d in render("base")
+        if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"
+    }
+    # The docs, and the docstrings and manifest comments a reader follows (not tests/: its
+    # planted mistakes name wrong targets on purpose).
+    texts = [
+        ROOT / "README.md",
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "services").rglob("*.py"),
+        *(ROOT / "freescaling").rglob("*.py"),
+        *DEPLOY.rglob("*.yaml"),
+    ]
+    named = {
+        (str(path.relative_to(ROOT)), name, int(port))
+        for path in texts
+        for name, port in DNS_TARGET.findall(path.read_text())
+    }
+    assert any(where.startswith("docs/") for where, _, _ in named), "the pattern finds nothing"
+    wrong = sorted(
+        f"{where}: dns:///{name}:{port}"
+        for where, name, port in named
+        if port not in headless.get(name, set())
+    )
+    assert not wrong, f"not a headless Service and port of deploy/base {sorted(headless)}: {wrong}"
 
 
 def test_the_base_lists_every_manifest_and_sets_no_namespace():

@@ -3,7 +3,8 @@ it, with a message that says what is wrong. Among them the nine once planted in 
 no test caught: a misspelt readOnlyRootFilesystem, an integer env value, a grace period
 shorter than the gateway's shutdown, a wrong downstream port, three learning replicas on
 SQLite, an unwritable (relative) database path, a probe on the wrong health name, a probe port
-given by name, a setting that does not exist."""
+given by name, a setting that does not exist. And two that passed until issue 21: an image
+tagged `latest`, and one with no tag at all."""
 
 from __future__ import annotations
 
@@ -164,6 +165,16 @@ def gpu_without_toleration(docs):
 def cpu_image_on_the_gpu(docs):
     container = _container(docs, "classifier")
     container["image"] = container["image"].replace("-cuda", "")
+
+
+def image_tagged_latest(docs):
+    container = _container(docs, "gateway")
+    container["image"] = container["image"].rpartition(":")[0] + ":latest"
+
+
+def image_without_a_tag(docs):
+    container = _container(docs, "ensemble")
+    container["image"] = container["image"].rpartition(":")[0]
 
 
 def centroids_in_a_file(docs):
@@ -330,6 +341,18 @@ CASES: list[tuple[str, Callable, str]] = [
         "classifier: does not tolerate the GPU nodes' taint",
     ),
     ("overlays/production", cpu_image_on_the_gpu, "is not the CUDA image"),
+    (
+        "overlays/production",
+        image_tagged_latest,
+        "gateway/gateway: image registry.example.com/freescaling/gateway:latest is tagged "
+        "latest: pin a version",
+    ),
+    (
+        "overlays/production",
+        image_without_a_tag,
+        "ensemble/ensemble: image registry.example.com/freescaling/ensemble has no tag (latest)",
+    ),
+    ("base", image_tagged_latest, "gateway/gateway: image freescaling/gateway:latest is tagged"),
     ("base", centroids_in_a_file, "classifier: centroids in a local file"),
     (
         "base",
@@ -394,3 +417,10 @@ def test_a_planted_mistake_is_caught(directory, plant, expected):
     plant(docs)
     found = manifests.problems(directory, docs)
     assert any(expected in p for p in found), "\n".join(found) or "nothing found"
+
+
+def test_an_image_pinned_by_digest_is_pinned():
+    docs = render("overlays/production")
+    container = _container(docs, "gateway")
+    container["image"] = container["image"].rpartition(":")[0] + "@sha256:" + "0" * 64
+    assert manifests.problems("overlays/production", docs) == []

@@ -193,9 +193,10 @@ def test_evolution_history_and_error_correlation_are_readable(client, system, fa
     (pair,) = client.error_correlations(["yes4", "no2"])
     assert (pair.model_a, pair.model_b, pair.shared_items) == ("yes4", "no2", 6)
     assert pair.both_wrong == 0
+    assert pair.correlation is None  # yes4 never errs: no variance, no correlation
     table = _cli(system, "correlation", "--models", "yes4,no2")
-    assert table.returncode == 0 and table.stdout.split()[:5] == [
-        "model_a", "model_b", "correlation", "shared_items", "both_wrong",
+    assert table.returncode == 0 and table.stdout.split()[:8] == [
+        "model_a", "model_b", "correlation", "shared_items", "both_wrong", "yes4", "no2", "n/a",
     ], table.stderr  # fmt: skip
 
 

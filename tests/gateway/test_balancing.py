@@ -2,7 +2,7 @@
 behind one name both get calls, a replica that is alive but not ready gets none, and a replica
 that goes away leaves the calls to the others.
 
-In Kubernetes the name is a headless Service (`dns:///ensemble-headless:50053`) that resolves to
+In Kubernetes the name is a headless Service (`dns:///ensemble:50053`) that resolves to
 every ready pod's address; here it is gRPC's static `ipv4:` list of loopback addresses, which
 hands the same list of addresses to the same `round_robin` policy (a DNS name with several
 loopback addresses would need an edited /etc/hosts)."""

@@ -91,8 +91,9 @@ def test_route_trades_error_rate_against_cost(stub, cluster_set):
         L.ErrorCorrelationRequest(model_a=strong, model_b=cheap, cluster_set_id=cluster_set),
         timeout=TIMEOUT,
     )
-    # strong never errs: no variance, correlation 0.
+    # strong never errs: no variance, the correlation undefined (unset, read as 0).
     assert (corr.shared_items, corr.both_wrong, corr.correlation) == (8, 0, 0.0)
+    assert not corr.HasField("correlation")
 
 
 def test_error_correlation_phi(stub, cluster_set):
@@ -166,7 +167,8 @@ def test_profile_errors(stub, cluster_set):
     one = graded(("i", 0, "", True))
     expect_error(
         grpc.StatusCode.FAILED_PRECONDITION,
-        "cluster set 'nope' is not recorded; RecordClusterSet first",
+        "cluster set 'nope' is not recorded: profile models on it first (`freescaling profile "
+        "--models ALIAS ...`), or name no cluster set for the newest",
         stub.RecordValidation,
         L.RecordValidationRequest(model="x", cluster_set_id="nope", items=one),
     )
@@ -186,7 +188,7 @@ def test_profile_errors(stub, cluster_set):
     )
     expect_error(
         grpc.StatusCode.NOT_FOUND,
-        "model 'ghost' has no profile",
+        "model 'ghost' has no profile: profile it first (`freescaling profile --models ghost`)",
         stub.GetProfile,
         L.GetProfileRequest(model="ghost"),
     )

@@ -365,7 +365,7 @@ def test_without_learning_replicas_serve_what_they_have_and_refuse_registrations
             f"the learning service ({address}, FREESCALING_ENSEMBLE_LEARNING_ADDR) could not "
             "store the model: UNAVAILABLE: "
         )
-        assert details.endswith(f"; {late} is not registered: retry RegisterModel")
+        assert details.endswith(f"; {late} is not registered: retry once learning answers")
         assert late not in aliases(a)
         # NOT_FOUND says why a registered model may be missing.
         with pytest.raises(grpc.RpcError) as err:
