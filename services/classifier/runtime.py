@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 # because torch aborts the process when a thread is inside it as the interpreter finalises.
 _LOADERS: set[threading.Thread] = set()
 LOADER_JOIN_S = 10.0
+# The embedder and the checkpoint load one at a time: transformers imports its model modules
+# lazily, and two threads importing them at once can see a half-initialised module (a first
+# load that fails for nothing); the two would share the cores anyway.
+_LOAD_LOCK = threading.Lock()
 
 
 async def _in_daemon_thread(fn):
@@ -188,15 +192,16 @@ class ClassifierRuntime:
         from services.classifier.engine import Engine
 
         directory = checkpoint.resolve(self.settings.model, self.settings.cache_dir)
-        logger.info("loading the classifier model from %s", directory)
-        engine = Engine.load(
-            directory,
-            device=self.settings.device,
-            quantize_int8=self.settings.quantize_int8,
-            threads=self.settings.threads,
-            onednn=self.settings.onednn,
-        )
-        engine.warm_up(self.max_batch_for(engine.device))
+        with _LOAD_LOCK:
+            logger.info("loading the classifier model from %s", directory)
+            engine = Engine.load(
+                directory,
+                device=self.settings.device,
+                quantize_int8=self.settings.quantize_int8,
+                threads=self.settings.threads,
+                onednn=self.settings.onednn,
+            )
+            engine.warm_up(self.max_batch_for(engine.device))
         return engine
 
     def _load_embedder(self):
@@ -205,14 +210,15 @@ class ClassifierRuntime:
         from services.classifier.engine import cpu_count, pick_device
 
         directory = resolve(self.settings.embedder)
-        device = pick_device(self.settings.device)
-        if device == "cpu":
-            import torch
+        with _LOAD_LOCK:
+            device = pick_device(self.settings.device)
+            if device == "cpu":
+                import torch
 
-            torch.set_num_threads(self.settings.threads or cpu_count())
-        logger.info("loading the embedder from %s", directory)
-        embedder = SentenceEmbedder.load(directory, device)
-        embedder.warm_up(self.max_batch_for(device))
+                torch.set_num_threads(self.settings.threads or cpu_count())
+            logger.info("loading the embedder from %s", directory)
+            embedder = SentenceEmbedder.load(directory, device)
+            embedder.warm_up(self.max_batch_for(device))
         return embedder
 
     def max_batch_for(self, device: str) -> int:
