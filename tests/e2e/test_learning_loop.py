@@ -185,15 +185,16 @@ def test_evolution_history_and_error_correlation_are_readable(client, system, fa
     as_json = json.loads(_cli(system, "--json", "evolve", "--history").stdout)
     assert as_json[0]["current"] == evolved.proposed
 
-    # Two models profiled on the same items: yes4 right on everything, no2 wrong on the YESes.
-    items = [{"item_id": f"c{i}", "question": f"Is {i} odd?", "label": "YES" if i % 2 else "NO"}
+    # Two models profiled on the same items, all of them YES: yes4 right on every one, no2
+    # wrong on every one. Neither varies, so their error correlation is undefined (n/a).
+    items = [{"item_id": f"c{i}", "question": f"Is {2 * i + 1} odd?", "label": "YES"}
              for i in range(6)]  # fmt: skip
     for alias in ("yes4", "no2"):
         list(client.onboard(alias, items))
     (pair,) = client.error_correlations(["yes4", "no2"])
     assert (pair.model_a, pair.model_b, pair.shared_items) == ("yes4", "no2", 6)
     assert pair.both_wrong == 0
-    assert pair.correlation is None  # yes4 never errs: no variance, no correlation
+    assert pair.correlation is None
     table = _cli(system, "correlation", "--models", "yes4,no2")
     assert table.returncode == 0 and table.stdout.split()[:8] == [
         "model_a", "model_b", "correlation", "shared_items", "both_wrong", "yes4", "no2", "n/a",
