@@ -410,21 +410,18 @@ class ClassifierRuntime:
         """Scores (when the checkpoint is loaded and `scores`), embeddings and clusters."""
         self._require_ready()
         self._check_texts(texts)
-        engine, batcher = self.engine, self.batcher
-        scored = None
-        if batcher is not None and (scores or self.embedder is None):
-            scoring = batcher.submit(engine.encode(texts))
-        if self.embedder is not None:
-            encoded = self.embedder.encode(texts)
-            if batcher is not None and scores:
-                scored, vectors = await asyncio.gather(scoring, self.embed_batcher.submit(encoded))
-            else:
-                vectors = await self.embed_batcher.submit(encoded)
-            seen = encoded
-        else:
-            scored = await scoring
-            vectors = [s.embedding for s in scored]
-            seen = None
+        embedder = self.embedder
+        # The checkpoint's pass: for its scores, or (the `checkpoint` embedder) its pooled state.
+        scoring = self.batcher is not None and (scores or embedder is None)
+        encoded = embedder.encode(texts) if embedder is not None else None
+        passes = []
+        if scoring:
+            passes.append(self.batcher.submit(self.engine.encode(texts)))
+        if encoded is not None:
+            passes.append(self.embed_batcher.submit(encoded))
+        done = await asyncio.gather(*passes)
+        scored = done[0] if scoring else None
+        vectors = done[-1] if encoded is not None else [s.embedding for s in scored]
         centroids = self.centroids
         clusters = (
             centroids.assign(np.stack(vectors)) if centroids is not None else [None] * len(texts)
@@ -437,8 +434,8 @@ class ClassifierRuntime:
                     scores=s.scores if s is not None else None,
                     embedding=np.asarray(vector, dtype=np.float32),
                     cluster_id=None if clusters[i] is None else int(clusters[i]),
-                    truncated=s.truncated if s is not None else seen[i].truncated,
-                    token_count=s.token_count if s is not None else len(seen[i].ids),
+                    truncated=s.truncated if s is not None else encoded[i].truncated,
+                    token_count=s.token_count if s is not None else len(encoded[i].ids),
                 )
             )
         return outputs

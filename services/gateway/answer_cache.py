@@ -101,7 +101,16 @@ class Plan:
     read: bool
     semantic: bool
     threshold: float
-    write: bool
+
+    def keys(self) -> dict:
+        """The fields a lookup and a store of this call share."""
+        return {
+            "scope": self.scope,
+            "kind": self.kind,
+            "settings_key": self.settings_key,
+            "text_key": self.text_key,
+            "numbers": self.numbers,
+        }
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,6 @@ class AnswerCache:
             read=read,
             semantic=semantic,
             threshold=threshold,
-            write=True,
         )
 
     async def _embedding(self, plan: Plan, context) -> tuple[list[float], str]:
@@ -205,35 +213,22 @@ class AnswerCache:
         scope: str | None,
         context,
     ) -> Lookup:
-        """The call's plan and, when it reads the cache, what the cache holds for it."""
+        """The call's plan and, when it reads the cache, what the cache holds for it; after a
+        miss, the question's embedding (semantic plans), which the store reuses."""
         plan = self.plan(kind, question, settings, options, scope)
         if plan is None:
             return NO_CACHE
-        hit, embedding, embedder = await self.lookup(plan, context)
-        return Lookup(plan, hit, tuple(embedding), embedder)
-
-    def keep(self, found: Lookup, answer: bytes, call_id: str, cost_usd: float) -> None:
-        """Store a call's answer as its plan says (nothing for a hit or without a plan)."""
-        if found.hit is None:
-            self.store(found.plan, answer, call_id, cost_usd, list(found.embedding), found.embedder)
-
-    async def lookup(self, plan: Plan | None, context) -> tuple[Hit | None, list[float], str]:
-        """The cached answer, if any; with the question's embedding and embedder (semantic
-        plans), which the store after a miss reuses."""
-        if plan is None or not plan.read:
-            return None, [], ""
+        if not plan.read:
+            return Lookup(plan)
         embedding, embedder = [], ""
         if plan.semantic:
             embedding, embedder = await self._embedding(plan, context)
+        missed = Lookup(plan, None, tuple(embedding), embedder)
         request = learning_pb2.LookupAnswerRequest(
-            scope=plan.scope,
-            kind=plan.kind,
-            settings_key=plan.settings_key,
-            text_key=plan.text_key,
+            **plan.keys(),
             embedding=embedding,
             embedder=embedder,
             threshold=plan.threshold if embedding else 0.0,
-            numbers=plan.numbers,
         )
         try:
             reply = await self.downstreams.call(
@@ -242,34 +237,23 @@ class AnswerCache:
         except DownstreamError as exc:
             LOOKUPS.labels(plan.kind, "error").inc()
             logger.warning("answer cache lookup failed, answering afresh: %s", exc.message)
-            return None, embedding, embedder
+            return missed
         if not reply.found:
             LOOKUPS.labels(plan.kind, "miss").inc()
-            return None, embedding, embedder
+            return missed
         LOOKUPS.labels(plan.kind, f"hit_{reply.hit.match or EXACT}").inc()
         SAVED.inc(max(reply.hit.saved_cost_usd, 0.0))
-        return Hit(reply.answer, reply.hit), embedding, embedder
+        return Lookup(plan, Hit(reply.answer, reply.hit))
 
-    def store(
-        self,
-        plan: Plan | None,
-        answer: bytes,
-        call_id: str,
-        cost_usd: float,
-        embedding: list[float] = (),  # type: ignore[assignment]
-        embedder: str = "",
-    ) -> None:
-        """Keep `answer` (in the background: the caller has its answer already)."""
-        if plan is None or not plan.write:
+    def keep(self, found: Lookup, answer: bytes, call_id: str, cost_usd: float) -> None:
+        """Keep a call's answer as its plan says (nothing for a hit or without a plan), in the
+        background: the caller has its answer already."""
+        if found.plan is None or found.hit is not None:
             return
         request = learning_pb2.StoreAnswerRequest(
-            scope=plan.scope,
-            kind=plan.kind,
-            settings_key=plan.settings_key,
-            text_key=plan.text_key,
-            embedding=embedding,
-            embedder=embedder,
-            numbers=plan.numbers,
+            **found.plan.keys(),
+            embedding=found.embedding,
+            embedder=found.embedder,
             answer=answer,
             call_id=call_id,
             cost_usd=cost_usd,
