@@ -1,5 +1,5 @@
 """Cluster sets, the only writer of the `cluster_sets` table: a set's metadata (RecordClusterSet)
-or the set with its centroids (StoreCentroids), the newest set of a classifier model for every
+or the set with its centroids (StoreCentroids), the newest set of an embedder for every
 classifier replica (GetCentroids), and the set a profile request names (or the newest)."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def store_centroids(
     if cs.k < 1 or cs.dim < 1:
         raise InvalidInput(f"cluster set has k={cs.k}, dim={cs.dim}; both must be 1 or more")
     if not cs.model_fingerprint:
-        raise InvalidInput("cluster set model_fingerprint is empty; name the classifier model")
+        raise InvalidInput("cluster set model_fingerprint is empty; name the embedder (its id)")
     if len(request.centroids) != cs.k * cs.dim:
         raise InvalidInput(
             f"{len(request.centroids)} centroid values for k={cs.k} x dim={cs.dim} "
@@ -135,7 +135,7 @@ def get_centroids(
     db: Database, request: learning_pb2.GetCentroidsRequest
 ) -> learning_pb2.GetCentroidsResponse:
     if not request.model_fingerprint:
-        raise InvalidInput("model_fingerprint is empty; name the classifier model")
+        raise InvalidInput("model_fingerprint is empty; name the embedder (its id)")
 
     def work(conn: Connection) -> learning_pb2.GetCentroidsResponse:
         row = conn.execute(
@@ -149,7 +149,7 @@ def get_centroids(
         ).first()
         if row is None:
             raise NotFound(
-                f"no centroids are stored for classifier model {request.model_fingerprint!r}; "
+                f"no centroids are stored for embedder {request.model_fingerprint!r}; "
                 "fit them with the classifier's FitClusters"
             )
         reply = learning_pb2.GetCentroidsResponse(cluster_set=_metadata(row))

@@ -49,7 +49,7 @@ def test_the_newest_set_of_a_model_comes_back_with_its_centroids(stub):
     other = unique("model")
     expect_error(
         grpc.StatusCode.NOT_FOUND,
-        f"no centroids are stored for classifier model {other!r}; fit them with the "
+        f"no centroids are stored for embedder {other!r}; fit them with the "
         "classifier's FitClusters",
         stub.GetCentroids,
         L.GetCentroidsRequest(model_fingerprint=other),

@@ -259,7 +259,7 @@ class LearningServicer:
 
     def StoreCentroids(self, request, context):
         """Store a centroid set with its centroids (each classifier replica stores what FitClusters
-        fitted), making it the newest set of its classifier model; idempotent by its id.
+        fitted), making it the newest set of its embedder; idempotent by its id.
         INVALID_ARGUMENT when the centroids are not k x dim or the metadata is incomplete.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -267,7 +267,7 @@ class LearningServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCentroids(self, request, context):
-        """The newest centroid set stored for a classifier model, with its centroids (every classifier
+        """The newest centroid set stored for an embedder, with its centroids (every classifier
         replica loads it at start and whenever it changes); NOT_FOUND when none is stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
