@@ -19,6 +19,16 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+def micros(stamp: Timestamp, name: str) -> int:
+    """A request's timestamp in microseconds; INVALID_ARGUMENT (naming the field) when it is
+    outside what a Timestamp may hold (years 1-9999, nanos 0-999,999,999), where protobuf
+    raises ValueError."""
+    try:
+        return stamp.ToMicroseconds()
+    except ValueError as exc:
+        raise InvalidInput(f"{name} is not a valid timestamp: {exc}") from None
+
+
 def timestamp(us: int) -> Timestamp:
     ts = Timestamp()
     ts.FromMicroseconds(us)

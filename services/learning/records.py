@@ -53,6 +53,8 @@ def validate(record: records_pb2.CallRecord) -> None:
         )
     _check_usage(record.usage, "record.usage")
     _check_latency(record.latency_s, "record.latency_s")
+    if record.HasField("created_at"):
+        ratings.micros(record.created_at, "record.created_at")
     panel = set()
     for i, vote in enumerate(record.votes):
         where = f"record.votes[{i}]"
@@ -391,9 +393,9 @@ def _decode(token: str, filters: str) -> tuple[int, int]:
 def time_filters(table: sa.Table, since, until, has_since: bool, has_until: bool) -> list:
     clauses = []
     if has_since:
-        clauses.append(table.c.created_us >= since.ToMicroseconds())
+        clauses.append(table.c.created_us >= ratings.micros(since, "since"))
     if has_until:
-        clauses.append(table.c.created_us < until.ToMicroseconds())
+        clauses.append(table.c.created_us < ratings.micros(until, "until"))
     return clauses
 
 

@@ -8,6 +8,7 @@ interceptor uses, and turns failures into OpenAI-shaped errors.
     GET  /v1/models/{id}
     GET  /stats                 stats.py
     POST /v1/feedback           feedback.py
+    GET  /openapi.json          openapi.py: this list as an OpenAPI 3.1 document
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.common.request_context import current_request_id
 from services.gateway.access import Access
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.feedback import Feedback
-from services.gateway.http import chat_request, feedback, stats
+from services.gateway.http import chat_request, feedback, openapi, stats
 from services.gateway.http.body import read_object
 from services.gateway.http.completions import Completions
 from services.gateway.http.context import NO_DEADLINE
@@ -125,7 +126,7 @@ async def _not_routed(request: Request, exc: HTTPException) -> Response:
     else:
         message = (
             f"no route {request.url.path}: this gateway serves /v1/chat/completions, "
-            "/v1/models, /v1/feedback and /stats"
+            "/v1/models, /v1/feedback, /stats and /openapi.json"
         )
     return ApiError(exc.status_code, message, code="not_found").response()
 
@@ -164,6 +165,9 @@ def build_app(api: HttpApi):
         given = feedback.request(await read_object(request, api.max_body))
         return _json(feedback.body(await api.feedback.submit(given, NO_DEADLINE)))
 
+    async def get_openapi(request: Request) -> Response:
+        return _json(openapi.document())
+
     def route(path: str, handler: Handler, method: str) -> Route:
         return Route(path, Endpoint(api, handler), methods=[method])
 
@@ -174,6 +178,7 @@ def build_app(api: HttpApi):
             route("/v1/models/{model_id:path}", get_model, "GET"),
             route("/stats", get_stats, "GET"),
             route("/v1/feedback", post_feedback, "POST"),
+            route("/openapi.json", get_openapi, "GET"),
         ],
         exception_handlers={HTTPException: _not_routed},
     )
