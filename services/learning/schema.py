@@ -70,6 +70,17 @@ calls = sa.Table(
     sa.Index("ix_calls_created", "created_us", "seq"),
     sa.Index("ix_calls_message_id", "message_id"),
     sa.Index("ix_calls_error_cause", "error_cause"),
+    # Revision 0009: the overview's buckets read this index alone; percentiles walk the second.
+    sa.Index(
+        "ix_calls_overview",
+        "created_us",
+        "failed",
+        "total_tokens",
+        "cost_usd",
+        "answer_prompt_tokens",
+        "answer_completion_tokens",
+    ),
+    sa.Index("ix_calls_latency", "latency_s"),
 )
 
 # Panel votes and the shadow challenger's answer of a scale call.
@@ -90,7 +101,7 @@ votes = sa.Table(
     # Ninth revision: the first clause of `error`, which the dashboard groups failures by.
     sa.Column("error_cause", sa.String(80), nullable=False, server_default=""),
     sa.Index("ix_votes_model", "model", "call_seq"),
-    sa.Index("ix_votes_error_cause", "error_cause"),
+    sa.Index("ix_votes_error_cause", "error_cause", "model", "call_seq"),
 )
 
 # Applied feedback events; `idem_key` makes a repeated event a no-op.

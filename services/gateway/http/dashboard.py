@@ -116,12 +116,12 @@ class Dashboard:
     async def overview(self, query) -> dict:
         since = _since(query)
         window = {"since": since} if since else {}
-        figures, prices = await asyncio.gather(
+        prices = await self._prices()  # the registry, cached: no wait in the usual case
+        figures, over = await asyncio.gather(
             self._learning("GetStats", records_pb2.StatsRequest(**window)),
-            self._prices(),
-        )
-        over = await self._learning(
-            "GetOverview", learning_pb2.GetOverviewRequest(buckets=24, prices=prices, **window)
+            self._learning(
+                "GetOverview", learning_pb2.GetOverviewRequest(buckets=24, prices=prices, **window)
+            ),
         )
         return {
             "stats": stats.body(figures),
@@ -161,15 +161,13 @@ class Dashboard:
     async def models(self, query) -> dict:
         recent = Timestamp()
         recent.FromMicroseconds(time.time_ns() // 1000 - STATE_WINDOW_H * 3_600_000_000)
-        ranking, history, registry, figures, failures = await asyncio.gather(
+        ranking, history, registry, failures = await asyncio.gather(
             self._learning("GetRankings", ratings_pb2.RankingsRequest()),
             self._learning("GetRatingHistory", learning_pb2.GetRatingHistoryRequest(points=30)),
             self.catalog.current(NO_DEADLINE),
-            self._learning("GetStats", records_pb2.StatsRequest()),
             self._learning("GetOverview", learning_pb2.GetOverviewRequest(since=recent, buckets=1)),
         )
         entries = {m.alias: m for m in registry}
-        by_model = {b.key: b for b in figures.by_model}
         causes: dict[str, list[str]] = {}
         for e in failures.errors:
             if e.model:
@@ -178,7 +176,6 @@ class Dashboard:
         rated = {r.model for r in ranking.ratings}
         for rank, r in enumerate(ranking.ratings, 1):
             entry = entries.get(r.model)
-            bucket = by_model.get(r.model)
             rows.append(
                 {
                     "rank": rank,
@@ -197,7 +194,6 @@ class Dashboard:
                     "tier": _tier(entry),
                     "input_cost_per_mtok": entry.input_cost_per_mtok if entry else None,
                     "output_cost_per_mtok": entry.output_cost_per_mtok if entry else None,
-                    "mean_latency_ms": round(bucket.mean_latency_s * 1000, 1) if bucket else None,
                     "state": state_of(bool(entry and entry.dead), causes.get(r.model, [])),
                     "recent_failures": causes.get(r.model, []),
                 }

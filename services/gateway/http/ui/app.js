@@ -250,8 +250,7 @@ async function models() {
         title: r.recent_failures.join("; ") }, r.state)),
       h("td", {}, r.tier || "–"),
       h("td", { class: "num" }, r.input_cost_per_mtok === null ? "–"
-        : `${fmt.usd(r.input_cost_per_mtok)} / ${fmt.usd(r.output_cost_per_mtok)}`),
-      h("td", { class: "num" }, fmt.ms(r.mean_latency_ms))));
+        : `${fmt.usd(r.input_cost_per_mtok)} / ${fmt.usd(r.output_cost_per_mtok)}`)));
   const unrated = data.unrated.map((m) =>
     h("tr", {}, h("td", {}, m.model), h("td", {}, h("span", { class: `state state-${m.state.replace(/ /g, "-")}` }, m.state)),
       h("td", {}, m.tier), h("td", { class: "num" },
@@ -262,7 +261,7 @@ async function models() {
     h("h1", {}, "Models"),
     h("section", {}, h("h2", {}, "ELO ranking"),
       rows.length ? table(["#", "model", "ELO", "calls", "answered", "agreement", "cancelled",
-        "errors", "feedback", "state", "tier", "price in / out per Mtok", "mean latency"], rows,
+        "errors", "feedback", "state", "tier", "price in / out per Mtok"], rows,
         { id: "ranking" }) : h("p", { class: "muted" }, "No model has voted yet.")),
     h("section", {}, h("h2", {}, "Rating history"),
       lineChart(history, { yLabel: "ELO", format: (v) => fmt.num(v, 0) })),
