@@ -25,6 +25,7 @@ from services.learning import (
     capability_map,
     cluster_sets,
     correlations,
+    dashboard,
     evolution,
     experts,
     feedback,
@@ -239,6 +240,15 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def GetCall(self, request, context):
         return await self._run(context, records.get_call, self.db, request.call_id)
+
+    async def GetOverview(self, request, context):
+        return await self._run(context, dashboard.overview, self.db, request)
+
+    async def GetRatingHistory(self, request, context):
+        return await self._run(context, dashboard.rating_history_of, self.db, request)
+
+    async def GetCalibration(self, request, context):
+        return await self._run(context, dashboard.calibration, self.db, request)
 
     async def LookupAnswer(self, request, context):
         return await self._run(context, answer_cache.lookup, self.db, request)
