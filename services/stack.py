@@ -1,6 +1,7 @@
 """`make run`: all four services as separate processes on this machine, logs prefixed by
-service, the gateway's OpenAI-compatible HTTP API's URL printed once all are up, Ctrl-C (or
-SIGTERM) stops them cleanly, gateway first. Refuses to start, with a
+service, Ctrl-C (or SIGTERM) stops them cleanly, gateway first. Once they are up it says, for
+each, whether it is ready, and for one that is not, why (the service's own not_ready_reason)
+and what to do; then the gateway's OpenAI-compatible HTTP API's URL. Refuses to start, with a
 clear message and exit 1, when a port it needs is taken."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from freescaling.common.v1 import info_pb2
+
 # Internal services first: the gateway's readiness follows them.
 SERVICES = (("learning", 50054), ("ensemble", 50053), ("classifier", 50052), ("gateway", 50051))
 DEFAULT_HTTP_PORT = 8080
@@ -26,6 +29,16 @@ DEFAULT_HTTP_PORT = 8080
 HTTP_OFF = {"0", "false", "no", "off", ""}
 # How long one service may take to answer its health check after starting.
 START_TIMEOUT_S = 120.0
+# How long the launcher waits for every service to be ready (or to say why not) before it
+# reports; a classifier loading its model on a slow machine may take longer, and turns ready
+# by itself.
+READY_WAIT_S = 60.0
+GRPC_NAMES = {
+    "gateway": "freescaling.gateway.v1.Gateway",
+    "classifier": "freescaling.classifier.v1.Classifier",
+    "ensemble": "freescaling.ensemble.v1.Ensemble",
+    "learning": "freescaling.learning.v1.Learning",
+}
 
 
 @dataclass
@@ -68,6 +81,67 @@ def _wait_live(child: Child, host: str, deadline: float) -> bool:
             except grpc.RpcError:
                 time.sleep(0.2)
     return False
+
+
+def _info(host: str, child: Child) -> info_pb2.ServiceInfo | None:
+    """The service's GetInfo (ready, not_ready_reason, settings), None when it cannot say."""
+    method = f"/{GRPC_NAMES[child.name]}/GetInfo"
+    with grpc.insecure_channel(f"{host}:{child.port}") as channel:
+        call = channel.unary_unary(
+            method,
+            request_serializer=info_pb2.GetInfoRequest.SerializeToString,
+            response_deserializer=info_pb2.ServiceInfo.FromString,
+        )
+        try:
+            return call(info_pb2.GetInfoRequest(probe_downstreams=True), timeout=5.0)
+        except grpc.RpcError:
+            return None
+
+
+def _settled(info: info_pb2.ServiceInfo | None) -> bool:
+    """Ready, or not ready for a reason it states (waiting longer will not change it)."""
+    return info is not None and (info.ready or bool(info.not_ready_reason))
+
+
+def readiness_report(host: str, children: list[Child], infos: dict[str, object]) -> list[str]:
+    """What `make run` prints once the services are up: the ready ones, then each one that is
+    not, with its own reason and what to do."""
+    ready = [c for c in children if infos.get(c.name) is not None and infos[c.name].ready]
+    lines = []
+    if ready:
+        lines.append("up and ready: " + ", ".join(f"{c.name} {host}:{c.port}" for c in ready))
+    for c in children:
+        info = infos.get(c.name)
+        if info is not None and info.ready:
+            degraded = info.settings.get("degraded", "")
+            if degraded:
+                lines.append(f"{c.name} is ready but {degraded}")
+            continue
+        if c.name == "gateway":
+            waiting = [
+                d.name for d in (info.downstreams if info else []) if d.required and not d.serving
+            ]
+            lines.append(
+                "gateway not ready"
+                + (f" until the {', '.join(waiting)} is" if waiting else "")
+                + ": read-only calls (freescaling models, panels, elo, stats; GET /v1/models) "
+                "answer meanwhile; calls that need a model wait for it"
+            )
+        elif info is None:
+            lines.append(f"{c.name} not ready: it does not answer GetInfo yet")
+        elif info.not_ready_reason:
+            lines.append(f"{c.name} not ready: {info.not_ready_reason}")
+        else:
+            lines.append(
+                f"{c.name} not ready yet (still starting: loading its model); it turns ready "
+                "by itself, its log says when"
+            )
+    if any(infos.get(c.name) is None or not infos[c.name].ready for c in children):
+        lines.append(
+            "no provider key? `make try` runs the whole stack against a local scripted "
+            "provider (canned answers), no key needed"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,10 +213,20 @@ def main(argv: list[str] | None = None) -> int:
         if failed is not None or stopping.is_set():
             break
     if failed is None and not stopping.is_set():
+        infos: dict[str, object] = {}
+        wait_until = time.monotonic() + READY_WAIT_S
+        while not stopping.is_set():
+            infos = {c.name: _info(host, c) for c in children}
+            if all(_settled(i) for i in infos.values()) or time.monotonic() > wait_until:
+                break
+            stopping.wait(0.5)
         with lock:
+            for line in readiness_report(host, children, infos):
+                print(f"make run: {line}", flush=True)
+            all_ready = all(i is not None and i.ready for i in infos.values())
             print(
-                "make run: all four services are up: "
-                + ", ".join(f"{c.name} {host}:{c.port}" for c in children)
+                "make run: "
+                + ("all four services are up and ready" if all_ready else "services started")
                 + "; Ctrl-C stops them",
                 flush=True,
             )
