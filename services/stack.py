@@ -2,7 +2,13 @@
 service, Ctrl-C (or SIGTERM) stops them cleanly, gateway first. Once they are up it says, for
 each, whether it is ready, and for one that is not, why (the service's own not_ready_reason)
 and what to do; then the gateway's OpenAI-compatible HTTP API's URL. Refuses to start, with a
-clear message and exit 1, when a port it needs is taken."""
+clear message and exit 1, when a port it needs is taken.
+
+`make try` (`--try`): the same stack with no key and no download, to see it work: every model
+is played by the tests' scripted local provider (tests/support/fake_openai.py, canned answers,
+labelled as such) and the classifier loads the random-weight test checkpoint and the tiny test
+embedder (written under the data directory on first use); its state lives apart, in
+DATA_DIR/try."""
 
 from __future__ import annotations
 
@@ -144,9 +150,63 @@ def readiness_report(host: str, children: list[Child], infos: dict[str, object])
     return lines
 
 
+TRY_BANNER = (
+    "CANNED ANSWERS: every model is played by a scripted local provider at {url} "
+    "(tests/support/fake_openai.py), and the classifier is a random-weight test checkpoint: "
+    "nothing here is a real model's answer. It shows voting, routing, feedback and stats "
+    "working; `make run` with NVIDIA_API_KEY set is the real thing"
+)
+
+
+def _prepare_try(data_dir: Path, env: dict[str, str], lock: threading.Lock) -> Child:
+    """`make try`: the test checkpoint and embedder (made once), the scripted provider as a
+    child process, and the settings that point the stack at them."""
+    for module, folder, setting in (
+        ("tiny_checkpoint", "tiny-classifier", "FREESCALING_CLASSIFIER_MODEL"),
+        ("tiny_embedder", "tiny-embedder", "FREESCALING_CLASSIFIER_EMBEDDER"),
+    ):
+        target = data_dir / folder
+        if not (target / "config.json").is_file():
+            subprocess.run(
+                [sys.executable, "-m", f"services.classifier.{module}", str(target)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        env[setting] = str(target)
+    port_file = data_dir / "provider.port"
+    port_file.unlink(missing_ok=True)
+    provider = Child("provider", 0)
+    provider.process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_openai", "--port-file", str(port_file)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    threading.Thread(target=_pump, args=(provider, lock), daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not port_file.is_file() or not port_file.read_text().strip():
+        if provider.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the scripted provider did not start; its log is above")
+        time.sleep(0.05)
+    provider.port = int(port_file.read_text())
+    # Keyless: no key of the user's goes to the scripted provider, and none is needed.
+    for name in ("NVIDIA_API_KEY", "NVIDIA_NIM_API_KEY", "DASHSCOPE_API_KEY"):
+        env.pop(name, None)
+    env["FREESCALING_ENSEMBLE_API_BASE"] = f"http://127.0.0.1:{provider.port}/v1"
+    env["FREESCALING_ENSEMBLE_REQUIRE_KEYS"] = "false"
+    return provider
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.stack", description=__doc__)
     parser.add_argument("--data-dir", default="data", help="where SQLite and other state live")
+    parser.add_argument(
+        "--try",
+        dest="trial",
+        action="store_true",
+        help="no key needed: a scripted local provider (canned answers) and the test checkpoint",
+    )
     args = parser.parse_args(argv)
 
     host = os.environ.get("FREESCALING_HOST", "127.0.0.1")
@@ -174,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 1
 
-    data_dir = Path(args.data_dir).resolve()
+    data_dir = Path(args.data_dir).resolve() / ("try" if args.trial else "")
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, FREESCALING_HOST=host, PYTHONUNBUFFERED="1")
     # People read this console: plain text unless JSON is asked for.
@@ -195,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stopping.set())
 
     lock = threading.Lock()
+    provider: Child | None = None
+    banner = ""
+    if args.trial:
+        provider = _prepare_try(data_dir, env, lock)
+        banner = TRY_BANNER.format(url=env["FREESCALING_ENSEMBLE_API_BASE"])
+        print(f"make try: {banner}", flush=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     failed: Child | None = None
     # The three internal services start together, then the gateway.
@@ -223,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         with lock:
             for line in readiness_report(host, children, infos):
                 print(f"make run: {line}", flush=True)
+            if banner:
+                print(f"make try: {banner}", flush=True)
             all_ready = all(i is not None and i.ready for i in infos.values())
             print(
                 "make run: "
@@ -265,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                 c.process.wait()
         if c.process and c.process.returncode not in (0, None) and c is not failed:
             code = 1
+    if provider is not None and provider.process and provider.process.poll() is None:
+        provider.process.send_signal(signal.SIGTERM)
+        provider.process.wait(timeout=30)
     if code == 0:
         print("make run: all services stopped cleanly", flush=True)
     return code
