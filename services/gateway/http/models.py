@@ -85,6 +85,10 @@ def model_entry(info: models_pb2.ModelInfo) -> dict:
             "output_cost_per_mtok": info.output_cost_per_mtok,
             "thinking": info.thinking,
             "dead": info.dead,
+            # No credentials in the ensemble's environment: never called (the reason says
+            # what to set).
+            "available": not info.unavailable,
+            "unavailable_reason": info.unavailable_reason,
         },
     }
 
