@@ -53,10 +53,18 @@ VIRTUAL = {
                 f"freescaling/vote-{k}",
                 "vote",
                 k,
-                f"{k} models vote among the request's answer_patterns; the majority answer is "
-                "returned, a tie or abstention as an empty answer (Scale)",
+                f"{k} models vote among the request's answer_patterns; the answer most likely "
+                "right is returned (weighted by the models' profiles, else the majority), a tie "
+                "or abstention as an empty answer (Scale)",
             )
             for k in (3, 5)
+        ),
+        Virtual(
+            "freescaling/vote-auto",
+            "vote",
+            0,
+            "k=auto among the request's answer_patterns: models are asked, cheapest likely "
+            "first, until the calibrated confidence reaches min_confidence (Scale)",
         ),
     )
 }
