@@ -25,9 +25,9 @@ label, anywhere.
      (`vote_rule`);
    - k=auto at several `min_confidence` targets (unset: the gateway's default), the
      accuracy-cost curve;
-   - profile routing: the gateway's Route at lambda 0, and a lambda sweep (learning's Route
-     terms for each prompt, the prompt classified once), each scored by the chosen model's
-     own k=1 call;
+   - profile routing: the gateway's Route at lambda 0, and a lambda sweep ranking the
+     candidates that Route returned by psi + lambda * cost (learning's rule), each scored by
+     the chosen model's own k=1 call;
    and a sample through the HTTP API's vote models (`freescaling/vote-3`, `freescaling/vote-5`,
    the options' letters as `answer_patterns`; their panel is the registry's default-k3/-k5:
    the top 3 and 5 of the validation half by the ensemble's parser), checked against gRPC.
@@ -82,10 +82,8 @@ import grpc  # noqa: E402
 import httpx  # noqa: E402
 
 from bench.parser_real import DEFAULT_DATA, LETTERS, TRIMMED, Tally, load  # noqa: E402
-from freescaling.classifier.v1 import classifier_pb2, classifier_pb2_grpc  # noqa: E402
 from freescaling.common.v1 import calls_pb2  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
-from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc  # noqa: E402
 from services.ensemble.parser import parse_answer  # noqa: E402
 from tests.support.bench_system import make_checkpoint, start_system  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
@@ -101,7 +99,10 @@ SMOKE_PER_CATEGORY = 2
 # HTTP door runs the same composition, so a sample checks it without doubling the run.
 HTTP_SAMPLE = 60
 # k=auto targets: None leaves min_confidence unset (the gateway's documented default).
+# Each target is a pass over the held-back questions (k=auto routes every prompt: the slowest
+# call here), so quick mode takes fewer.
 AUTO_TARGETS = [None, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
+QUICK_AUTO_TARGETS = [None, 0.6, 0.8, 0.9]
 SMOKE_AUTO_TARGETS = [None, 0.8]
 # Routing lambda per unit of routing cost ($ per million tokens, 0.13 to 3.5 here): from pure
 # accuracy to past the point where the cheapest model always wins (psi and cost come from
@@ -375,43 +376,18 @@ async def profile(gateway, items: list[dict], aliases: list[str]):
     return last.capability_map
 
 
-async def route_public(gateway, rows: list[dict]) -> list[str]:
+async def route_public(gateway, rows: list[dict]):
+    """The gateway's Route at lambda 0 for every prompt: its choice, and its candidates' terms
+    (psi, cost) from which the lambda sweep ranks without asking again."""
     bound = asyncio.Semaphore(CONCURRENCY)
 
     async def one(row):
         request = gateway_pb2.RouteRequest(text=prompt(row))
         setattr(request, "lambda", 0.0)
         async with bound:
-            return (await gateway.Route(request, timeout=60)).routing.model
+            return (await gateway.Route(request, timeout=60)).routing
 
     return await asyncio.gather(*(one(r) for r in rows))
-
-
-async def route_terms(classifier, learning, rows: list[dict], cluster_set: str):
-    """learning's Route candidates (psi, cost) for every prompt at lambda 0, classified once."""
-    classified = []
-    for s in range(0, len(rows), 64):
-        reply = await classifier.ClassifyBatch(
-            classifier_pb2.ClassifyBatchRequest(
-                texts=[prompt(r) for r in rows[s : s + 64]], include_embedding=True
-            ),
-            timeout=300,
-        )
-        classified.extend(reply.classifications)
-    bound = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(c):
-        request = learning_pb2.RouteRequest(
-            cluster_id=c.cluster_id,
-            cluster_set_id=cluster_set,
-            embedding=c.embedding,
-            task_type=c.task_type_1,
-        )
-        setattr(request, "lambda", 0.0)
-        async with bound:
-            return (await learning.Route(request, timeout=60)).candidates
-
-    return await asyncio.gather(*(one(c) for c in classified))
 
 
 def pick(candidates, lam: float) -> str:
@@ -542,7 +518,7 @@ async def run(args, folder: Path) -> tuple[dict, dict]:
             for rule in rules:
                 name = f"{rule or 'default'}_k{k}"
                 outcomes[name] = await replay.scale(name, k=k, models=panel, rule=rule)
-        targets = AUTO_TARGETS if not args.smoke else SMOKE_AUTO_TARGETS
+        targets = {"smoke": SMOKE_AUTO_TARGETS, "quick": QUICK_AUTO_TARGETS}.get(mode, AUTO_TARGETS)
         if not replay.min_confidence:
             targets = [None]
         for target in targets:
@@ -551,13 +527,9 @@ async def run(args, folder: Path) -> tuple[dict, dict]:
         timings["scale_s"] = time.monotonic() - t0
 
         t0 = time.monotonic()
-        routed = [to_model[m] for m in await route_public(gateway, held)]
-        terms = await route_terms(
-            classifier_pb2_grpc.ClassifierStub(channels["classifier"]),
-            learning_pb2_grpc.LearningStub(channels["learning"]),
-            held,
-            atlas.cluster_set_id,
-        )
+        routings = await route_public(gateway, held)
+        routed = [to_model[r.model] for r in routings]
+        terms = [list(r.candidates) for r in routings]
         timings["route_s"] = time.monotonic() - t0
 
         t0 = time.monotonic()
@@ -586,6 +558,8 @@ async def run(args, folder: Path) -> tuple[dict, dict]:
         outcomes=outcomes,
         routed=routed,
         terms=terms,
+        routings=[r.model for r in routings],
+        methods=[enum_name(r, "method") for r in routings],
         http=http,
         sample=sample,
         atlas=atlas,
@@ -630,11 +604,13 @@ def analyse(**a) -> tuple[dict, dict]:
     to_model = {alias(m): m for m in models}
     sweep = []
     for lam in LAMBDAS:
-        picks = [to_model[pick(t, lam)] for t in a["terms"]]
+        picks = [to_model[pick(t, lam)] if t else a["routed"][i] for i, t in enumerate(a["terms"])]
         s = summary(chosen(picks, f"route@{lam:g}"), False)
         sweep.append(
             {"lambda": lam, "accuracy": s["accuracy"], "mean_cost_usd": s["mean_cost_usd"]}
         )
+    # The sweep's rule against Route's own choice at lambda 0 (they should agree).
+    agree = [pick(t, 0.0) == r for t, r in zip(a["terms"], a["routings"], strict=True) if t]
     for name, outs in a["http"].items():
         policies[name] = summary(outs)
 
@@ -729,6 +705,8 @@ def analyse(**a) -> tuple[dict, dict]:
         "best_vs_best_single_pts": pts(best_policy),
         "route_lambda0_vs_best_single_pts": pts("route_lambda0"),
         "auto_paths": dict(auto_paths.most_common()),
+        "route_methods": dict(Counter(a["methods"])),
+        "sweep_agrees_with_route": round(sum(agree) / len(agree), 4) if agree else None,
         **http_agree,
         **{k: round(v, 1) for k, v in a["timings"].items()},
         "policies": policies,
