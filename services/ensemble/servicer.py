@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import Counter
 from collections.abc import Sequence
 
 import grpc
@@ -16,7 +15,8 @@ from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
 from services.common.capabilities import with_capabilities
 from services.common.health import Health
 from services.common.info import service_info
-from services.ensemble import batch, completion, entries, judge, probe, vote
+from services.ensemble import ballots, batch, completion, entries, judge, probe, vote
+from services.ensemble.ballots import generate_result, late_shadow, scale_result
 from services.ensemble.config import EnsembleSettings
 from services.ensemble.parser import check_patterns
 from services.ensemble.pool import BadRequest, NoModel, Pool, UnknownModel
@@ -27,8 +27,6 @@ from services.ensemble.shadow import ShadowPicker
 from services.ensemble.shared_registry import StoreUnavailable
 
 SERVICE = ensemble_pb2.DESCRIPTOR.services_by_name["Ensemble"]
-# Earlier votes one vote can take in (the cascade carries 1 into a panel of 3, 3 into 5).
-MAX_CARRIED_VOTES = 4
 NOT_BUILT: dict[str, str] = {}
 
 
@@ -39,12 +37,6 @@ def _margin(remaining: float) -> float:
 
 
 _ROLES = ("system", "user", "assistant")
-_OUTCOMES = {
-    vote.MAJORITY: voting_pb2.SCALE_OUTCOME_MAJORITY,
-    vote.TIE: voting_pb2.SCALE_OUTCOME_TIE,
-    vote.ALL_ABSTAIN: voting_pb2.SCALE_OUTCOME_ALL_ABSTAIN,
-    vote.NO_ANSWER: voting_pb2.SCALE_OUTCOME_NO_ANSWER,
-}
 _HEALTH = {
     probe.OK: models_pb2.HEALTH_STATUS_OK,
     probe.SLOW: models_pb2.HEALTH_STATUS_SLOW,
@@ -96,97 +88,6 @@ def _timestamp(seconds: float | None) -> Timestamp | None:
     return stamp
 
 
-def _usage(prompt: int, completion: int, cost: float) -> voting_pb2.Usage:
-    return voting_pb2.Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        cost_usd=cost,
-    )
-
-
-def _vote(b: vote.Ballot) -> voting_pb2.Vote:
-    return voting_pb2.Vote(
-        model=b.model,
-        raw_output=b.raw_output,
-        reasoning=b.reasoning,
-        parsed_answer=b.parsed_answer,
-        latency_s=b.latency_s,
-        error=b.error,
-        abstained=b.abstained,
-        cancelled=b.cancelled,
-        substituted_for=b.substituted_for,
-        usage=_usage(b.prompt_tokens, b.completion_tokens, b.cost_usd),
-    )
-
-
-def scale_result(t: vote.Tally) -> voting_pb2.ScaleResult:
-    result = voting_pb2.ScaleResult(
-        call_id=t.call_id,
-        answer=t.answer,
-        confidence=t.confidence,
-        outcome=_OUTCOMES[t.outcome],
-        votes=[_vote(b) for b in t.votes],
-        calls_made=t.calls_made,
-        elapsed_s=t.elapsed_s,
-        short_circuited=t.short_circuited,
-        shadow_agrees=t.shadow_agrees,
-        usage=_usage(
-            int(t.usage["prompt_tokens"]), int(t.usage["completion_tokens"]), t.usage["cost_usd"]
-        ),
-        k=t.k,
-        answer_patterns=t.answer_patterns,
-        pending_shadow=t.pending_shadow,
-        shadow_calls_made=t.shadow_calls,
-    )
-    if t.shadow is not None:
-        result.shadow.CopyFrom(_vote(t.shadow))
-    return result
-
-
-async def late_shadow(t: vote.Tally) -> voting_pb2.ShadowVote:
-    """The pending shadow's vote, once it answered or failed."""
-    assert t.late is not None
-    ballot, calls = await t.late
-    return voting_pb2.ShadowVote(call_id=t.call_id, vote=_vote(ballot), calls_made=calls)
-
-
-def generate_result(g: judge.Generation) -> voting_pb2.GenerateResult:
-    return voting_pb2.GenerateResult(
-        call_id=g.call_id,
-        output=g.output,
-        all_outputs=[
-            voting_pb2.GeneratedOutput(
-                index=o.index,
-                model=o.model,
-                output=o.output,
-                latency_s=o.latency_s,
-                error=o.error,
-                usage=_usage(o.prompt_tokens, o.completion_tokens, o.cost_usd),
-            )
-            for o in g.all_outputs
-        ],
-        winner_model=g.winner_model,
-        judge_votes=g.judge_votes,
-        judges=[
-            voting_pb2.JudgeVote(
-                judge=v.judge,
-                choice=v.choice,
-                raw_output=v.raw_output,
-                latency_s=v.latency_s,
-                error=v.error,
-            )
-            for v in g.judges
-        ],
-        total_calls=g.total_calls,
-        elapsed_s=g.elapsed_s,
-        tie_broken=g.tie_broken,
-        usage=_usage(
-            int(g.usage["prompt_tokens"]), int(g.usage["completion_tokens"]), g.usage["cost_usd"]
-        ),
-    )
-
-
 @with_capabilities(SERVICE, NOT_BUILT)
 class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
     def __init__(
@@ -223,7 +124,8 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         self._check_question(request.question, request.answer_patterns)
         await self.registered.ensure_known(request.models)
         panel = self.pool.panel(request.k, request.models, request.panel)
-        carried = self._carried(request, panel)
+        rule = ballots.rule(request)
+        carried = ballots.carried(request, panel, rule)
         return await vote.scale(
             self.pool,
             self._shadows(request),
@@ -236,57 +138,9 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             late_shadow=late_shadow,
             shadow_deadline=self._deadline(context, request.options),
             carried=carried,
+            rule=rule,
             **self._options(request.options),
         )
-
-    @staticmethod
-    def _carried(request, panel) -> list[vote.Ballot]:
-        """The votes cast earlier on this question, as ballots; refused when they cannot join
-        this vote."""
-        given = list(request.carried_votes)
-        if not given:
-            return []
-        if len(given) > MAX_CARRIED_VOTES:
-            raise BadRequest(
-                f"carried_votes has {len(given)} votes; at most {MAX_CARRIED_VOTES} may join a vote"
-            )
-        allowed = {p.casefold(): p for p in request.answer_patterns}
-        asked = {m.alias for m in panel}
-        ballots, seen = [], set()
-        for i, v in enumerate(given):
-            if v.model in asked or v.model in seen:
-                raise BadRequest(
-                    f"carried_votes[{i}]: {v.model!r} has voted already; it cannot vote twice"
-                )
-            seen.add(v.model)
-            if v.parsed_answer and v.parsed_answer.casefold() not in allowed:
-                raise BadRequest(
-                    f"carried_votes[{i}].parsed_answer {v.parsed_answer!r} is not one of "
-                    f"answer_patterns {list(request.answer_patterns)}"
-                )
-            ballots.append(
-                vote.Ballot(
-                    model=v.model,
-                    raw_output=v.raw_output,
-                    reasoning=v.reasoning,
-                    parsed_answer=allowed.get(v.parsed_answer.casefold(), ""),
-                    latency_s=v.latency_s,
-                    error=v.error,
-                    abstained=v.abstained,
-                    cancelled=v.cancelled,
-                    substituted_for=v.substituted_for,
-                    prompt_tokens=v.usage.prompt_tokens,
-                    completion_tokens=v.usage.completion_tokens,
-                    cost_usd=v.usage.cost_usd,
-                )
-            )
-        counts = Counter(b.parsed_answer for b in ballots if b.parsed_answer)
-        if vote.majority_certain(counts, len(panel)):
-            raise BadRequest(
-                "carried_votes decide the question already, whatever the panel answers: "
-                "nothing is left to ask"
-            )
-        return ballots
 
     def _options(self, options) -> dict:
         """The caller's sampling settings as litellm keywords; unset ones are not sent, so the
@@ -595,7 +449,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
                         done=ensemble_pb2.CompleteDone(
                             model=piece.model,
                             finish_reason=piece.finish_reason,
-                            usage=_usage(
+                            usage=ballots.usage(
                                 piece.prompt_tokens, piece.completion_tokens, piece.cost_usd
                             ),
                             elapsed_s=piece.elapsed_s,

@@ -5,10 +5,14 @@ The shadow challenger answers alongside, off the latency path: when it has not a
 time the vote is decided, it is either cancelled with the rest or (`late_shadow`) left to finish
 within its own deadline, its ballot delivered later through `Tally.late`.
 
-A majority is guaranteed when the leading answer has more votes than the runner-up could reach
-if every unfinished model voted for it. The outcome is honest: a tie, all abstentions or no
-answer at all are reported as such with an empty answer. Confidence is agreeing votes divided
-by votes cast (abstentions and errors are not votes).
+Without a `Standing` (no voter profiled, or the majority rule asked), the answer with the most
+votes wins; it is certain when it has more votes than the runner-up could reach if every
+unfinished model voted for it, and the confidence is agreeing votes divided by votes cast
+(abstentions and errors are not votes). With one, the answer most likely right wins
+(services/common/weighing.py): it is certain when no way the unfinished models could vote
+changes it, and (when the request sets `min_confidence`) its calibrated confidence already
+reaches that. The outcome is honest: a tie, all abstentions, no answer at all, or (when asked)
+an answer under `min_confidence`, are reported as such with an empty answer.
 """
 
 from __future__ import annotations
@@ -20,12 +24,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from services.common.weighing import Standing, Weight, certain, posterior, weights
 from services.ensemble.parser import parse_answer
 from services.ensemble.pool import Asked, Pool
 from services.ensemble.registry import Model
 from services.ensemble.shadow import ShadowPicker
 
 MAJORITY, TIE, ALL_ABSTAIN, NO_ANSWER = "majority", "tie", "all_abstain", "no_answer"
+UNSURE = "unsure"
+# What the confidence is, and which rule chose the answer.
+VOTE_SHARE, CALIBRATED = "vote_share", "calibrated"
+WEIGHTED, BY_MAJORITY = "weighted", "majority"
 
 
 @dataclass
@@ -44,6 +53,35 @@ class Ballot:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    # How much the vote counted (weighing.py's log-odds weight; 1 under majority; 0 when no
+    # vote was cast), the voter's expected accuracy, and why.
+    weight: float = 0.0
+    accuracy: float = 0.0
+    weight_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a vote decides: `standing` (None: majority), the confidence it should reach, and
+    whether to abstain under it."""
+
+    standing: Standing | None = None
+    min_confidence: float = 0.0
+    abstain: bool = False
+
+
+MAJORITY_RULE = Rule()
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: str
+    confidence: float
+    outcome: str
+    source: str
+    probability: dict[str, float]
+    rule: str
+    confident: bool
 
 
 @dataclass
@@ -67,6 +105,10 @@ class Tally:
     # task that yields its ballot and provider calls. Cancel it to give up on the shadow.
     pending_shadow: str = ""
     late: asyncio.Task[tuple[Ballot, int]] | None = field(default=None, repr=False)
+    confidence_source: str = ""
+    confident: bool = True
+    answer_probability: dict[str, float] = field(default_factory=dict)
+    rule: str = BY_MAJORITY
 
 
 def vote_messages(question: str, context: str, patterns: Sequence[str]) -> list[dict]:
@@ -108,17 +150,76 @@ def majority_certain(counts: Counter[str], unfinished: int) -> bool:
     return leader > runner_up + unfinished
 
 
-def decide(votes: Sequence[Ballot]) -> tuple[str, float, str]:
-    """(answer, confidence, outcome) from the finished ballots."""
-    counts = Counter(b.parsed_answer for b in votes if b.parsed_answer)
-    cast = sum(counts.values())
+def decide(votes: Sequence[Ballot], rule: Rule = MAJORITY_RULE, patterns: int = 2) -> Decision:
+    """The vote's answer from the finished ballots (each cast vote's `weight` and `accuracy`
+    filled in), by `rule`."""
+    cast = [b for b in votes if b.parsed_answer]
     if not cast:
         answered = any(b.abstained for b in votes)
-        return "", 0.0, ALL_ABSTAIN if answered else NO_ANSWER
-    ranked = counts.most_common()
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return "", ranked[0][1] / cast, TIE
-    return ranked[0][0], ranked[0][1] / cast, MAJORITY
+        outcome = ALL_ABSTAIN if answered else NO_ANSWER
+        return Decision("", 0.0, outcome, "", {}, _rule_name(rule), False)
+    if rule.standing is None:
+        for b in cast:
+            b.weight, b.weight_reason = 1.0, "one vote (majority rule)"
+        counts = Counter(b.parsed_answer for b in cast)
+        ranked = counts.most_common()
+        share = {a: n / len(cast) for a, n in ranked}
+        tied = len(ranked) > 1 and ranked[0][1] == ranked[1][1]
+        answer = "" if tied else ranked[0][0]
+        return _decided(answer, ranked[0][1] / len(cast), VOTE_SHARE, share, rule, tied)
+    weight = _weigh(votes, rule.standing, patterns)
+    found = posterior(
+        [(b.model, b.parsed_answer) for b in cast], weight, rule.standing.options(patterns)
+    )
+    confidence = rule.standing.calibrator(found.raw)
+    probability = dict(found.probability)
+    if found.winner:
+        probability[found.winner] = confidence
+    return _decided(found.winner, confidence, CALIBRATED, probability, rule, not found.winner)
+
+
+def _rule_name(rule: Rule) -> str:
+    return BY_MAJORITY if rule.standing is None else WEIGHTED
+
+
+def _decided(
+    answer: str, confidence: float, source: str, probability, rule: Rule, tied: bool
+) -> Decision:
+    confident = bool(answer) and confidence >= rule.min_confidence
+    if tied:
+        return Decision("", confidence, TIE, source, probability, _rule_name(rule), False)
+    if not confident and rule.abstain:
+        return Decision("", confidence, UNSURE, source, probability, _rule_name(rule), False)
+    return Decision(answer, confidence, MAJORITY, source, probability, _rule_name(rule), confident)
+
+
+def _weigh(votes: Sequence[Ballot], standing: Standing, patterns: int) -> dict[str, Weight]:
+    """Every ballot's weight in this panel (the voters' correlations discount each other)."""
+    weight = weights(standing, [b.model for b in votes], patterns)
+    for b in votes:
+        w = weight[b.model]
+        b.accuracy, b.weight_reason = w.accuracy, w.reason
+        b.weight = w.log_odds if b.parsed_answer else 0.0
+    return weight
+
+
+def settled(ballots: Sequence[Ballot], pending: Sequence[str], rule: Rule, patterns: int) -> bool:
+    """Whether the unfinished models can be cancelled: the winner cannot change whatever they
+    answer, and (weighted, with a target) the confidence already reaches the target."""
+    if not pending:
+        return False
+    cast = [b for b in ballots if b.parsed_answer]
+    if rule.standing is None:
+        counts = Counter(b.parsed_answer for b in cast)
+        return majority_certain(counts, len(pending))
+    weight = weights(rule.standing, [*(b.model for b in ballots), *pending], patterns)
+    votes = [(b.model, b.parsed_answer) for b in cast]
+    if not certain(votes, weight, pending, patterns):
+        return False
+    if rule.min_confidence <= 0:
+        return True
+    found = posterior(votes, weight, rule.standing.options(patterns))
+    return rule.standing.calibrator(found.raw) >= rule.min_confidence
 
 
 async def scale(
@@ -134,13 +235,14 @@ async def scale(
     late_shadow: bool = False,
     shadow_deadline: float | None = None,
     carried: Sequence[Ballot] = (),
+    rule: Rule = MAJORITY_RULE,
     **options,
 ) -> Tally:
     """One vote. `deadline` bounds the panel and `shadow_deadline` (default: `deadline`) the
     shadow, both on the pool's clock; `options` go to every model call. With `late_shadow`, a
     shadow that has not answered when the vote is decided keeps going (`Tally.late`).
     `carried` ballots were cast earlier by other models: they count as votes (and toward the
-    short-circuit) but cost no call."""
+    short-circuit) but cost no call. `rule` decides the winner (majority by default)."""
     started = pool.clock()
     wall_start = time.perf_counter()
     messages = vote_messages(question, context, patterns)
@@ -172,8 +274,9 @@ async def scale(
                 asked = task.result()
                 asked_calls += asked.calls
                 ballots[tasks[task]] = _ballot(asked, patterns, started, now)
-            counts = Counter(b.parsed_answer for b in (*carried, *ballots) if b and b.parsed_answer)
-            if pending and majority_certain(counts, len(pending)):
+            finished = [*carried, *(b for b in ballots if b is not None)]
+            unfinished = [panel[tasks[t]].alias for t in pending]
+            if settled(finished, unfinished, rule, len(patterns)):
                 short_circuited = True
                 break
     except BaseException:
@@ -202,12 +305,13 @@ async def scale(
 
     fresh = [b for b in ballots if b is not None]
     votes = [*carried, *fresh]
-    answer, confidence, outcome = decide(votes)
+    decision = decide(votes, rule, len(patterns))
+    answer = decision.answer
     return Tally(
         call_id=call_id or uuid.uuid4().hex,
         answer=answer,
-        confidence=confidence,
-        outcome=outcome,
+        confidence=decision.confidence,
+        outcome=decision.outcome,
         votes=votes,
         calls_made=asked_calls,
         elapsed_s=time.perf_counter() - wall_start,
@@ -224,6 +328,10 @@ async def scale(
         shadow_calls=shadow_calls,
         pending_shadow=shadow_model.alias if late is not None and shadow_model else "",
         late=late,
+        confidence_source=decision.source,
+        confident=decision.confident,
+        answer_probability=decision.probability,
+        rule=decision.rule,
     )
 
 

@@ -7,6 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class VoteRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOTE_RULE_UNSPECIFIED: _ClassVar[VoteRule]
+    VOTE_RULE_WEIGHTED: _ClassVar[VoteRule]
+    VOTE_RULE_MAJORITY: _ClassVar[VoteRule]
+
+class ConfidenceSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONFIDENCE_SOURCE_UNSPECIFIED: _ClassVar[ConfidenceSource]
+    CONFIDENCE_SOURCE_VOTE_SHARE: _ClassVar[ConfidenceSource]
+    CONFIDENCE_SOURCE_CALIBRATED: _ClassVar[ConfidenceSource]
+
 class ScaleOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SCALE_OUTCOME_UNSPECIFIED: _ClassVar[ScaleOutcome]
@@ -14,11 +26,19 @@ class ScaleOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCALE_OUTCOME_TIE: _ClassVar[ScaleOutcome]
     SCALE_OUTCOME_ALL_ABSTAIN: _ClassVar[ScaleOutcome]
     SCALE_OUTCOME_NO_ANSWER: _ClassVar[ScaleOutcome]
+    SCALE_OUTCOME_UNSURE: _ClassVar[ScaleOutcome]
+VOTE_RULE_UNSPECIFIED: VoteRule
+VOTE_RULE_WEIGHTED: VoteRule
+VOTE_RULE_MAJORITY: VoteRule
+CONFIDENCE_SOURCE_UNSPECIFIED: ConfidenceSource
+CONFIDENCE_SOURCE_VOTE_SHARE: ConfidenceSource
+CONFIDENCE_SOURCE_CALIBRATED: ConfidenceSource
 SCALE_OUTCOME_UNSPECIFIED: ScaleOutcome
 SCALE_OUTCOME_MAJORITY: ScaleOutcome
 SCALE_OUTCOME_TIE: ScaleOutcome
 SCALE_OUTCOME_ALL_ABSTAIN: ScaleOutcome
 SCALE_OUTCOME_NO_ANSWER: ScaleOutcome
+SCALE_OUTCOME_UNSURE: ScaleOutcome
 
 class Usage(_message.Message):
     __slots__ = ("prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
@@ -33,7 +53,7 @@ class Usage(_message.Message):
     def __init__(self, prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ...) -> None: ...
 
 class Vote(_message.Message):
-    __slots__ = ("model", "raw_output", "reasoning", "parsed_answer", "latency_s", "error", "abstained", "cancelled", "substituted_for", "usage")
+    __slots__ = ("model", "raw_output", "reasoning", "parsed_answer", "latency_s", "error", "abstained", "cancelled", "substituted_for", "usage", "weight", "accuracy", "weight_reason")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     RAW_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +64,9 @@ class Vote(_message.Message):
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
     SUBSTITUTED_FOR_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_REASON_FIELD_NUMBER: _ClassVar[int]
     model: str
     raw_output: str
     reasoning: str
@@ -54,10 +77,68 @@ class Vote(_message.Message):
     cancelled: bool
     substituted_for: str
     usage: Usage
-    def __init__(self, model: _Optional[str] = ..., raw_output: _Optional[str] = ..., reasoning: _Optional[str] = ..., parsed_answer: _Optional[str] = ..., latency_s: _Optional[float] = ..., error: _Optional[str] = ..., abstained: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., substituted_for: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    weight: float
+    accuracy: float
+    weight_reason: str
+    def __init__(self, model: _Optional[str] = ..., raw_output: _Optional[str] = ..., reasoning: _Optional[str] = ..., parsed_answer: _Optional[str] = ..., latency_s: _Optional[float] = ..., error: _Optional[str] = ..., abstained: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., substituted_for: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., weight: _Optional[float] = ..., accuracy: _Optional[float] = ..., weight_reason: _Optional[str] = ...) -> None: ...
+
+class Voter(_message.Message):
+    __slots__ = ("model", "accuracy", "evidence_n", "evidence")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_N_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    accuracy: float
+    evidence_n: int
+    evidence: str
+    def __init__(self, model: _Optional[str] = ..., accuracy: _Optional[float] = ..., evidence_n: _Optional[int] = ..., evidence: _Optional[str] = ...) -> None: ...
+
+class VoterCorrelation(_message.Message):
+    __slots__ = ("model_a", "model_b", "correlation")
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    model_a: str
+    model_b: str
+    correlation: float
+    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., correlation: _Optional[float] = ...) -> None: ...
+
+class Calibration(_message.Message):
+    __slots__ = ("id", "raw", "calibrated", "samples", "method")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATED_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    raw: _containers.RepeatedScalarFieldContainer[float]
+    calibrated: _containers.RepeatedScalarFieldContainer[float]
+    samples: int
+    method: str
+    def __init__(self, id: _Optional[str] = ..., raw: _Optional[_Iterable[float]] = ..., calibrated: _Optional[_Iterable[float]] = ..., samples: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
+
+class Weighing(_message.Message):
+    __slots__ = ("voters", "correlations", "calibration", "wrong_coincidence")
+    VOTERS_FIELD_NUMBER: _ClassVar[int]
+    CORRELATIONS_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    WRONG_COINCIDENCE_FIELD_NUMBER: _ClassVar[int]
+    voters: _containers.RepeatedCompositeFieldContainer[Voter]
+    correlations: _containers.RepeatedCompositeFieldContainer[VoterCorrelation]
+    calibration: Calibration
+    wrong_coincidence: float
+    def __init__(self, voters: _Optional[_Iterable[_Union[Voter, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[VoterCorrelation, _Mapping]]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., wrong_coincidence: _Optional[float] = ...) -> None: ...
 
 class ScaleResult(_message.Message):
-    __slots__ = ("call_id", "answer", "confidence", "outcome", "votes", "calls_made", "elapsed_s", "short_circuited", "shadow", "shadow_agrees", "usage", "k", "answer_patterns", "pending_shadow", "shadow_calls_made")
+    __slots__ = ("call_id", "answer", "confidence", "outcome", "votes", "calls_made", "elapsed_s", "short_circuited", "shadow", "shadow_agrees", "usage", "k", "answer_patterns", "pending_shadow", "shadow_calls_made", "confidence_source", "confident", "answer_probability", "vote_rule")
+    class AnswerProbabilityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +154,10 @@ class ScaleResult(_message.Message):
     ANSWER_PATTERNS_FIELD_NUMBER: _ClassVar[int]
     PENDING_SHADOW_FIELD_NUMBER: _ClassVar[int]
     SHADOW_CALLS_MADE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENT_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    VOTE_RULE_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     answer: str
     confidence: float
@@ -88,7 +173,11 @@ class ScaleResult(_message.Message):
     answer_patterns: _containers.RepeatedScalarFieldContainer[str]
     pending_shadow: str
     shadow_calls_made: int
-    def __init__(self, call_id: _Optional[str] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., calls_made: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., short_circuited: _Optional[bool] = ..., shadow: _Optional[_Union[Vote, _Mapping]] = ..., shadow_agrees: _Optional[bool] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., pending_shadow: _Optional[str] = ..., shadow_calls_made: _Optional[int] = ...) -> None: ...
+    confidence_source: ConfidenceSource
+    confident: bool
+    answer_probability: _containers.ScalarMap[str, float]
+    vote_rule: VoteRule
+    def __init__(self, call_id: _Optional[str] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., calls_made: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., short_circuited: _Optional[bool] = ..., shadow: _Optional[_Union[Vote, _Mapping]] = ..., shadow_agrees: _Optional[bool] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., pending_shadow: _Optional[str] = ..., shadow_calls_made: _Optional[int] = ..., confidence_source: _Optional[_Union[ConfidenceSource, str]] = ..., confident: _Optional[bool] = ..., answer_probability: _Optional[_Mapping[str, float]] = ..., vote_rule: _Optional[_Union[VoteRule, str]] = ...) -> None: ...
 
 class ShadowVote(_message.Message):
     __slots__ = ("call_id", "vote", "calls_made")

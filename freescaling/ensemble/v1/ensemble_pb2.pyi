@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScaleRequest(_message.Message):
-    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "call_id", "options", "answer_within_s", "carried_votes")
+    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "call_id", "options", "answer_within_s", "carried_votes", "weighing", "vote_rule", "min_confidence", "abstain_when_unsure")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,10 @@ class ScaleRequest(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     ANSWER_WITHIN_S_FIELD_NUMBER: _ClassVar[int]
     CARRIED_VOTES_FIELD_NUMBER: _ClassVar[int]
+    WEIGHING_FIELD_NUMBER: _ClassVar[int]
+    VOTE_RULE_FIELD_NUMBER: _ClassVar[int]
+    MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ABSTAIN_WHEN_UNSURE_FIELD_NUMBER: _ClassVar[int]
     question: str
     context: str
     k: int
@@ -34,7 +38,11 @@ class ScaleRequest(_message.Message):
     options: _calls_pb2.CallOptions
     answer_within_s: float
     carried_votes: _containers.RepeatedCompositeFieldContainer[_voting_pb2.Vote]
-    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., call_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., answer_within_s: _Optional[float] = ..., carried_votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ...) -> None: ...
+    weighing: _voting_pb2.Weighing
+    vote_rule: _voting_pb2.VoteRule
+    min_confidence: float
+    abstain_when_unsure: bool
+    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., call_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., answer_within_s: _Optional[float] = ..., carried_votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ..., weighing: _Optional[_Union[_voting_pb2.Weighing, _Mapping]] = ..., vote_rule: _Optional[_Union[_voting_pb2.VoteRule, str]] = ..., min_confidence: _Optional[float] = ..., abstain_when_unsure: _Optional[bool] = ...) -> None: ...
 
 class ScaleEvent(_message.Message):
     __slots__ = ("result", "shadow")

@@ -15,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScaleRequest(_message.Message):
-    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "message_id", "options")
+    __slots__ = ("question", "context", "k", "answer_patterns", "models", "panel", "no_shadow", "message_id", "options", "min_confidence", "abstain_when_unsure", "vote_rule")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,9 @@ class ScaleRequest(_message.Message):
     NO_SHADOW_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ABSTAIN_WHEN_UNSURE_FIELD_NUMBER: _ClassVar[int]
+    VOTE_RULE_FIELD_NUMBER: _ClassVar[int]
     question: str
     context: str
     k: int
@@ -34,45 +37,54 @@ class ScaleRequest(_message.Message):
     no_shadow: bool
     message_id: str
     options: _calls_pb2.CallOptions
-    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., message_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ...) -> None: ...
+    min_confidence: float
+    abstain_when_unsure: bool
+    vote_rule: _voting_pb2.VoteRule
+    def __init__(self, question: _Optional[str] = ..., context: _Optional[str] = ..., k: _Optional[int] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., panel: _Optional[str] = ..., no_shadow: _Optional[bool] = ..., message_id: _Optional[str] = ..., options: _Optional[_Union[_calls_pb2.CallOptions, _Mapping]] = ..., min_confidence: _Optional[float] = ..., abstain_when_unsure: _Optional[bool] = ..., vote_rule: _Optional[_Union[_voting_pb2.VoteRule, str]] = ...) -> None: ...
 
 class CascadeStep(_message.Message):
-    __slots__ = ("k", "models", "answer", "outcome", "reason", "added")
+    __slots__ = ("k", "models", "answer", "outcome", "reason", "added", "confidence")
     K_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ADDED_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     k: int
     models: _containers.RepeatedScalarFieldContainer[str]
     answer: str
     outcome: _voting_pb2.ScaleOutcome
     reason: str
     added: _containers.RepeatedCompositeFieldContainer[CascadeChoice]
-    def __init__(self, k: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., reason: _Optional[str] = ..., added: _Optional[_Iterable[_Union[CascadeChoice, _Mapping]]] = ...) -> None: ...
+    confidence: float
+    def __init__(self, k: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., reason: _Optional[str] = ..., added: _Optional[_Iterable[_Union[CascadeChoice, _Mapping]]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class CascadeChoice(_message.Message):
-    __slots__ = ("model", "evidence", "expected_accuracy", "error_correlation")
+    __slots__ = ("model", "evidence", "expected_accuracy", "error_correlation", "cost")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     ERROR_CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
     model: str
     evidence: str
     expected_accuracy: float
     error_correlation: float
-    def __init__(self, model: _Optional[str] = ..., evidence: _Optional[str] = ..., expected_accuracy: _Optional[float] = ..., error_correlation: _Optional[float] = ...) -> None: ...
+    cost: float
+    def __init__(self, model: _Optional[str] = ..., evidence: _Optional[str] = ..., expected_accuracy: _Optional[float] = ..., error_correlation: _Optional[float] = ..., cost: _Optional[float] = ...) -> None: ...
 
 class Cascade(_message.Message):
-    __slots__ = ("path", "steps", "routing")
+    __slots__ = ("path", "steps", "routing", "min_confidence")
     PATH_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     path: str
     steps: _containers.RepeatedCompositeFieldContainer[CascadeStep]
     routing: _routing_pb2.RoutingInfo
-    def __init__(self, path: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[CascadeStep, _Mapping]]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ...) -> None: ...
+    min_confidence: float
+    def __init__(self, path: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[CascadeStep, _Mapping]]] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., min_confidence: _Optional[float] = ...) -> None: ...
 
 class ScaleResponse(_message.Message):
     __slots__ = ("result", "cascade", "cache")

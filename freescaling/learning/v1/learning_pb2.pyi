@@ -358,6 +358,20 @@ class ExpertsResponse(_message.Message):
     cluster_set_id: str
     def __init__(self, chosen: _Optional[_Iterable[_Union[Expert, _Mapping]]] = ..., ranked: _Optional[_Iterable[_Union[Expert, _Mapping]]] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
 
+class WeighVotersRequest(_message.Message):
+    __slots__ = ("candidates", "embedding", "task_type", "cluster_id", "cluster_set_id")
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    task_type: str
+    cluster_id: int
+    cluster_set_id: str
+    def __init__(self, candidates: _Optional[_Iterable[str]] = ..., embedding: _Optional[_Iterable[float]] = ..., task_type: _Optional[str] = ..., cluster_id: _Optional[int] = ..., cluster_set_id: _Optional[str] = ...) -> None: ...
+
 class StoreCentroidsRequest(_message.Message):
     __slots__ = ("cluster_set", "centroids")
     CLUSTER_SET_FIELD_NUMBER: _ClassVar[int]

@@ -8,6 +8,7 @@ from freescaling.common.v1 import models_pb2 as freescaling_dot_common_dot_v1_do
 from freescaling.common.v1 import ratings_pb2 as freescaling_dot_common_dot_v1_dot_ratings__pb2
 from freescaling.common.v1 import records_pb2 as freescaling_dot_common_dot_v1_dot_records__pb2
 from freescaling.common.v1 import routing_pb2 as freescaling_dot_common_dot_v1_dot_routing__pb2
+from freescaling.common.v1 import voting_pb2 as freescaling_dot_common_dot_v1_dot_voting__pb2
 from freescaling.learning.v1 import learning_pb2 as freescaling_dot_learning_dot_v1_dot_learning__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -144,6 +145,11 @@ class LearningStub:
                 '/freescaling.learning.v1.Learning/Experts',
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.FromString,
+                _registered_method=True)
+        self.WeighVoters = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/WeighVoters',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.WeighVotersRequest.SerializeToString,
+                response_deserializer=freescaling_dot_common_dot_v1_dot_voting__pb2.Weighing.FromString,
                 _registered_method=True)
         self.ErrorCorrelations = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/ErrorCorrelations',
@@ -357,6 +363,15 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WeighVoters(self, request, context):
+        """The voters' standing on one prompt for a weighted vote: each candidate's expected accuracy
+        there (the profile estimator), their error correlations and the calibration fitted on the
+        profiling data. Unprofiled candidates are left out (the vote gives them the pool's mean).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ErrorCorrelations(self, request, context):
         """The error correlation of every pair of the given models (every profiled model by default),
         from their validation items. INVALID_ARGUMENT for a single or repeated model; NOT_FOUND for
@@ -518,6 +533,11 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.Experts,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.SerializeToString,
+            ),
+            'WeighVoters': grpc.unary_unary_rpc_method_handler(
+                    servicer.WeighVoters,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.WeighVotersRequest.FromString,
+                    response_serializer=freescaling_dot_common_dot_v1_dot_voting__pb2.Weighing.SerializeToString,
             ),
             'ErrorCorrelations': grpc.unary_unary_rpc_method_handler(
                     servicer.ErrorCorrelations,
@@ -1123,6 +1143,33 @@ class Learning:
             '/freescaling.learning.v1.Learning/Experts',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.ExpertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WeighVoters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/WeighVoters',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.WeighVotersRequest.SerializeToString,
+            freescaling_dot_common_dot_v1_dot_voting__pb2.Weighing.FromString,
             options,
             channel_credentials,
             insecure,
