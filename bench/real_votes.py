@@ -35,9 +35,10 @@ label, anywhere.
    results' `confidence` against correctness, and the same for the raw vote share (votes for
    the answer over votes cast, counted here from the votes; 0 without an answer), side by side.
    A result without an answer (a tie, all abstaining) is wrong at whatever confidence it
-   reports; `ece_answered` leaves those out. `ece`, `brier` and `brier_vote_share` pool every
-   voting result (the fixed panels and every k=auto target); the k=1 calls apart
-   (`ece_singles`), and per policy in `policies`.
+   reports; `ece_answered` leaves those out. `ece`, `brier` and `brier_vote_share` pool the
+   voting results under the weighted (default) rule: the weighted panels and every k=auto
+   target (a majority vote's confidence is its vote share by contract; it is reported per
+   policy in `policies`, as are the k=1 calls, pooled apart in `ece_singles`).
 
 Each policy reports accuracy (no answer counts as wrong), mean cost in $ per question and mean
 model calls. The classifier is the test-format checkpoint with a tokenizer trained on the
@@ -205,7 +206,7 @@ def vote_share(votes, answer: str) -> float:
     return sum(a == answer for a in cast) / len(cast)
 
 
-def outcome_of(result, row: dict, path: str = "") -> dict:
+def outcome_of(result, row: dict, cascade=None) -> dict:
     confident = getattr(result, "confident", None) if has_field(type(result), "confident") else None
     return {
         "answer": result.answer,
@@ -217,7 +218,10 @@ def outcome_of(result, row: dict, path: str = "") -> dict:
         "outcome": enum_name(result, "outcome"),
         "source": enum_name(result, "confidence_source"),
         "confident": confident,
-        "path": path,
+        "rule": enum_name(result, "vote_rule"),
+        "path": cascade.path if cascade is not None else "",
+        # The target the cascade aimed at (the gateway's default when the request set none).
+        "target": getattr(cascade, "min_confidence", None) if cascade is not None else None,
         "parsed": [v.parsed_answer for v in result.votes],
         "models": [v.model for v in result.votes],
     }
@@ -287,6 +291,13 @@ def summary(outcomes: list[dict], calibration: bool = True) -> dict:
             brier_vote_share=rounded(brier(share)),
             ece_answered=rounded(ece(answered)),
         )
+        for key, name in (("source", "confidence_sources"), ("rule", "vote_rules")):
+            counts = Counter(o.get(key) for o in done if o.get(key))
+            if counts:
+                figures[name] = dict(counts.most_common())
+        targets = {o["target"] for o in done if o.get("target") is not None}
+        if len(targets) == 1:
+            figures["min_confidence"] = targets.pop()
         flagged = [o for o in done if o.get("confident") is False]
         if any(o.get("confident") is not None for o in done):
             figures["not_confident_share"] = rounded(len(flagged) / len(done))
@@ -342,7 +353,7 @@ class Replay:
                     finished += 1
                     return {"error": f"{exc.code().name}: {exc.details()}", "right": False}
             finished += 1
-            return outcome_of(reply.result, row, reply.cascade.path)
+            return outcome_of(reply.result, row, reply.cascade)
 
         outcomes = await asyncio.gather(*(one(r) for r in self.rows))
         errors = sum("error" in o for o in outcomes)
@@ -638,7 +649,9 @@ def analyse(**a) -> tuple[dict, dict]:
     # Calibration pooled over the voting results (fixed panels and every k=auto target), and
     # over the k=1 calls apart.
     vote_names = [v for v in voting if not v.startswith("http_")]
-    pooled = [o for v in vote_names for o in outcomes[v] if "error" not in o]
+    # Majority votes report the raw vote share by contract: the pool is the default rule's.
+    calibrated = [v for v in vote_names if not v.startswith("majority_")]
+    pooled = [o for v in calibrated for o in outcomes[v] if "error" not in o]
     single_pool = [o for m in models for o in singles[m] if "error" not in o]
     confidence = [(o["confidence"], o["right"]) for o in pooled]
     share = [(o["vote_share"], o["right"]) for o in pooled]
@@ -715,7 +728,7 @@ def analyse(**a) -> tuple[dict, dict]:
         "figures": figures,
         "parser": parser,
         "auto_curve": [
-            {"min_confidence": v.partition("@")[2] or None, **policies[v]} for v in autos
+            {**policies[v], "requested": float(v.partition("@")[2] or 0) or None} for v in autos
         ],
         "routing_sweep": sweep,
         "reliability": {"confidence": bins(confidence), "vote_share": bins(share)},
@@ -797,7 +810,8 @@ def plot(figures: dict, detail: dict, out: Path) -> list[str]:
     ax.plot([c["mean_cost_usd"] for c in curve], [c["accuracy"] for c in curve], marker="o",
             color="tab:red", label="k=auto by min_confidence")  # fmt: skip
     for c in curve:
-        ax.annotate(c["min_confidence"] or "default", (c["mean_cost_usd"], c["accuracy"]),
+        label = c["requested"] or f"default ({c.get('min_confidence', '?')})"
+        ax.annotate(label, (c["mean_cost_usd"], c["accuracy"]),
                     fontsize=7, xytext=(3, 3), textcoords="offset points")  # fmt: skip
     for name, p in policies.items():
         if name.startswith("single:"):
