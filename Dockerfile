@@ -27,29 +27,39 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
 
 # --- build stages: one virtualenv per service ------------------------------------------------
+# Every package comes from requirements.lock, checked against its hashes (--require-hashes):
+# tools/lock.py picks the entries one service's extra needs, installed with --no-deps so that
+# nothing unlocked comes in; then the project itself, from this source, built by the locked
+# setuptools without build isolation; `pip check` proves the set complete.
 FROM base AS build
 WORKDIR /src
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md requirements.lock /src/
+COPY tools/lock.py /src/tools/
 COPY freescaling /src/freescaling
 COPY services /src/services
 RUN python -m venv /opt/venv
-RUN /opt/venv/bin/python -m pip install --upgrade pip
+RUN python /src/tools/lock.py select --packages pip setuptools > /src/build-requirements.txt && /opt/venv/bin/python -m pip install --require-hashes --no-deps -r /src/build-requirements.txt
 
 FROM build AS build-gateway
-RUN /opt/venv/bin/python -m pip install "/src[gateway]"
+RUN python /src/tools/lock.py select gateway > /src/requirements.txt && /opt/venv/bin/python -m pip install --require-hashes --no-deps -r /src/requirements.txt && /opt/venv/bin/python -m pip install --no-deps --no-build-isolation /src && /opt/venv/bin/python -m pip check
 
 FROM build AS build-ensemble
-RUN /opt/venv/bin/python -m pip install "/src[ensemble]"
+RUN python /src/tools/lock.py select ensemble > /src/requirements.txt && /opt/venv/bin/python -m pip install --require-hashes --no-deps -r /src/requirements.txt && /opt/venv/bin/python -m pip install --no-deps --no-build-isolation /src && /opt/venv/bin/python -m pip check
 
 FROM build AS build-learning
-RUN /opt/venv/bin/python -m pip install "/src[learning]"
+RUN python /src/tools/lock.py select learning > /src/requirements.txt && /opt/venv/bin/python -m pip install --require-hashes --no-deps -r /src/requirements.txt && /opt/venv/bin/python -m pip install --no-deps --no-build-isolation /src && /opt/venv/bin/python -m pip check
 
 FROM build AS build-classifier
 # cpu, or a CUDA build of PyTorch's index (cu126, cu128...) for the GPU image.
 ARG TORCH_VARIANT=cpu
 ARG TORCH_SPEC=torch==2.13.0
-RUN /opt/venv/bin/python -m pip install --index-url "https://download.pytorch.org/whl/${TORCH_VARIANT}" "${TORCH_SPEC}"
-RUN /opt/venv/bin/python -m pip install "/src[classifier]"
+# The sha256 of the file TORCH_SPEC resolves to on PyTorch's CPU index for CPython 3.11 on
+# Linux x86_64 (the Makefile's default too); its dependencies are in the lock, so it installs
+# with --no-deps. Another variant or platform: pass its hash, or TORCH_HASH= (empty) to install
+# it unchecked with the dependencies it declares (a CUDA build's CUDA libraries).
+ARG TORCH_HASH=sha256:6746dbcbeb526eb61330b76b41ff1b4eb848951103a892eeb080dfa2b264667b
+RUN if [ -n "${TORCH_HASH}" ]; then echo "${TORCH_SPEC} --hash=${TORCH_HASH}" > /src/torch-requirement.txt && /opt/venv/bin/python -m pip install --require-hashes --no-deps --index-url "https://download.pytorch.org/whl/${TORCH_VARIANT}" -r /src/torch-requirement.txt; else /opt/venv/bin/python -m pip install --index-url "https://download.pytorch.org/whl/${TORCH_VARIANT}" "${TORCH_SPEC}"; fi
+RUN python /src/tools/lock.py select classifier > /src/requirements.txt && /opt/venv/bin/python -m pip install --require-hashes --no-deps -r /src/requirements.txt && /opt/venv/bin/python -m pip install --no-deps --no-build-isolation /src && /opt/venv/bin/python -m pip check
 
 # --- runtime images ------------------------------------------------------------------------
 FROM base AS runtime

@@ -4,9 +4,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The classifier's torch. Here `torch==2.13.0` resolves to the machine's local CPU wheel;
-# elsewhere set TORCH_SPEC (e.g. to a CUDA build) or leave it to pip.
+# Every install takes its packages from requirements.lock, pinned and hashed (`make lock`
+# refreshes it from pyproject.toml; README, "Dependencies"). torch is the one package outside
+# it, since the right build depends on the machine: TORCH_SPEC names it, and TORCH_HASH the
+# sha256 its file must have. Here `torch==2.13.0` resolves to the machine's local CPU wheel
+# (CPython 3.11, Linux x86_64), whose hash is the default; its dependencies are in the lock, so
+# it installs with --no-deps. Another build (CUDA, another platform): set both, or
+# TORCH_HASH= to install it unchecked, with the dependencies it declares.
+LOCK := requirements.lock
 TORCH_SPEC ?= torch==2.13.0
+TORCH_HASH ?= $(if $(filter torch==2.13.0,$(TORCH_SPEC)),sha256:6746dbcbeb526eb61330b76b41ff1b4eb848951103a892eeb080dfa2b264667b)
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?= --quick
@@ -18,16 +25,38 @@ IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 CUDA_VARIANT ?= cu128
 CONTAINER_ENGINE ?= $(shell command -v docker || command -v podman)
 
-.PHONY: install protos protos-check docs run test lint format bench clean checkpoint images
+.PHONY: install lock audit protos protos-check docs run test lint format bench clean checkpoint images
 
-$(STAMP): pyproject.toml
+# The lock with --no-deps (it holds every dependency, so nothing unlocked comes in), torch, then
+# the project itself from this checkout, built without isolation by the locked setuptools.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --editable ".[all,dev]"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	@if [ -n "$(TORCH_HASH)" ]; then \
+		echo "$(TORCH_SPEC) --hash=$(TORCH_HASH)" > $(VENV)/torch-requirement.txt; \
+		echo "$(PY) -m pip install --quiet --require-hashes --no-deps -r $(VENV)/torch-requirement.txt"; \
+		$(PY) -m pip install --quiet --require-hashes --no-deps -r $(VENV)/torch-requirement.txt; \
+	else \
+		echo "make install: $(TORCH_SPEC) is installed unchecked (TORCH_HASH is empty)"; \
+		$(PY) -m pip install --quiet "$(TORCH_SPEC)"; \
+	fi
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation --editable .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh requirements.lock from pyproject.toml (with uv, itself installed from the lock).
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) tools/lock.py select --packages uv > $(VENV)/uv-requirement.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
+	$(PY) tools/lock.py compile
+
+# The dependency audit: pip-audit against the lock (a known vulnerability fails it unless the
+# README's allow-list names it), then the lock's own checks (fresh, hashed, no excluded release).
+audit: $(STAMP)
+	$(PY) tools/lock.py audit
 
 # Regenerate the committed Python code for protos/ (messages, stubs, .pyi).
 protos: $(STAMP)
@@ -77,7 +106,7 @@ images:
 	set -e; for service in gateway ensemble learning classifier; do \
 		$(CONTAINER_ENGINE) build --target $$service -t $(IMAGE_PREFIX)$$service:$(IMAGE_TAG) .; \
 	done
-	$(CONTAINER_ENGINE) build --target classifier --build-arg TORCH_VARIANT=$(CUDA_VARIANT) \
+	$(CONTAINER_ENGINE) build --target classifier --build-arg TORCH_VARIANT=$(CUDA_VARIANT) --build-arg TORCH_HASH= \
 		-t $(IMAGE_PREFIX)classifier:$(IMAGE_TAG)-cuda .
 
 clean:

@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         env[f"FREESCALING_{c.name.upper()}_PORT"] = str(c.port)
         if c.name != "gateway":
             env.setdefault(f"FREESCALING_{c.name.upper()}_ADDR", f"{host}:{c.port}")
+    # The gateway's outbox keeps undelivered call records on disk, so a crash of the gateway
+    # (or learning down when it stops) loses none: the next start delivers them.
+    env.setdefault("FREESCALING_GATEWAY_OUTBOX_SPOOL_DIR", str(data_dir / "outbox"))
     # The classifier keeps its centroids in learning, and the ensemble the models registered at
     # run time, as every deployment of several replicas must.
     env.setdefault("FREESCALING_CLASSIFIER_LEARNING_ADDR", env["FREESCALING_LEARNING_ADDR"])

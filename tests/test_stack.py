@@ -80,6 +80,9 @@ def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifi
                 what=f"{name} readiness",
             )
         assert (tmp_path / "data").is_dir()
+        # The gateway's outbox spools there by default (a crash loses no pending record:
+        # tests/e2e/test_resilience.py kills a gateway with records pending).
+        assert (tmp_path / "data" / "outbox").is_dir()
         url = f"http://127.0.0.1:{ports['gateway_http']}/v1"
         assert any(f"OpenAI-compatible HTTP API at {url}" in line for line in lines)
         with urllib.request.urlopen(f"{url}/models/auto", timeout=10) as reply:

@@ -65,7 +65,16 @@ def scale_request(
     model_timeout_s: float | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    min_confidence: float = 0.0,
+    abstain_when_unsure: bool = False,
+    vote_rule: str = "",
 ) -> gateway_pb2.ScaleRequest:
+    """`min_confidence`: the calibrated confidence k="auto" aims at (and below which a result
+    is marked not confident, or with `abstain_when_unsure` has no answer); `vote_rule`:
+    "weighted", "majority" or "" (weighted where the models are profiled)."""
+    rules = {"": 0, "weighted": 1, "majority": 2}
+    if vote_rule not in rules:
+        raise ValueError(f"vote_rule must be 'weighted', 'majority' or '', not {vote_rule!r}")
     return gateway_pb2.ScaleRequest(
         question=question,
         context=context,
@@ -76,6 +85,9 @@ def scale_request(
         no_shadow=not shadow,
         message_id=message_id,
         options=options(model_timeout_s, max_tokens, temperature),
+        min_confidence=min_confidence,
+        abstain_when_unsure=abstain_when_unsure,
+        vote_rule=rules[vote_rule],
     )
 
 

@@ -35,6 +35,10 @@ class Vote:
     cancelled: bool = False
     substituted_for: str = ""
     usage: Usage | None = None
+    # How much the vote counted, the voter's expected accuracy where the prompt falls, and why.
+    weight: float = 0.0
+    accuracy: float = 0.0
+    weight_reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +90,7 @@ class CascadeChoice:
     evidence: str = ""
     expected_accuracy: float = 0.0
     error_correlation: float = 0.0
+    cost: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +102,7 @@ class CascadeStep:
     reason: str = ""
     # The models this step added, with the evidence that chose each.
     added: list[CascadeChoice] = dataclasses.field(default_factory=list)
+    confidence: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +110,7 @@ class Cascade:
     path: str = ""
     steps: list[CascadeStep] = dataclasses.field(default_factory=list)
     routing: Routing | None = None
+    min_confidence: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +132,12 @@ class ScaleResult:
     # with the call when it arrives), and the provider calls the shadow started.
     pending_shadow: str = ""
     shadow_calls_made: int = 0
+    # What `confidence` is ("calibrated" or "vote_share"), whether it reaches the request's
+    # min_confidence, each voted answer's probability, and the rule that chose the answer.
+    confidence_source: str = ""
+    confident: bool = True
+    answer_probability: dict[str, float] = dataclasses.field(default_factory=dict)
+    vote_rule: str = ""
     cascade: Cascade | None = None
 
 
@@ -533,7 +546,9 @@ def from_proto(cls: type[T], message: Message) -> T:
             continue
         raw = getattr(message, name)
         hint = hints[f.name]
-        if field.is_repeated:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            values[f.name] = dict(raw)
+        elif field.is_repeated:
             (item_hint,) = typing.get_args(hint) or (Any,)
             values[f.name] = [_convert(v, field, item_hint) for v in raw]
         elif field.has_presence and not message.HasField(name):

@@ -1,6 +1,8 @@
 """Server interceptor applied to every RPC of every service: binds the request id, returns it
 to the caller, logs one access line with the status code and duration, and turns an unexpected
-exception into INTERNAL with the request id instead of leaking its text to the caller."""
+exception into INTERNAL with the request id instead of leaking its text to the caller. A request
+that does not parse (a string field that is not UTF-8, truncated bytes) is INVALID_ARGUMENT, the
+caller's mistake, where grpc itself would answer UNKNOWN."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from services.common.metrics import RPC_IN_FLIGHT, observe_rpc
 from services.common.request_context import (
@@ -39,6 +42,35 @@ def _code_of(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     return _CODES.get(code, grpc.StatusCode.OK)
 
 
+class _Undecodable:
+    """What a request that does not parse becomes, so that the handler's wrapper can refuse it
+    with INVALID_ARGUMENT (an exception in a deserializer is grpc's UNKNOWN, with its text)."""
+
+    def __init__(self, error: DecodeError) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError as exc:
+            return _Undecodable(exc)
+
+    return deserialize
+
+
+async def _refuse_undecodable(request: Any, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(request, _Undecodable):
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request could not be parsed: {request.error} (string fields must be UTF-8)",
+        )
+
+
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self,
@@ -54,13 +86,13 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap_unary(handler.unary_unary, method, request_id, quiet),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(handler.unary_stream, method, request_id, quiet),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary:
@@ -126,6 +158,7 @@ def _wrap_unary(behavior: Callable, method: str, request_id: str, quiet: bool) -
         # A coroutine runs in one task from start to end: one binding covers it all.
         with call.bound():
             try:
+                await _refuse_undecodable(request, context)
                 return await behavior(request, context)
             except grpc.aio.AbortError:
                 raise
@@ -146,6 +179,12 @@ def _wrap_stream(behavior: Callable, method: str, request_id: str, quiet: bool) 
         async def generator_wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = _Call(method, request_id, quiet, context)
             cancelled = False
+            if isinstance(request, _Undecodable):
+                with call.bound():
+                    try:
+                        await _refuse_undecodable(request, context)
+                    finally:
+                        call.finish()
             responses = behavior(request, context)
             # The id is bound around each step of the handler, not across a yield: grpc may
             # abandon the stream between two messages (the caller cancelled), and the event

@@ -14,8 +14,9 @@ plausible options
 errors go together say less than independent ones: w_i = 1 / (1 + the sum of its positive error
 correlations with the others asked), so two voters that always err together count as one. This
 raw posterior assumes more independence than there is; the calibration map, fitted on votes
-simulated from the profiling data (learning's calibration.py), turns it into the probability the
-answer is right. With no profiled voter the rule is majority and the confidence a vote share.
+simulated from the profiling data (learning's calibration.py), one per number of votes cast,
+turns it into the probability the answer is right. With no profiled voter the rule is majority
+and the confidence a vote share.
 
 Pure: nothing here knows of gRPC or the database.
 """
@@ -67,8 +68,15 @@ class Standing:
     accuracy: Mapping[str, float]
     evidence: Mapping[str, str] = field(default_factory=dict)
     correlation: Mapping[frozenset, float] = field(default_factory=dict)
-    calibrator: Calibrator = Calibrator()
+    # One map per number of cast votes; the largest covers that many or more.
+    calibrators: Mapping[int, Calibrator] = field(default_factory=dict)
     coincidence: float = 0.0
+
+    def calibrate(self, raw: float, votes: int) -> float:
+        """The probability that a winner with this raw posterior and this many cast votes is
+        right (the raw posterior itself where no map covers it)."""
+        fitted = [n for n in self.calibrators if n <= votes]
+        return self.calibrators[max(fitted)](raw) if fitted else raw
 
     @property
     def profiled(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from freescaling.common.v1 import voting_pb2
-from services.common.weighing import Calibrator, Standing
+from services.common.standing import standing
 from services.ensemble import judge, vote
 from services.ensemble.pool import BadRequest
 
@@ -33,46 +33,16 @@ _RULES = {
 }
 
 
-def standing(weighing: voting_pb2.Weighing) -> Standing | None:
-    """The voters' standing from learning's weighing; None when it lists no voter."""
-    voters = [v for v in weighing.voters if v.model]
-    if not voters:
-        return None
-    for v in voters:
-        if not 0.0 <= v.accuracy <= 1.0:
-            raise BadRequest(
-                f"weighing: {v.model!r} has accuracy {v.accuracy}; it must be within 0 to 1"
-            )
-    cal = weighing.calibration
-    if len(cal.raw) != len(cal.calibrated) or list(cal.raw) != sorted(cal.raw):
-        raise BadRequest(
-            "weighing.calibration: raw must be ascending and as long as calibrated "
-            f"({len(cal.raw)} and {len(cal.calibrated)} knots)"
-        )
-    if not 0.0 <= weighing.wrong_coincidence <= 1.0:
-        raise BadRequest(
-            f"weighing.wrong_coincidence is {weighing.wrong_coincidence}; it must be within 0 to 1"
-        )
-    return Standing(
-        accuracy={v.model: v.accuracy for v in voters},
-        evidence={v.model: v.evidence for v in voters if v.evidence},
-        correlation={
-            frozenset((c.model_a, c.model_b)): c.correlation
-            for c in weighing.correlations
-            if c.model_a != c.model_b
-        },
-        calibrator=Calibrator(tuple(cal.raw), tuple(cal.calibrated)),
-        coincidence=weighing.wrong_coincidence,
-    )
-
-
 def rule(request) -> vote.Rule:
     """The request's rule: weighted when its weighing lists a voter (unless it asks for the
     majority), with its confidence target."""
     target = request.min_confidence
     if not 0.0 <= target <= 1.0:
         raise BadRequest(f"min_confidence is {target}; it must be within 0 to 1")
-    found = standing(request.weighing)
+    try:
+        found = standing(request.weighing)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
     if request.vote_rule == voting_pb2.VOTE_RULE_MAJORITY:
         found = None
     elif request.vote_rule == voting_pb2.VOTE_RULE_WEIGHTED and found is None:

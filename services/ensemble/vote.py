@@ -171,7 +171,7 @@ def decide(votes: Sequence[Ballot], rule: Rule = MAJORITY_RULE, patterns: int = 
     found = posterior(
         [(b.model, b.parsed_answer) for b in cast], weight, rule.standing.options(patterns)
     )
-    confidence = rule.standing.calibrator(found.raw)
+    confidence = rule.standing.calibrate(found.raw, len(cast))
     probability = dict(found.probability)
     if found.winner:
         probability[found.winner] = confidence
@@ -194,12 +194,18 @@ def _decided(
 
 
 def _weigh(votes: Sequence[Ballot], standing: Standing, patterns: int) -> dict[str, Weight]:
-    """Every ballot's weight in this panel (the voters' correlations discount each other)."""
-    weight = weights(standing, [b.model for b in votes], patterns)
+    """Every ballot's weight (those that voted discount each other by their error
+    correlations; an abstention or a failure says nothing)."""
+    cast = [b.model for b in votes if b.parsed_answer]
+    weight = weights(standing, cast, patterns)
+    alone = weights(standing, [b.model for b in votes if not b.parsed_answer], patterns)
     for b in votes:
-        w = weight[b.model]
-        b.accuracy, b.weight_reason = w.accuracy, w.reason
-        b.weight = w.log_odds if b.parsed_answer else 0.0
+        if b.parsed_answer:
+            w = weight[b.model]
+            b.accuracy, b.weight_reason, b.weight = w.accuracy, w.reason, w.log_odds
+        else:
+            b.accuracy, b.weight = alone[b.model].accuracy, 0.0
+            b.weight_reason = "no vote cast"
     return weight
 
 
@@ -212,14 +218,14 @@ def settled(ballots: Sequence[Ballot], pending: Sequence[str], rule: Rule, patte
     if rule.standing is None:
         counts = Counter(b.parsed_answer for b in cast)
         return majority_certain(counts, len(pending))
-    weight = weights(rule.standing, [*(b.model for b in ballots), *pending], patterns)
+    weight = weights(rule.standing, [*(b.model for b in cast), *pending], patterns)
     votes = [(b.model, b.parsed_answer) for b in cast]
     if not certain(votes, weight, pending, patterns):
         return False
     if rule.min_confidence <= 0:
         return True
     found = posterior(votes, weight, rule.standing.options(patterns))
-    return rule.standing.calibrator(found.raw) >= rule.min_confidence
+    return rule.standing.calibrate(found.raw, len(cast)) >= rule.min_confidence
 
 
 async def scale(

@@ -116,6 +116,13 @@ class GatewaySettings(ServerSettings):
         "gates",
         check=lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
     )
+    auto_min_confidence: float = setting(
+        0.8,
+        "FREESCALING_GATEWAY_AUTO_MIN_CONFIDENCE",
+        "k=auto with profiled models: the calibrated confidence the cascade adds models until "
+        "it reaches (a request's min_confidence wins); higher asks more models",
+        check=lambda v: None if 0 < v <= 1 else "must be above 0 and at most 1",
+    )
     batch_limit: int = setting(
         1000, "FREESCALING_GATEWAY_BATCH_LIMIT", "Items one batch may hold", check=positive
     )

@@ -17,6 +17,7 @@ from freescaling.common.v1 import (
     ratings_pb2,
     records_pb2,
     routing_pb2,
+    voting_pb2,
 )
 from freescaling.learning.v1 import learning_pb2
 from services.gateway.downstream import DownstreamError, Downstreams
@@ -279,3 +280,28 @@ class Router:
             logger.info("no expert choice from learning (%s)", exc.message)
             return None
         return list(reply.chosen)
+
+    async def weigh(
+        self, classification: classification_pb2.Classification, candidates: Sequence[str], context
+    ) -> voting_pb2.Weighing | None:
+        """Learning's standing of the `candidates` (every profiled model when empty) on the
+        prompt `classification` describes (its embedding kept), with the registry's routing
+        costs where it has them; None when learning cannot say."""
+        request = learning_pb2.WeighVotersRequest(
+            candidates=list(candidates),
+            embedding=classification.embedding,
+            task_type=classification.task_type_1,
+        )
+        if classification.HasField("cluster_id"):
+            request.cluster_id = classification.cluster_id
+        try:
+            reply = await self.downstreams.call("learning", "WeighVoters", request, context)
+        except DownstreamError as exc:
+            logger.info("no voter weights from learning (%s)", exc.message)
+            return None
+        listed = await self._listed(context)
+        costs = listed[1] if listed else {}
+        for voter in reply.voters:
+            if costs.get(voter.model, 0.0) > 0:
+                voter.cost = costs[voter.model]
+        return reply

@@ -70,6 +70,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             self.late_shadows,
             settings.shadow_wait_s,
             settings.auto_min_accuracy,
+            settings.auto_min_confidence,
         )
         self.generation = Generation(downstreams, self.panels, outbox, self.router)
         self.chatting = Chat(downstreams, self.router, outbox)

@@ -9,6 +9,7 @@ ensemble's ScaleStream sends that one's vote later, and LateShadows records it w
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,8 @@ import grpc
 from freescaling.common.v1 import classification_pb2, routing_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
+from services.common.standing import standing
+from services.gateway import cascade as rule
 from services.gateway.answer_cache import NO_CACHE, AnswerCache, Hit
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.outbox import Outbox
@@ -27,6 +30,7 @@ from services.gateway.routing import Router
 from services.gateway.shadows import LateShadows
 
 MAJORITY = voting_pb2.SCALE_OUTCOME_MAJORITY
+logger = logging.getLogger(__name__)
 
 
 def _outcome(result: voting_pb2.ScaleResult) -> str:
@@ -89,6 +93,81 @@ def _from_cache(hit: Hit, elapsed_s: float) -> gateway_pb2.ScaleResponse:
     return response
 
 
+def _mean_correlation(weighing: voting_pb2.Weighing, model: str, asked: list[str]) -> float:
+    """`model`'s mean error correlation with those `asked` (0 for none)."""
+    if not asked:
+        return 0.0
+    found = {frozenset((c.model_a, c.model_b)): c.correlation for c in weighing.correlations}
+    return sum(found.get(frozenset((model, a)), 0.0) for a in asked) / len(asked)
+
+
+class _Steps:
+    """One k=auto call's steps as they are asked: each step's vote through the ensemble (its
+    late shadow kept in `lates`), the cascade's record of them, and the merged result."""
+
+    def __init__(self, voting: Voting, request, context, lates: list[Late], routing) -> None:
+        self.voting, self.request, self.context, self.lates = voting, request, context, lates
+        self.call_id = uuid.uuid4().hex
+        self.cascade = gateway_pb2.Cascade(routing=routing)
+        self.results: list[voting_pb2.ScaleResult] = []
+        self.names: list[str] = []
+
+    async def ask(
+        self,
+        name: str,
+        added: list[gateway_pb2.CascadeChoice],
+        carried: list[voting_pb2.Vote],
+        *,
+        weighing: voting_pb2.Weighing | None = None,
+        target: float | None = None,
+    ) -> voting_pb2.ScaleResult:
+        models = [c.model for c in added]
+        result, late = await self.voting._ask(
+            self.request,
+            len(models),
+            models,
+            self.call_id,
+            self.context,
+            carried=carried,
+            weighing=weighing,
+            target=self.request.min_confidence if target is None else target,
+        )
+        self.lates.append(late)
+        self.results.append(result)
+        self.names.append(name)
+        self.cascade.steps.append(
+            gateway_pb2.CascadeStep(
+                k=len(result.votes),
+                models=[v.model for v in result.votes],
+                answer=result.answer,
+                outcome=result.outcome,
+                added=added,
+                confidence=result.confidence,
+            )
+        )
+        return result
+
+    def merged(self, final: voting_pb2.ScaleResult | None = None) -> gateway_pb2.ScaleResponse:
+        """The deciding step's vote (the last), with calls, usage and time over every step."""
+        results = self.results
+        self.cascade.path = ">".join(self.names)
+        merged = voting_pb2.ScaleResult()
+        merged.CopyFrom(final if final is not None else results[-1])
+        merged.calls_made = sum(r.calls_made for r in results)
+        merged.shadow_calls_made = sum(r.shadow_calls_made for r in results)
+        merged.usage.prompt_tokens = sum(r.usage.prompt_tokens for r in results)
+        merged.usage.completion_tokens = sum(r.usage.completion_tokens for r in results)
+        merged.usage.total_tokens = sum(r.usage.total_tokens for r in results)
+        merged.usage.cost_usd = sum(r.usage.cost_usd for r in results)
+        routing_s = self.cascade.routing.routing_latency_ms / 1000
+        merged.elapsed_s = sum(r.elapsed_s for r in results) + routing_s
+        if self.cascade.min_confidence:
+            merged.confident = bool(merged.answer) and (
+                merged.confidence >= self.cascade.min_confidence
+            )
+        return gateway_pb2.ScaleResponse(result=merged, cascade=self.cascade)
+
+
 class Voting:
     def __init__(
         self,
@@ -100,6 +179,7 @@ class Voting:
         late: LateShadows | None = None,
         shadow_wait_s: float = 65.0,
         auto_min_accuracy: float = 0.7,
+        auto_min_confidence: float = 0.8,
     ) -> None:
         self.downstreams, self.panels, self.router, self.outbox = (
             downstreams,
@@ -114,6 +194,8 @@ class Voting:
         self.shadow_wait_s = shadow_wait_s
         # k=auto: a clear single answer from an expert expected to be less accurate escalates.
         self.auto_min_accuracy = auto_min_accuracy
+        # k=auto with profiled models: the calibrated confidence to reach.
+        self.auto_min_confidence = auto_min_confidence
         self.cache: AnswerCache | None = None
 
     async def _ask(
@@ -124,6 +206,8 @@ class Voting:
         call_id: str,
         context,
         carried: list[voting_pb2.Vote] = (),
+        weighing: voting_pb2.Weighing | None = None,
+        target: float = 0.0,
     ) -> tuple[voting_pb2.ScaleResult, Late]:
         """The vote, as soon as it is decided, and the rest of its stream when its shadow is
         still answering (the caller closes it or hands it to LateShadows)."""
@@ -143,6 +227,10 @@ class Voting:
                 options=request.options,
                 answer_within_s=timeout,
                 carried_votes=list(carried),
+                weighing=weighing,
+                vote_rule=request.vote_rule,
+                min_confidence=target,
+                abstain_when_unsure=request.abstain_when_unsure and bool(target),
             ),
             timeout + self.shadow_wait_s,
             why,
@@ -200,12 +288,17 @@ class Voting:
         return response
 
     async def _answer(self, request, context, started: float) -> gateway_pb2.ScaleResponse:
+        if request.min_confidence < 0 or request.min_confidence > 1:
+            raise DownstreamError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"min_confidence is {request.min_confidence}; it must be within 0 to 1",
+            )
         if request.k:
-            response, late = await self._fixed(request, context)
+            response, late, classified = await self._fixed(request, context)
             routing = None
         else:
             response, late = await self._cascade(request, context)
-            routing = response.cascade.routing
+            routing, classified = response.cascade.routing, None
         try:
             record = scale_record(
                 response.result,
@@ -215,7 +308,13 @@ class Voting:
                 cascade_path=response.cascade.path,
                 routing=routing,
             )
-            if routing is None:
+            if classified is not None:
+                # Fixed k, weighed: classified before the vote, which the record keeps.
+                record.routing.classification.CopyFrom(classified)
+                record.routing.classification.ClearField("embedding")
+                record.routing.reason = "classified before the vote, to weigh it (not routed)"
+                self.outbox.put(record)
+            elif routing is None:
                 # Fixed k: classified for the statistics after the answer, not before.
                 self.outbox.put_later(record, self.router.classify_into(record, request.question))
             else:
@@ -227,10 +326,38 @@ class Voting:
             self.late.follow({response.result.call_id: response.result.pending_shadow}, late)
         return response
 
-    async def _fixed(self, request, context) -> tuple[gateway_pb2.ScaleResponse, Late]:
+    async def _fixed(self, request, context):
+        """A fixed-k vote, weighed by the panel's standing on the prompt unless the request asks
+        for the majority rule (or nothing is profiled, or a service cannot say)."""
         models = await self._panel(request, request.k, context)
-        result, late = await self._ask(request, request.k, models, uuid.uuid4().hex, context)
-        return _fixed_response(request.k, result), late
+        weighing, classified = None, None
+        if request.vote_rule != voting_pb2.VOTE_RULE_MAJORITY:
+            classified, _ = await self.router.classify(request.question, context)
+            if classified is not None:
+                weighing = await self.router.weigh(classified, models, context)
+        self._check_rule(request, weighing)
+        result, late = await self._ask(
+            request,
+            request.k,
+            models,
+            uuid.uuid4().hex,
+            context,
+            weighing=weighing,
+            target=request.min_confidence,
+        )
+        return _fixed_response(request.k, result), late, classified
+
+    @staticmethod
+    def _check_rule(request, weighing: voting_pb2.Weighing | None) -> None:
+        if request.vote_rule == voting_pb2.VOTE_RULE_WEIGHTED and not (
+            weighing is not None and weighing.voters
+        ):
+            raise DownstreamError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "vote_rule is WEIGHTED but no model of this vote is profiled (or learning "
+                "cannot say now): profile the models first (`freescaling profile ...`), or "
+                "leave vote_rule unset to vote by majority until then",
+            )
 
     async def _cascade(self, request, context) -> tuple[gateway_pb2.ScaleResponse, Late]:
         lates: list[Late] = []
@@ -244,37 +371,89 @@ class Voting:
         return response, lates[-1]
 
     async def _steps(self, request, context, lates: list[Late]) -> gateway_pb2.ScaleResponse:
-        call_id = uuid.uuid4().hex
         started = time.perf_counter()
         routing = await self.router.route(request.question, context, keep_embedding=True)
         candidates = list(request.models) or sorted(await self.router.live_models(context) or ())
+        weighing = None
+        if request.vote_rule != voting_pb2.VOTE_RULE_MAJORITY and routing.HasField(
+            "classification"
+        ):
+            weighing = await self.router.weigh(routing.classification, candidates, context)
+        self._check_rule(request, weighing)
+        found = None
+        if weighing is not None:
+            try:
+                found = standing(weighing)
+            except ValueError as exc:
+                logger.warning("learning's voter weights are unusable, voting by count: %s", exc)
+        profiled = {v.model: v for v in weighing.voters} if found is not None else {}
+        eligible = [m for m in candidates if m in profiled]
+        if eligible:
+            routing.classification.ClearField("embedding")
+            routing.routing_latency_ms = (time.perf_counter() - started) * 1000
+            # The cascade's copy of the routing details is the one the first step names.
+            steps = _Steps(self, request, context, lates, routing)
+            return await self._calibrated(steps, weighing, found, profiled, eligible)
         expert = await self._expert(routing, candidates, context)
         routing.classification.ClearField("embedding")
         routing.routing_latency_ms = (time.perf_counter() - started) * 1000
-        cascade = gateway_pb2.Cascade(routing=routing)
-        results: list[voting_pb2.ScaleResult] = []
-        names: list[str] = []
+        return await self._counted(
+            _Steps(self, request, context, lates, routing), expert, candidates
+        )
 
-        async def step(
-            name: str, added: list[gateway_pb2.CascadeChoice], carried: list[voting_pb2.Vote]
-        ) -> voting_pb2.ScaleResult:
-            models = [c.model for c in added]
-            result, late = await self._ask(
-                request, len(models), models, call_id, context, carried=carried
-            )
-            lates.append(late)
-            results.append(result)
-            names.append(name)
-            cascade.steps.append(
-                gateway_pb2.CascadeStep(
-                    k=len(result.votes),
-                    models=[v.model for v in result.votes],
-                    answer=result.answer,
-                    outcome=result.outcome,
-                    added=added,
+    async def _calibrated(
+        self, steps: _Steps, weighing, found, profiled, eligible: list[str]
+    ) -> gateway_pb2.ScaleResponse:
+        """The cascade on calibrated confidence (cascade.py's plan), one model a step."""
+        request = steps.request
+        target = request.min_confidence or self.auto_min_confidence
+        steps.cascade.min_confidence = target
+        costs = {m: profiled[m].cost for m in eligible}
+        patterns = len(request.answer_patterns)
+        had: dict[str, str] = {}
+        routing = steps.cascade.routing
+        while True:
+            casts = [rule.Cast(m, a) for m, a in had.items()]
+            following = rule.plan(found, casts, eligible, costs, target, patterns)
+            if steps.results:
+                steps.cascade.steps[-1].reason = following.reason
+            if not following.models:
+                break
+            if not steps.results:
+                first = following.models[0]
+                routing.method = routing_pb2.ROUTING_METHOD_EXPERT
+                routing.model = first
+                routing.reason = following.reason
+            asked = list(had)
+            added = [
+                gateway_pb2.CascadeChoice(
+                    model=m,
+                    evidence=profiled[m].evidence,
+                    expected_accuracy=profiled[m].accuracy,
+                    error_correlation=_mean_correlation(weighing, m, asked),
+                    cost=costs[m],
                 )
+                for m in following.models
+            ]
+            carried = _counted(steps.results[-1].votes) if steps.results else []
+            result = await steps.ask(
+                f"k{len(had) + len(added)}", added, carried, weighing=weighing, target=target
             )
-            return result
+            for v in result.votes:
+                had[v.model] = v.parsed_answer
+        return steps.merged()
+
+    async def _counted(
+        self, steps: _Steps, expert: gateway_pb2.CascadeChoice, candidates: list[str]
+    ) -> gateway_pb2.ScaleResponse:
+        """The cascade on vote counts, where no candidate is profiled: 1, then 3, then 5."""
+        request, context, routing, cascade = (
+            steps.request,
+            steps.context,
+            steps.cascade.routing,
+            steps.cascade,
+        )
+        step = steps.ask
 
         complex_prompt = (
             routing.HasField("classification")
@@ -330,17 +509,7 @@ class Voting:
                     ].reason = f"{why}; the {three.k} disagreed ({_outcome(three)}): escalate to 5"
                     final = await step("panel5", more, votes)
                     cascade.steps[-1].reason = f"the {final.k} decided: {_outcome(final)}"
-        cascade.path = ">".join(names)
-        merged = voting_pb2.ScaleResult()
-        merged.CopyFrom(final)
-        merged.calls_made = sum(r.calls_made for r in results)
-        merged.shadow_calls_made = sum(r.shadow_calls_made for r in results)
-        merged.usage.prompt_tokens = sum(r.usage.prompt_tokens for r in results)
-        merged.usage.completion_tokens = sum(r.usage.completion_tokens for r in results)
-        merged.usage.total_tokens = sum(r.usage.total_tokens for r in results)
-        merged.usage.cost_usd = sum(r.usage.cost_usd for r in results)
-        merged.elapsed_s = sum(r.elapsed_s for r in results) + routing.routing_latency_ms / 1000
-        return gateway_pb2.ScaleResponse(result=merged, cascade=cascade)
+        return steps.merged(final)
 
     def _gated(self, expert: gateway_pb2.CascadeChoice) -> bool:
         """Whether a clear single answer is not enough: its model's expected accuracy, known

@@ -45,7 +45,9 @@ def _metadata(row) -> routing_pb2.ClusterSet:
 
 
 def _fitted_us(cs: routing_pb2.ClusterSet) -> int:
-    return cs.fitted_at.ToMicroseconds() if cs.HasField("fitted_at") else ratings.now_us()
+    if cs.HasField("fitted_at"):
+        return ratings.micros(cs.fitted_at, "cluster_set.fitted_at")
+    return ratings.now_us()
 
 
 def _write(

@@ -12,11 +12,21 @@ from sqlalchemy.engine import Connection
 from freescaling.common.v1 import ratings_pb2
 from services.learning import elo
 from services.learning.errors import InvalidInput
-from services.learning.schema import ratings
+from services.learning.schema import rating_history, ratings
 
 
 def now_us() -> int:
     return time.time_ns() // 1000
+
+
+def micros(stamp: Timestamp, name: str) -> int:
+    """A request's timestamp in microseconds; INVALID_ARGUMENT (naming the field) when it is
+    outside what a Timestamp may hold (years 1-9999, nanos 0-999,999,999), where protobuf
+    raises ValueError."""
+    try:
+        return stamp.ToMicroseconds()
+    except ValueError as exc:
+        raise InvalidInput(f"{name} is not a valid timestamp: {exc}") from None
 
 
 def timestamp(us: int) -> Timestamp:
@@ -114,6 +124,8 @@ class Totals:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, int]] = {}
+        # Each moved rating as the events left it, for the rating history.
+        self.after: dict[str, int] = {}
 
     def _row(self, model: str) -> dict[str, int]:
         row = self.rows.get(model)
@@ -141,6 +153,7 @@ class Totals:
                     )
                 )
                 current[m] += d
+                self.after[m] = current[m]
         return changes
 
     def count(self, votes, answers: Mapping[str, str], majority: str) -> None:
@@ -162,6 +175,14 @@ class Totals:
             conn.execute(
                 _UPDATE, [{"m": m, "t": stamp, **row} for m, row in sorted(self.rows.items())]
             )
+            if self.after:
+                conn.execute(
+                    rating_history.insert(),
+                    [
+                        {"model": m, "at_us": stamp, "rating_milli": r}
+                        for m, r in sorted(self.after.items())
+                    ],
+                )
 
 
 def row_to_rating(row) -> ratings_pb2.ModelRating:

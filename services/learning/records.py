@@ -53,6 +53,8 @@ def validate(record: records_pb2.CallRecord) -> None:
         )
     _check_usage(record.usage, "record.usage")
     _check_latency(record.latency_s, "record.latency_s")
+    if record.HasField("created_at"):
+        ratings.micros(record.created_at, "record.created_at")
     panel = set()
     for i, vote in enumerate(record.votes):
         where = f"record.votes[{i}]"
@@ -106,6 +108,41 @@ def _majority(record: records_pb2.CallRecord) -> str:
     return record.answer
 
 
+def error_cause(error: str) -> str:
+    """An error's first clause (up to its first colon or line end, at most 80 characters): what
+    the dashboard groups failures by, without the details that differ call to call."""
+    return error.strip().splitlines()[0].split(":")[0].strip()[:80] if error.strip() else ""
+
+
+def _one_answer(usages: list[voting_pb2.Usage]) -> tuple[int, int]:
+    """Mean prompt and completion tokens of the model calls that reported usage."""
+    used = [u for u in usages if u.total_tokens > 0]
+    if not used:
+        return 0, 0
+    return (
+        round(sum(u.prompt_tokens for u in used) / len(used)),
+        round(sum(u.completion_tokens for u in used) / len(used)),
+    )
+
+
+def dashboard_columns(record: records_pb2.CallRecord) -> dict:
+    """The columns the dashboard aggregates (revision 0009): the vote's confidence, the tokens
+    of one answer (a panel vote's or a generator's on average; a chat's own), which the
+    saving against always asking the best single model prices, and the error's cause."""
+    if record.kind == records_pb2.CALL_KIND_SCALE:
+        prompt, completion = _one_answer([v.usage for v in record.votes])
+    elif record.kind == records_pb2.CALL_KIND_GENERATE:
+        prompt, completion = _one_answer([o.usage for o in record.outputs])
+    else:
+        prompt, completion = record.usage.prompt_tokens, record.usage.completion_tokens
+    return {
+        "confidence": record.confidence if record.kind == records_pb2.CALL_KIND_SCALE else None,
+        "answer_prompt_tokens": prompt,
+        "answer_completion_tokens": completion,
+        "error_cause": error_cause(record.error),
+    }
+
+
 def _columns(record: records_pb2.CallRecord, created_us: int) -> dict:
     classification = record.routing.classification
     has_class = record.routing.HasField("classification")
@@ -140,6 +177,7 @@ def _columns(record: records_pb2.CallRecord, created_us: int) -> dict:
         "latency_s": record.latency_s,
         "failed": bool(record.error),
         "record": record.SerializeToString(),
+        **dashboard_columns(record),
     }
 
 
@@ -157,6 +195,7 @@ def vote_row(seq: int, position: int, vote: voting_pb2.Vote, role: str) -> dict:
         "latency_s": vote.latency_s,
         "total_tokens": vote.usage.total_tokens,
         "cost_usd": vote.usage.cost_usd,
+        "error_cause": error_cause(vote.error),
     }
 
 
@@ -391,9 +430,9 @@ def _decode(token: str, filters: str) -> tuple[int, int]:
 def time_filters(table: sa.Table, since, until, has_since: bool, has_until: bool) -> list:
     clauses = []
     if has_since:
-        clauses.append(table.c.created_us >= since.ToMicroseconds())
+        clauses.append(table.c.created_us >= ratings.micros(since, "since"))
     if has_until:
-        clauses.append(table.c.created_us < until.ToMicroseconds())
+        clauses.append(table.c.created_us < ratings.micros(until, "until"))
     return clauses
 
 

@@ -60,8 +60,27 @@ calls = sa.Table(
     sa.Column("latency_s", sa.Float, nullable=False, server_default="0"),
     sa.Column("failed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("record", sa.LargeBinary, nullable=False),
+    # Ninth revision, for the dashboard: the vote's confidence (NULL for generate and chat), the
+    # tokens of one answer (the saving against always asking the best single model), and the
+    # first clause of a failed call's error.
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Column("answer_prompt_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("answer_completion_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("error_cause", sa.String(80), nullable=False, server_default=""),
     sa.Index("ix_calls_created", "created_us", "seq"),
     sa.Index("ix_calls_message_id", "message_id"),
+    sa.Index("ix_calls_error_cause", "error_cause"),
+    # Revision 0009: the overview's buckets read this index alone; percentiles walk the second.
+    sa.Index(
+        "ix_calls_overview",
+        "created_us",
+        "failed",
+        "total_tokens",
+        "cost_usd",
+        "answer_prompt_tokens",
+        "answer_completion_tokens",
+    ),
+    sa.Index("ix_calls_latency", "latency_s"),
 )
 
 # Panel votes and the shadow challenger's answer of a scale call.
@@ -79,7 +98,10 @@ votes = sa.Table(
     sa.Column("latency_s", sa.Float, nullable=False, server_default="0"),
     sa.Column("total_tokens", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    # Ninth revision: the first clause of `error`, which the dashboard groups failures by.
+    sa.Column("error_cause", sa.String(80), nullable=False, server_default=""),
     sa.Index("ix_votes_model", "model", "call_seq"),
+    sa.Index("ix_votes_error_cause", "error_cause", "model", "call_seq"),
 )
 
 # Applied feedback events; `idem_key` makes a repeated event a no-op.
@@ -94,6 +116,7 @@ feedback = sa.Table(
     sa.Column("reaction", sa.String(20), nullable=False, server_default=""),
     sa.Column("source", sa.String(200), nullable=False, server_default=""),
     sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_feedback_call", "call_seq", "id"),
 )
 
 # Current members of each evolved panel (JSON list of aliases).
@@ -226,4 +249,15 @@ cache_lookups = sa.Table(
     sa.Column("semantic", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("saved_cost_usd", sa.Float, nullable=False, server_default="0"),
     sa.Index("ix_cache_lookups_at", "at_us"),
+)
+
+# Ninth revision: every rating a change left (consensus or feedback), for the rating's history.
+rating_history = sa.Table(
+    "rating_history",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("rating_milli", sa.BigInteger, nullable=False),
+    sa.Index("ix_rating_history_model_at", "model", "at_us", "id"),
 )

@@ -25,6 +25,7 @@ from services.learning import (
     capability_map,
     cluster_sets,
     correlations,
+    dashboard,
     evolution,
     experts,
     feedback,
@@ -37,6 +38,7 @@ from services.learning import (
     shadows,
     stats,
     validation,
+    weigh_voters,
 )
 from services.learning.config import LearningSettings
 from services.learning.db import Database
@@ -98,6 +100,7 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
         # One thread per pooled connection: more threads would only wait for a connection.
         self.pool = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="learning-db")
         self.recorder = records.Recorder(db, settings.consensus_k, self.pool)
+        self.calibrations = weigh_voters.Calibrations()
         self.routers = Routers(settings.profile_estimator)
 
     async def _run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args) -> T:
@@ -210,6 +213,11 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
     async def Experts(self, request, context):
         return await self._run(context, experts.choose, self.db, self.routers, request)
 
+    async def WeighVoters(self, request, context):
+        return await self._run(
+            context, weigh_voters.weigh, self.db, self.routers, self.calibrations, request
+        )
+
     async def SuggestPanel(self, request, context):
         return await self._run(context, panel_suggestion.suggest, self.db, request)
 
@@ -232,6 +240,15 @@ class LearningServicer(learning_pb2_grpc.LearningServicer):
 
     async def GetCall(self, request, context):
         return await self._run(context, records.get_call, self.db, request.call_id)
+
+    async def GetOverview(self, request, context):
+        return await self._run(context, dashboard.overview, self.db, request)
+
+    async def GetRatingHistory(self, request, context):
+        return await self._run(context, dashboard.rating_history_of, self.db, request)
+
+    async def GetCalibration(self, request, context):
+        return await self._run(context, dashboard.calibration, self.db, request)
 
     async def LookupAnswer(self, request, context):
         return await self._run(context, answer_cache.lookup, self.db, request)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from freescaling.common.v1 import records_pb2
-from services.learning import answer_cache
+from services.learning import answer_cache, ratings
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
 from services.learning.records import time_filters
@@ -58,8 +58,8 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
             raise InvalidInput(f"kind {request.kind} is not a CallKind")
         where.append(calls.c.kind == request.kind)
     failed = sa.func.sum(sa.case((calls.c.failed, 1), else_=0))
-    since_us = request.since.ToMicroseconds() if request.HasField("since") else None
-    until_us = request.until.ToMicroseconds() if request.HasField("until") else None
+    since_us = ratings.micros(request.since, "since") if request.HasField("since") else None
+    until_us = ratings.micros(request.until, "until") if request.HasField("until") else None
 
     def grouped(conn: Connection, column, text: bool = True) -> list:
         return conn.execute(

@@ -161,9 +161,26 @@ def test_torch_and_transformers_only_in_the_classifier_image():
     for name in SERVICES:
         runs = " ".join(Built.build(name, Path("/nonexistent"), execute=False).runs)
         if name == "classifier":
-            assert "torch==" in runs and "[classifier]" in runs
+            assert "torch==" in runs and "lock.py select classifier" in runs
         else:
-            assert "torch" not in runs and "[classifier]" not in runs and "[all]" not in runs
+            assert "torch" not in runs and "select classifier" not in runs and "[all]" not in runs
+
+
+def test_every_image_installs_from_the_lock_with_hashes():
+    """Each pip install of a package from an index checks the lock's hashes, with --no-deps
+    (nothing unlocked comes in); the one unchecked path is torch with TORCH_HASH set empty."""
+    for name in SERVICES:
+        for run in Built.build(name, Path("/nonexistent"), execute=False).runs:
+            for install in re.split(r"&&|;|\bthen\b|\belse\b", run):
+                if " pip install " not in install:
+                    continue
+                if "--no-build-isolation" in install:
+                    assert "--no-deps" in install and install.rstrip().endswith("/src"), install
+                elif "torch==" in install and " -r " not in install:
+                    assert name == "classifier", install
+                else:
+                    assert "--require-hashes" in install and "--no-deps" in install, install
+                    assert " -r " in install, install
 
 
 def test_the_classifier_image_has_a_cuda_variant_by_build_arg():
@@ -179,7 +196,14 @@ def test_the_classifier_image_has_a_cuda_variant_by_build_arg():
 def test_the_build_context_leaves_out_local_state():
     for path in (".venv/bin/python", "data/learning.db", "tests/conftest.py", ".git/HEAD"):
         assert dockerfile.ignored(path, IGNORE), path
-    for path in ("services/gateway/server.py", "pyproject.toml", "freescaling/__init__.py"):
+    assert dockerfile.ignored("tools/gen_protos.py", IGNORE)
+    for path in (
+        "services/gateway/server.py",
+        "pyproject.toml",
+        "freescaling/__init__.py",
+        "requirements.lock",
+        "tools/lock.py",
+    ):
         assert not dockerfile.ignored(path, IGNORE), path
     assert dockerfile.ignored("services/gateway/__pycache__/server.cpython-311.pyc", IGNORE)
 

@@ -80,7 +80,7 @@ class System:
         )
         self.gateway: ServiceProcess | None = None
 
-    def start(self) -> System:
+    def start(self, **gateway_env: str) -> System:
         # Learning first: the classifier keeps its centroids there, and the ensemble the models
         # registered at run time, as in a deployment.
         self.learning.start().wait_serving(timeout=90)
@@ -90,7 +90,12 @@ class System:
             service.start()
         for service in (self.learning, self.ensemble, self.classifier):
             service.wait_serving(timeout=90).wait_ready(timeout=90)
-        self.gateway = self.gateway_for(self.classifier.address).start().wait_serving().wait_ready()
+        self.gateway = (
+            self.gateway_for(self.classifier.address, **gateway_env)
+            .start()
+            .wait_serving()
+            .wait_ready()
+        )
         return self
 
     def gateway_for(self, classifier_addr: str, **env: str) -> ServiceProcess:

@@ -1,6 +1,9 @@
-"""The k=auto cascade against the running system: the expert chosen by evidence answers alone;
-an abstention, a complex prompt or a split escalates by *adding* models (earlier answers are
-carried as votes, no model is asked twice); each step says which evidence chose each model."""
+"""The k=auto cascade against the running system. With profiled models it aims at a calibrated
+confidence: the cheapest model likely enough to be right answers alone, and models are added one
+at a time while the confidence is under the target. Under the majority rule (or with nothing
+profiled) it counts votes: the expert chosen by evidence answers alone; an abstention, a complex
+prompt or a split escalates by *adding* models. Either way earlier answers are carried as votes,
+no model is asked twice, and each step says which evidence chose each model."""
 
 from __future__ import annotations
 
@@ -90,11 +93,16 @@ def test_the_expert_answers_alone_and_says_why(system, fake, client):
     onboard(system, fake, "sole2", Step(text="Answer: NO"))
     question = "Is 70 a whole number?"
     result = client.scale(
-        question, k="auto", answers=ANSWERS, models=["sole1", "sole2", "no1"], shadow=False
+        question,
+        k="auto",
+        answers=ANSWERS,
+        models=["sole1", "sole2", "no1"],
+        shadow=False,
+        vote_rule="majority",
     )
     cascade = result.cascade
     assert cascade.path == "single"
-    assert cascade.routing.method == "expert"
+    assert cascade.routing.method == "expert", cascade.routing.reason
     # Both profiled alike: the alias breaks the tie; no1 has no profile here.
     assert cascade.routing.model == "sole1"
     (step,) = cascade.steps
@@ -111,7 +119,12 @@ def test_an_abstention_escalates_by_adding_two_models(system, fake, client):
     onboard(system, fake, "abs3", Step(text="Answer: YES"))
     question = "Is 90 a whole number?"
     result = client.scale(
-        question, k="auto", answers=ANSWERS, models=["abs1", "abs2", "abs3"], shadow=False
+        question,
+        k="auto",
+        answers=ANSWERS,
+        models=["abs1", "abs2", "abs3"],
+        shadow=False,
+        vote_rule="majority",
     )
     cascade = result.cascade
     assert cascade.path == "single>panel3", [s.reason for s in cascade.steps]
@@ -138,7 +151,14 @@ def test_a_split_escalates_to_five_keeping_the_votes_had(system, fake, simple):
     gateway.start().wait_serving().wait_ready()
     try:
         with Client(gateway.address, timeout_s=60) as other:
-            result = other.scale(question, k="auto", answers=ANSWERS, models=everyone, shadow=False)
+            result = other.scale(
+                question,
+                k="auto",
+                answers=ANSWERS,
+                models=everyone,
+                shadow=False,
+                vote_rule="majority",
+            )
     finally:
         assert gateway.stop() == 0
     cascade = result.cascade
@@ -168,6 +188,7 @@ def test_a_complex_prompt_goes_to_three_at_once(system, fake, classifier_checkpo
                 answers=ANSWERS,
                 models=["deep2", "deep3", "deep4"],
                 shadow=False,
+                vote_rule="majority",
             )
     finally:
         assert gateway.stop() == 0
@@ -179,3 +200,69 @@ def test_a_complex_prompt_goes_to_three_at_once(system, fake, classifier_checkpo
     assert [c.model for c in three.added] == ["deep2", "deep3", "deep4"]
     assert "the prompt is complex" in three.reason
     assert (result.answer, result.calls_made) == ("YES", 3)
+
+
+def test_calibrated_the_cheapest_likely_model_answers_alone(system, fake, client):
+    onboard(system, fake, "cal1", Step(text="Answer: YES"))
+    onboard(system, fake, "cal2", Step(text="Answer: NO"))
+    question = "Is 120 a whole number?"
+    result = client.scale(
+        question, k="auto", answers=ANSWERS, models=["cal1", "cal2"], shadow=False
+    )
+    cascade = result.cascade
+    assert cascade.path == "k1", [s.reason for s in cascade.steps]
+    assert cascade.min_confidence == pytest.approx(0.8)  # the gateway's default target
+    assert cascade.routing.method == "expert" and cascade.routing.model == "cal1"
+    (step,) = cascade.steps
+    assert "reaches the target 0.80: stop" in step.reason
+    assert "profile: expected accuracy" in step.added[0].evidence
+    # Profiled alike (11 of 12 right): the alias breaks the tie.
+    assert (result.answer, result.calls_made, result.vote_rule) == ("YES", 1, "weighted")
+    assert result.confidence_source == "calibrated" and result.confident
+    assert result.confidence == pytest.approx(step.added[0].expected_accuracy)
+    (vote,) = result.votes
+    assert vote.weight > 0 and "expected accuracy" in vote.weight_reason
+    assert asked(fake, "cal2", question) == 0
+
+
+def test_calibrated_an_abstention_asks_one_more_model(system, fake, client):
+    onboard(system, fake, "cab1", Step(text="I cannot tell."))
+    onboard(system, fake, "cab2", Step(text="Answer: YES"))
+    onboard(system, fake, "cab3", Step(text="Answer: YES"))
+    question = "Is 130 a whole number?"
+    everyone = ["cab1", "cab2", "cab3"]
+    result = client.scale(question, k="auto", answers=ANSWERS, models=everyone, shadow=False)
+    cascade = result.cascade
+    assert cascade.path == "k1>k2", [s.reason for s in cascade.steps]
+    first, second = cascade.steps
+    assert first.models == ["cab1"] and "confidence 0.00 (no answer)" in first.reason
+    # The abstention is carried; one model is added.
+    assert second.models == ["cab1", "cab2"]
+    assert [c.model for c in second.added] == ["cab2"]
+    assert (result.answer, result.calls_made) == ("YES", 2)
+    assert [asked(fake, m, question) for m in everyone] == [1, 1, 0]
+
+
+def test_calibrated_a_high_target_adds_models_up_to_five(system, fake, client):
+    onboard(system, fake, "high1", Step(text="Answer: YES"))
+    onboard(system, fake, "high2", Step(text="Answer: NO"))
+    onboard(system, fake, "high3", Step(text="I cannot tell."))
+    onboard(system, fake, "high4", Step(text="Answer: YES"))
+    onboard(system, fake, "high5", Step(text="Answer: YES"))
+    onboard(system, fake, "high6", Step(text="Answer: YES"))
+    everyone = [f"high{i}" for i in range(1, 7)]
+    question = "Is 140 a whole number?"
+    result = client.scale(
+        question, k="auto", answers=ANSWERS, models=everyone, shadow=False, min_confidence=0.99
+    )
+    cascade = result.cascade
+    assert cascade.path == "k1>k2>k3>k4>k5", [s.reason for s in cascade.steps]
+    assert cascade.min_confidence == pytest.approx(0.99)
+    assert [s.models for s in cascade.steps][-1] == everyone[:5]
+    assert "5 models asked: stop" in cascade.steps[-1].reason
+    # Every model errs on the same validation item: agreeing votes count for less than five.
+    assert (result.answer, result.calls_made) == ("YES", 5)
+    assert result.confidence < 0.99 and not result.confident
+    assert {v.model: v.parsed_answer for v in result.votes}["high2"] == "NO"
+    assert all("errs with" in v.weight_reason for v in result.votes if v.parsed_answer)
+    assert [asked(fake, m, question) for m in everyone] == [1, 1, 1, 1, 1, 0]

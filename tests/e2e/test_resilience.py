@@ -6,6 +6,7 @@ reflection as grpcurl would."""
 from __future__ import annotations
 
 import json
+import signal
 
 import grpc
 import pytest
@@ -16,7 +17,7 @@ from freescaling.gateway.v1 import gateway_pb2_grpc
 from tests.e2e.conftest import System
 from tests.support.grpcurl import Grpcurl
 from tests.support.postgres import PostgresDatabase
-from tests.support.processes import ServiceProcess, wait_for
+from tests.support.processes import ServiceProcess, free_port, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,44 @@ def test_learning_stopped_mid_run_loses_and_duplicates_nothing(system):
     recorded = _calls(system)
     assert len(recorded) == len(set(recorded))  # none twice
     assert {before, *during} <= set(recorded)
+
+
+def test_a_gateway_killed_with_records_pending_loses_none(system, tmp_path):
+    """`make run`'s gateway spools its outbox under ./data (tests/test_stack.py): records that
+    could not reach learning when the gateway is killed (SIGKILL, no drain) arrive after the
+    next start, once each."""
+    spool = tmp_path / "outbox"
+    settings = {"FREESCALING_GATEWAY_OUTBOX_SPOOL_DIR": str(spool)}
+    # Learning out of this gateway's reach: every record stays pending.
+    crashing = system.gateway_for(
+        system.classifier.address, FREESCALING_LEARNING_ADDR=f"127.0.0.1:{free_port()}", **settings
+    )
+    crashing.start().wait_serving().wait_ready()
+    try:
+        with Client(crashing.address, timeout_s=30) as client:
+            pending = {
+                client.scale(f"Is {n} a square?", k=3, answers=["YES", "NO"]).call_id
+                for n in (16, 25, 36)
+            }
+        wait_for(
+            lambda: len(list(spool.glob("*.record"))) == 3, timeout=20, what="3 spooled records"
+        )
+        crashing.send(signal.SIGKILL)
+        assert crashing.wait_exit(timeout=20) == -signal.SIGKILL
+    finally:
+        crashing.stop()
+    assert not pending & set(_calls(system))
+
+    restarted = system.gateway_for(system.classifier.address, **settings)
+    restarted.start().wait_serving().wait_ready()
+    try:
+        wait_for(lambda: pending <= set(_calls(system)), timeout=60, what="the spooled records")
+        wait_for(lambda: not list(spool.glob("*.record")), timeout=20, what="an empty spool")
+    finally:
+        assert restarted.stop() == 0
+    recorded = _calls(system)
+    assert len(recorded) == len(set(recorded))
+    assert "3 records recovered" in restarted.log_text()
 
 
 def test_api_keys_on(system):

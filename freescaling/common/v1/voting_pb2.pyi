@@ -83,16 +83,18 @@ class Vote(_message.Message):
     def __init__(self, model: _Optional[str] = ..., raw_output: _Optional[str] = ..., reasoning: _Optional[str] = ..., parsed_answer: _Optional[str] = ..., latency_s: _Optional[float] = ..., error: _Optional[str] = ..., abstained: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., substituted_for: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., weight: _Optional[float] = ..., accuracy: _Optional[float] = ..., weight_reason: _Optional[str] = ...) -> None: ...
 
 class Voter(_message.Message):
-    __slots__ = ("model", "accuracy", "evidence_n", "evidence")
+    __slots__ = ("model", "accuracy", "evidence_n", "evidence", "cost")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_N_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
     model: str
     accuracy: float
     evidence_n: int
     evidence: str
-    def __init__(self, model: _Optional[str] = ..., accuracy: _Optional[float] = ..., evidence_n: _Optional[int] = ..., evidence: _Optional[str] = ...) -> None: ...
+    cost: float
+    def __init__(self, model: _Optional[str] = ..., accuracy: _Optional[float] = ..., evidence_n: _Optional[int] = ..., evidence: _Optional[str] = ..., cost: _Optional[float] = ...) -> None: ...
 
 class VoterCorrelation(_message.Message):
     __slots__ = ("model_a", "model_b", "correlation")
@@ -105,30 +107,32 @@ class VoterCorrelation(_message.Message):
     def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., correlation: _Optional[float] = ...) -> None: ...
 
 class Calibration(_message.Message):
-    __slots__ = ("id", "raw", "calibrated", "samples", "method")
+    __slots__ = ("id", "raw", "calibrated", "samples", "method", "votes")
     ID_FIELD_NUMBER: _ClassVar[int]
     RAW_FIELD_NUMBER: _ClassVar[int]
     CALIBRATED_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
     id: str
     raw: _containers.RepeatedScalarFieldContainer[float]
     calibrated: _containers.RepeatedScalarFieldContainer[float]
     samples: int
     method: str
-    def __init__(self, id: _Optional[str] = ..., raw: _Optional[_Iterable[float]] = ..., calibrated: _Optional[_Iterable[float]] = ..., samples: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
+    votes: int
+    def __init__(self, id: _Optional[str] = ..., raw: _Optional[_Iterable[float]] = ..., calibrated: _Optional[_Iterable[float]] = ..., samples: _Optional[int] = ..., method: _Optional[str] = ..., votes: _Optional[int] = ...) -> None: ...
 
 class Weighing(_message.Message):
-    __slots__ = ("voters", "correlations", "calibration", "wrong_coincidence")
+    __slots__ = ("voters", "correlations", "calibrations", "wrong_coincidence")
     VOTERS_FIELD_NUMBER: _ClassVar[int]
     CORRELATIONS_FIELD_NUMBER: _ClassVar[int]
-    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATIONS_FIELD_NUMBER: _ClassVar[int]
     WRONG_COINCIDENCE_FIELD_NUMBER: _ClassVar[int]
     voters: _containers.RepeatedCompositeFieldContainer[Voter]
     correlations: _containers.RepeatedCompositeFieldContainer[VoterCorrelation]
-    calibration: Calibration
+    calibrations: _containers.RepeatedCompositeFieldContainer[Calibration]
     wrong_coincidence: float
-    def __init__(self, voters: _Optional[_Iterable[_Union[Voter, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[VoterCorrelation, _Mapping]]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., wrong_coincidence: _Optional[float] = ...) -> None: ...
+    def __init__(self, voters: _Optional[_Iterable[_Union[Voter, _Mapping]]] = ..., correlations: _Optional[_Iterable[_Union[VoterCorrelation, _Mapping]]] = ..., calibrations: _Optional[_Iterable[_Union[Calibration, _Mapping]]] = ..., wrong_coincidence: _Optional[float] = ...) -> None: ...
 
 class ScaleResult(_message.Message):
     __slots__ = ("call_id", "answer", "confidence", "outcome", "votes", "calls_made", "elapsed_s", "short_circuited", "shadow", "shadow_agrees", "usage", "k", "answer_patterns", "pending_shadow", "shadow_calls_made", "confidence_source", "confident", "answer_probability", "vote_rule")

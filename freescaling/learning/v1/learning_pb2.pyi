@@ -435,3 +435,150 @@ class ListRegisteredModelsResponse(_message.Message):
     unchanged: bool
     models: _containers.RepeatedCompositeFieldContainer[RegisteredModel]
     def __init__(self, etag: _Optional[str] = ..., unchanged: _Optional[bool] = ..., models: _Optional[_Iterable[_Union[RegisteredModel, _Mapping]]] = ...) -> None: ...
+
+class ModelPrice(_message.Message):
+    __slots__ = ("input_cost_per_mtok", "output_cost_per_mtok")
+    INPUT_COST_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_COST_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    input_cost_per_mtok: float
+    output_cost_per_mtok: float
+    def __init__(self, input_cost_per_mtok: _Optional[float] = ..., output_cost_per_mtok: _Optional[float] = ...) -> None: ...
+
+class GetOverviewRequest(_message.Message):
+    __slots__ = ("since", "until", "buckets", "prices")
+    class PricesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ModelPrice
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ModelPrice, _Mapping]] = ...) -> None: ...
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    PRICES_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    buckets: int
+    prices: _containers.MessageMap[str, ModelPrice]
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., buckets: _Optional[int] = ..., prices: _Optional[_Mapping[str, ModelPrice]] = ...) -> None: ...
+
+class OverviewBucket(_message.Message):
+    __slots__ = ("start", "calls", "tokens", "cost_usd", "baseline_cost_usd", "errors")
+    START_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    calls: int
+    tokens: int
+    cost_usd: float
+    baseline_cost_usd: float
+    errors: int
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., errors: _Optional[int] = ...) -> None: ...
+
+class ErrorCount(_message.Message):
+    __slots__ = ("model", "cause", "count", "last_at")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    LAST_AT_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    cause: str
+    count: int
+    last_at: _timestamp_pb2.Timestamp
+    def __init__(self, model: _Optional[str] = ..., cause: _Optional[str] = ..., count: _Optional[int] = ..., last_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetOverviewResponse(_message.Message):
+    __slots__ = ("buckets", "bucket_s", "baseline_model", "baseline_accuracy", "baseline_note", "cost_usd", "baseline_cost_usd", "feedback_calls", "correct_calls", "errors")
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_S_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_NOTE_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_CALLS_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_CALLS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[OverviewBucket]
+    bucket_s: float
+    baseline_model: str
+    baseline_accuracy: float
+    baseline_note: str
+    cost_usd: float
+    baseline_cost_usd: float
+    feedback_calls: int
+    correct_calls: int
+    errors: _containers.RepeatedCompositeFieldContainer[ErrorCount]
+    def __init__(self, buckets: _Optional[_Iterable[_Union[OverviewBucket, _Mapping]]] = ..., bucket_s: _Optional[float] = ..., baseline_model: _Optional[str] = ..., baseline_accuracy: _Optional[float] = ..., baseline_note: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., feedback_calls: _Optional[int] = ..., correct_calls: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ErrorCount, _Mapping]]] = ...) -> None: ...
+
+class GetRatingHistoryRequest(_message.Message):
+    __slots__ = ("models", "since", "until", "points")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    points: int
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., points: _Optional[int] = ...) -> None: ...
+
+class RatingPoint(_message.Message):
+    __slots__ = ("at", "rating")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    rating: float
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rating: _Optional[float] = ...) -> None: ...
+
+class RatingSeries(_message.Message):
+    __slots__ = ("model", "points")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    points: _containers.RepeatedCompositeFieldContainer[RatingPoint]
+    def __init__(self, model: _Optional[str] = ..., points: _Optional[_Iterable[_Union[RatingPoint, _Mapping]]] = ...) -> None: ...
+
+class GetRatingHistoryResponse(_message.Message):
+    __slots__ = ("series",)
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    series: _containers.RepeatedCompositeFieldContainer[RatingSeries]
+    def __init__(self, series: _Optional[_Iterable[_Union[RatingSeries, _Mapping]]] = ...) -> None: ...
+
+class GetCalibrationRequest(_message.Message):
+    __slots__ = ("since", "until", "bins")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    BINS_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    bins: int
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bins: _Optional[int] = ...) -> None: ...
+
+class CalibrationBin(_message.Message):
+    __slots__ = ("low", "high", "calls", "mean_confidence", "accuracy")
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    low: float
+    high: float
+    calls: int
+    mean_confidence: float
+    accuracy: float
+    def __init__(self, low: _Optional[float] = ..., high: _Optional[float] = ..., calls: _Optional[int] = ..., mean_confidence: _Optional[float] = ..., accuracy: _Optional[float] = ...) -> None: ...
+
+class GetCalibrationResponse(_message.Message):
+    __slots__ = ("bins", "calls", "expected_calibration_error")
+    BINS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_CALIBRATION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    bins: _containers.RepeatedCompositeFieldContainer[CalibrationBin]
+    calls: int
+    expected_calibration_error: float
+    def __init__(self, bins: _Optional[_Iterable[_Union[CalibrationBin, _Mapping]]] = ..., calls: _Optional[int] = ..., expected_calibration_error: _Optional[float] = ...) -> None: ...

@@ -181,6 +181,21 @@ class LearningStub:
                 request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerRequest.SerializeToString,
                 response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerResponse.FromString,
                 _registered_method=True)
+        self.GetOverview = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/GetOverview',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetOverviewRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetOverviewResponse.FromString,
+                _registered_method=True)
+        self.GetRatingHistory = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/GetRatingHistory',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetRatingHistoryRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetRatingHistoryResponse.FromString,
+                _registered_method=True)
+        self.GetCalibration = channel.unary_unary(
+                '/freescaling.learning.v1.Learning/GetCalibration',
+                request_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCalibrationRequest.SerializeToString,
+                response_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCalibrationResponse.FromString,
+                _registered_method=True)
         self.GetInfo = channel.unary_unary(
                 '/freescaling.learning.v1.Learning/GetInfo',
                 request_serializer=freescaling_dot_common_dot_v1_dot_info__pb2.GetInfoRequest.SerializeToString,
@@ -419,6 +434,32 @@ class LearningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOverview(self, request, context):
+        """The dashboard's overview of the call records in a range, computed in the database: calls,
+        tokens, cost, and what always asking the best profiled model (the highest validation
+        accuracy among the models `prices` names) would have cost, by time bucket; accuracy over
+        the calls with feedback; failures by cause (whole calls and single models' calls).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRatingHistory(self, request, context):
+        """Each model's ELO rating over a range, sampled at evenly spaced instants (from the rating
+        history kept with every change of a rating).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCalibration(self, request, context):
+        """Confidence against accuracy over the scale calls with feedback, in bins of confidence (a
+        reliability diagram), with the expected calibration error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetInfo(self, request, context):
         """Version, database kind (never its password) and settings, and which RPCs are built.
         """
@@ -568,6 +609,21 @@ def add_LearningServicer_to_server(servicer, server):
                     servicer.StoreAnswer,
                     request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerRequest.FromString,
                     response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerResponse.SerializeToString,
+            ),
+            'GetOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOverview,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetOverviewRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetOverviewResponse.SerializeToString,
+            ),
+            'GetRatingHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRatingHistory,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetRatingHistoryRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetRatingHistoryResponse.SerializeToString,
+            ),
+            'GetCalibration': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCalibration,
+                    request_deserializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCalibrationRequest.FromString,
+                    response_serializer=freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCalibrationResponse.SerializeToString,
             ),
             'GetInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInfo,
@@ -1332,6 +1388,87 @@ class Learning:
             '/freescaling.learning.v1.Learning/StoreAnswer',
             freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerRequest.SerializeToString,
             freescaling_dot_learning_dot_v1_dot_learning__pb2.StoreAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/GetOverview',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetOverviewRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetOverviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRatingHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/GetRatingHistory',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetRatingHistoryRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetRatingHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCalibration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/freescaling.learning.v1.Learning/GetCalibration',
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCalibrationRequest.SerializeToString,
+            freescaling_dot_learning_dot_v1_dot_learning__pb2.GetCalibrationResponse.FromString,
             options,
             channel_credentials,
             insecure,

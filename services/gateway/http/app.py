@@ -8,6 +8,8 @@ interceptor uses, and turns failures into OpenAI-shaped errors.
     GET  /v1/models/{id}
     GET  /stats                 stats.py
     POST /v1/feedback           feedback.py
+    GET  /openapi.json          openapi.py: this list as an OpenAPI 3.1 document
+    GET  /ui, /ui/api/...       dashboard.py (the page and its views' JSON)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from services.common.http_context import RequestContextMiddleware
@@ -28,7 +30,8 @@ from services.common.request_context import current_request_id
 from services.gateway.access import Access
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.feedback import Feedback
-from services.gateway.http import chat_request, feedback, stats
+from services.gateway.http import chat_request, feedback, openapi, stats
+from services.gateway.http import chat_request, dashboard, feedback, stats
 from services.gateway.http.body import read_object
 from services.gateway.http.completions import Completions
 from services.gateway.http.context import NO_DEADLINE
@@ -125,7 +128,7 @@ async def _not_routed(request: Request, exc: HTTPException) -> Response:
     else:
         message = (
             f"no route {request.url.path}: this gateway serves /v1/chat/completions, "
-            "/v1/models, /v1/feedback and /stats"
+            "/v1/models, /v1/feedback, /stats, /openapi.json and the dashboard at /ui"
         )
     return ApiError(exc.status_code, message, code="not_found").response()
 
@@ -164,8 +167,52 @@ def build_app(api: HttpApi):
         given = feedback.request(await read_object(request, api.max_body))
         return _json(feedback.body(await api.feedback.submit(given, NO_DEADLINE)))
 
+    async def get_openapi(request: Request) -> Response:
+        return _json(openapi.document())
+
     def route(path: str, handler: Handler, method: str) -> Route:
         return Route(path, Endpoint(api, handler), methods=[method])
+
+    board = dashboard.Dashboard(api.downstreams, api.catalog)
+
+    async def ui_page(request: Request) -> Response:
+        # The page holds no data (its views fetch it with the key typed into it), so it needs
+        # no key itself.
+        # Whether the gateway wants a key, so that the page asks for one before its first
+        # fetch rather than after a refused one.
+        required = "true" if api.access.keys else "false"
+        return Response(
+            dashboard.asset("index.html").replace(b"KEY_REQUIRED", required.encode()),
+            media_type="text/html; charset=utf-8",
+            headers={
+                "content-security-policy": dashboard.CONTENT_SECURITY_POLICY,
+                "cache-control": "no-cache",
+                "referrer-policy": "no-referrer",
+                "x-content-type-options": "nosniff",
+            },
+        )
+
+    async def ui_static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in dashboard.STATIC:
+            raise HTTPException(404)
+        return Response(
+            dashboard.asset(name),
+            media_type=dashboard.STATIC[name],
+            headers={"cache-control": "no-cache", "x-content-type-options": "nosniff"},
+        )
+
+    async def ui_redirect(request: Request) -> Response:
+        return RedirectResponse("/ui/", status_code=308)
+
+    def view(produce) -> Handler:
+        async def handler(request: Request) -> Response:
+            return _json(await produce(request.query_params))
+
+        return handler
+
+    async def ui_call(request: Request) -> Response:
+        return _json(await board.call(request.path_params["call_id"]))
 
     app = Starlette(
         routes=[
@@ -174,6 +221,16 @@ def build_app(api: HttpApi):
             route("/v1/models/{model_id:path}", get_model, "GET"),
             route("/stats", get_stats, "GET"),
             route("/v1/feedback", post_feedback, "POST"),
+            route("/openapi.json", get_openapi, "GET"),
+            Route("/ui", ui_redirect, methods=["GET"]),
+            Route("/ui/", ui_page, methods=["GET"]),
+            Route("/ui/static/{name}", ui_static, methods=["GET"]),
+            route("/ui/api/overview", view(board.overview), "GET"),
+            route("/ui/api/models", view(board.models), "GET"),
+            route("/ui/api/capabilities", view(board.capabilities), "GET"),
+            route("/ui/api/calls", view(board.calls), "GET"),
+            route("/ui/api/calls/{call_id:path}", ui_call, "GET"),
+            route("/ui/api/calibration", view(board.calibration), "GET"),
         ],
         exception_handlers={HTTPException: _not_routed},
     )

@@ -21,6 +21,14 @@ def too_large(limit: int) -> ApiError:
     )
 
 
+def _not_json(name: str):
+    """Python's json module reads NaN and Infinity, which JSON does not have (a NaN temperature
+    or an infinite lambda would pass every range check): refused as malformed JSON."""
+    raise invalid(
+        f"the request body is not valid JSON: {name} is not a JSON number", code="invalid_json"
+    )
+
+
 async def read_json(request: Request, limit: int):
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -36,7 +44,7 @@ async def read_json(request: Request, limit: int):
     if not raw.strip():
         raise invalid("the request has no body: send a JSON object", code="invalid_json")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except UnicodeDecodeError:
         raise invalid("the request body is not UTF-8 text", code="invalid_json") from None
     except json.JSONDecodeError as exc:

@@ -35,9 +35,17 @@ CACHE_MODES = {
     "semantic": calls_pb2.CACHE_MODE_SEMANTIC,
 }
 
+
+def _same(value, expected) -> bool:
+    """JSON equality: true and 1, false and 0 are different values (in Python they are equal)."""
+    if isinstance(value, bool) != isinstance(expected, bool):
+        return False
+    return value == expected
+
+
 # OpenAI fields the gateway cannot honour: accepted only at their no-op value, else a 400.
 NO_OP = {
-    "n": (lambda v: v == 1, "n > 1 is not supported: one answer per request (for several "
+    "n": (lambda v: _same(v, 1), "n > 1 is not supported: one answer per request (for several "
           "candidates judged against each other, use model freescaling/best-of-3)"),
     "tools": (lambda v: v == [], "tools are not supported: models answer with text only"),
     "tool_choice": (lambda v: v == "none", "tool_choice is not supported: models answer with "
@@ -47,14 +55,14 @@ NO_OP = {
     "parallel_tool_calls": (lambda v: isinstance(v, bool), "parallel_tool_calls must be a boolean"),
     "logprobs": (lambda v: v is False, "logprobs are not supported: the ensemble does not return "
                  "token probabilities"),
-    "top_logprobs": (lambda v: v == 0, "top_logprobs is not supported (logprobs are not)"),
+    "top_logprobs": (lambda v: _same(v, 0), "top_logprobs is not supported (logprobs are not)"),
     "audio": (lambda v: False, "audio output is not supported: text only"),
     "modalities": (lambda v: v == ["text"], "only the text modality is supported"),
     "response_format": (lambda v: isinstance(v, dict) and v.get("type") == "text",
                         "response_format other than text (JSON mode, JSON schema) is not "
                         "supported"),
-    "presence_penalty": (lambda v: v == 0, "presence_penalty is not supported"),
-    "frequency_penalty": (lambda v: v == 0, "frequency_penalty is not supported"),
+    "presence_penalty": (lambda v: _same(v, 0), "presence_penalty is not supported"),
+    "frequency_penalty": (lambda v: _same(v, 0), "frequency_penalty is not supported"),
     "logit_bias": (lambda v: v == {}, "logit_bias is not supported"),
     "store": (lambda v: v is False, "store is not supported: the gateway keeps its own records "
               "(GET /stats)"),
@@ -138,7 +146,8 @@ def _messages(body: dict) -> list[calls_pb2.ChatMessage]:
         if not isinstance(message, dict):
             raise invalid(f"{where} must be an object; got {json_type(message)}", param=where)
         role = message.get("role")
-        if role not in ROLES:
+        # A role of another JSON type (an array, an object) is as wrong as an unknown name.
+        if not isinstance(role, str) or role not in ROLES:
             raise invalid(
                 f"{where}.role must be system, developer, user or assistant; got {role!r}"
                 + (" (tools are not supported)" if role in ("tool", "function") else ""),

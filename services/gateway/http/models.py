@@ -133,6 +133,12 @@ class Catalog:
             await self._refresh_if_older(self.miss_s, context)
         return alias in self._aliases
 
+    async def current(self, context) -> list[models_pb2.ModelInfo]:
+        """Every registry model, at most `ttl_s` old (the dashboard's prices and states)."""
+        if time.monotonic() - self._at >= self.ttl_s:
+            await self._refresh_if_older(self.ttl_s, context)
+        return self._models
+
     async def find(self, alias: str, context) -> models_pb2.ModelInfo | None:
         if not await self.known(alias, context):
             return None
