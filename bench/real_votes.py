@@ -758,6 +758,8 @@ def show(figures: dict, detail: dict) -> None:
           f"{'ECE':>6s} {'Brier':>6s} {'ECE vs':>6s} {'Br vs':>6s}")  # fmt: skip
     for name, p in figures["policies"].items():
         label = f"{name} ({p['model']})" if "model" in p else name
+        if p["n"] != figures["questions_held_back"]:
+            label += f" (n={p['n']})"
         print(f"{label:34.34s} {p['accuracy']:8.1%} {p['mean_cost_usd']:11.6f} "
               f"{p['mean_calls']:6.2f} {p['no_answer_share']:6.1%} "
               + " ".join(f"{p[k]:6.3f}" if p.get(k) is not None else f"{'-':>6s}"
@@ -835,9 +837,10 @@ def plot(figures: dict, detail: dict, out: Path) -> list[str]:
         if name in policies:
             p = policies[name]
             hollow = name.startswith("majority_")
+            style = {"facecolors": "none", "edgecolors": colour} if hollow else {"color": colour}
+            label = name if p["n"] == figures["questions_held_back"] else f"{name} (n={p['n']})"
             ax.scatter(p["mean_cost_usd"], p["accuracy"], marker=marker, s=110 if hollow else 50,
-                       facecolors="none" if hollow else colour, edgecolors=colour,
-                       label=name)  # fmt: skip
+                       label=label, **style)  # fmt: skip
     best = policies["best_single"]
     ax.axhline(best["accuracy"], color="grey", linestyle=":", linewidth=1)
     ax.axvline(best["mean_cost_usd"], color="grey", linestyle=":", linewidth=1)
