@@ -48,7 +48,7 @@ random complexity head is ignored (every prompt counts as simple, as in bench/de
     python bench/real_votes.py [--quick | --smoke] [--seed 0] [--out DIR]
 
 Quick mode uses a fixed eighth of each category (about 190 held-back questions, three k=auto
-targets: about 5 minutes on 2 shared cores); smoke mode two questions per category (does it
+targets: about 6 minutes on 2 shared cores); smoke mode two questions per category (does it
 still run? its figures mean nothing). The full run (1,496 held-back questions, six k=auto
 targets) takes about an hour there, most of it k=auto's routing.
 
