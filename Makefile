@@ -25,7 +25,7 @@ IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 CUDA_VARIANT ?= cu128
 CONTAINER_ENGINE ?= $(shell command -v docker || command -v podman)
 
-.PHONY: install lock audit protos protos-check docs run test lint format bench clean checkpoint images
+.PHONY: install lock audit protos protos-check docs run try test lint format bench clean checkpoint images
 
 # The lock with --no-deps (it holds every dependency, so nothing unlocked comes in), torch, then
 # the project itself from this checkout, built without isolation by the locked setuptools.
@@ -73,6 +73,11 @@ docs: $(STAMP)
 # All four services, SQLite under ./data, logs prefixed by service; Ctrl-C stops them all.
 run: $(STAMP)
 	$(PY) -m services.stack --data-dir data
+
+# The same stack with no key and no download: a scripted local provider plays every model
+# (canned answers, labelled so) and the classifier loads the test checkpoint; state in data/try.
+try: $(STAMP)
+	$(PY) -m services.stack --data-dir data --try
 
 # A small random-weight classifier checkpoint in the published format, to try the stack offline
 # (its answers are meaningless): FREESCALING_CLASSIFIER_MODEL=data/tiny-classifier make run

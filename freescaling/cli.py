@@ -194,9 +194,19 @@ def _models(client: Client, args) -> Any:
     if args.json:
         return models
     return table(
-        ["alias", "tier", "cost", "thinking", "dead", "model"],
-        [(m.alias, m.tier, m.routing_cost, m.thinking, m.dead, m.litellm_model) for m in models],
+        ["alias", "tier", "cost", "thinking", "status", "model"],
+        [
+            (m.alias, m.tier, m.routing_cost, m.thinking, _model_status(m), m.litellm_model)
+            for m in models
+        ],
     )
+
+
+def _model_status(model) -> str:
+    """available, dead, or unavailable with the reason (what to set)."""
+    if model.unavailable:
+        return f"unavailable: {model.unavailable_reason}"
+    return "dead" if model.dead else "available"
 
 
 def _panels(client: Client, args) -> Any:
@@ -216,8 +226,8 @@ def _health(client: Client, args) -> Any:
         report
         if args.json
         else table(
-            ["model", "status", "latency_ms", "error"],
-            [(h.model, h.status, h.latency_ms, h.error) for h in report],
+            ["model", "status", "latency_ms", "rate_limit_wait_s", "error"],
+            [(h.model, h.status, h.latency_ms, h.rate_limit_wait_s, h.error) for h in report],
         )
     )
 

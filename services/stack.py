@@ -1,7 +1,14 @@
 """`make run`: all four services as separate processes on this machine, logs prefixed by
-service, the gateway's OpenAI-compatible HTTP API's URL printed once all are up, Ctrl-C (or
-SIGTERM) stops them cleanly, gateway first. Refuses to start, with a
-clear message and exit 1, when a port it needs is taken."""
+service, Ctrl-C (or SIGTERM) stops them cleanly, gateway first. Once they are up it says, for
+each, whether it is ready, and for one that is not, why (the service's own not_ready_reason)
+and what to do; then the gateway's OpenAI-compatible HTTP API's URL. Refuses to start, with a
+clear message and exit 1, when a port it needs is taken.
+
+`make try` (`--try`): the same stack with no key and no download, to see it work: every model
+is played by the tests' scripted local provider (tests/support/fake_openai.py, canned answers,
+labelled as such) and the classifier loads the random-weight test checkpoint and the tiny test
+embedder (written under the data directory on first use); its state lives apart, in
+DATA_DIR/try."""
 
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from freescaling.common.v1 import info_pb2
+
 # Internal services first: the gateway's readiness follows them.
 SERVICES = (("learning", 50054), ("ensemble", 50053), ("classifier", 50052), ("gateway", 50051))
 DEFAULT_HTTP_PORT = 8080
@@ -26,6 +35,16 @@ DEFAULT_HTTP_PORT = 8080
 HTTP_OFF = {"0", "false", "no", "off", ""}
 # How long one service may take to answer its health check after starting.
 START_TIMEOUT_S = 120.0
+# How long the launcher waits for every service to be ready (or to say why not) before it
+# reports; a classifier loading its model on a slow machine may take longer, and turns ready
+# by itself.
+READY_WAIT_S = 60.0
+GRPC_NAMES = {
+    "gateway": "freescaling.gateway.v1.Gateway",
+    "classifier": "freescaling.classifier.v1.Classifier",
+    "ensemble": "freescaling.ensemble.v1.Ensemble",
+    "learning": "freescaling.learning.v1.Learning",
+}
 
 
 @dataclass
@@ -70,9 +89,124 @@ def _wait_live(child: Child, host: str, deadline: float) -> bool:
     return False
 
 
+def _info(host: str, child: Child) -> info_pb2.ServiceInfo | None:
+    """The service's GetInfo (ready, not_ready_reason, settings), None when it cannot say."""
+    method = f"/{GRPC_NAMES[child.name]}/GetInfo"
+    with grpc.insecure_channel(f"{host}:{child.port}") as channel:
+        call = channel.unary_unary(
+            method,
+            request_serializer=info_pb2.GetInfoRequest.SerializeToString,
+            response_deserializer=info_pb2.ServiceInfo.FromString,
+        )
+        try:
+            return call(info_pb2.GetInfoRequest(probe_downstreams=True), timeout=5.0)
+        except grpc.RpcError:
+            return None
+
+
+def _settled(info: info_pb2.ServiceInfo | None) -> bool:
+    """Ready, or not ready for a reason it states (waiting longer will not change it)."""
+    return info is not None and (info.ready or bool(info.not_ready_reason))
+
+
+def readiness_report(host: str, children: list[Child], infos: dict[str, object]) -> list[str]:
+    """What `make run` prints once the services are up: the ready ones, then each one that is
+    not, with its own reason and what to do."""
+    ready = [c for c in children if infos.get(c.name) is not None and infos[c.name].ready]
+    lines = []
+    if ready:
+        lines.append("up and ready: " + ", ".join(f"{c.name} {host}:{c.port}" for c in ready))
+    for c in children:
+        info = infos.get(c.name)
+        if info is not None and info.ready:
+            degraded = info.settings.get("degraded", "")
+            if degraded:
+                lines.append(f"{c.name} is ready but {degraded}")
+            continue
+        if c.name == "gateway":
+            waiting = [
+                d.name for d in (info.downstreams if info else []) if d.required and not d.serving
+            ]
+            lines.append(
+                "gateway not ready"
+                + (f" until the {', '.join(waiting)} is" if waiting else "")
+                + ": read-only calls (freescaling models, panels, elo, stats; GET /v1/models) "
+                "answer meanwhile; calls that need a model wait for it"
+            )
+        elif info is None:
+            lines.append(f"{c.name} not ready: it does not answer GetInfo yet")
+        elif info.not_ready_reason:
+            lines.append(f"{c.name} not ready: {info.not_ready_reason}")
+        else:
+            lines.append(
+                f"{c.name} not ready yet (still starting: loading its model); it turns ready "
+                "by itself, its log says when"
+            )
+    if any(infos.get(c.name) is None or not infos[c.name].ready for c in children):
+        lines.append(
+            "no provider key? `make try` runs the whole stack against a local scripted "
+            "provider (canned answers), no key needed"
+        )
+    return lines
+
+
+TRY_BANNER = (
+    "CANNED ANSWERS: every model is played by a scripted local provider at {url} "
+    "(tests/support/fake_openai.py), and the classifier is a random-weight test checkpoint: "
+    "nothing here is a real model's answer. It shows voting, routing, feedback and stats "
+    "working; `make run` with NVIDIA_API_KEY set is the real thing"
+)
+
+
+def _prepare_try(data_dir: Path, env: dict[str, str], lock: threading.Lock) -> Child:
+    """`make try`: the test checkpoint and embedder (made once), the scripted provider as a
+    child process, and the settings that point the stack at them."""
+    for module, folder, setting in (
+        ("tiny_checkpoint", "tiny-classifier", "FREESCALING_CLASSIFIER_MODEL"),
+        ("tiny_embedder", "tiny-embedder", "FREESCALING_CLASSIFIER_EMBEDDER"),
+    ):
+        target = data_dir / folder
+        if not (target / "config.json").is_file():
+            subprocess.run(
+                [sys.executable, "-m", f"services.classifier.{module}", str(target)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        env[setting] = str(target)
+    port_file = data_dir / "provider.port"
+    port_file.unlink(missing_ok=True)
+    provider = Child("provider", 0)
+    provider.process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_openai", "--port-file", str(port_file)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    threading.Thread(target=_pump, args=(provider, lock), daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not port_file.is_file() or not port_file.read_text().strip():
+        if provider.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the scripted provider did not start; its log is above")
+        time.sleep(0.05)
+    provider.port = int(port_file.read_text())
+    # Keyless: no key of the user's goes to the scripted provider, and none is needed.
+    for name in ("NVIDIA_API_KEY", "NVIDIA_NIM_API_KEY", "DASHSCOPE_API_KEY"):
+        env.pop(name, None)
+    env["FREESCALING_ENSEMBLE_API_BASE"] = f"http://127.0.0.1:{provider.port}/v1"
+    env["FREESCALING_ENSEMBLE_REQUIRE_KEYS"] = "false"
+    return provider
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.stack", description=__doc__)
     parser.add_argument("--data-dir", default="data", help="where SQLite and other state live")
+    parser.add_argument(
+        "--try",
+        dest="trial",
+        action="store_true",
+        help="no key needed: a scripted local provider (canned answers) and the test checkpoint",
+    )
     args = parser.parse_args(argv)
 
     host = os.environ.get("FREESCALING_HOST", "127.0.0.1")
@@ -100,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 1
 
-    data_dir = Path(args.data_dir).resolve()
+    data_dir = Path(args.data_dir).resolve() / ("try" if args.trial else "")
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, FREESCALING_HOST=host, PYTHONUNBUFFERED="1")
     # People read this console: plain text unless JSON is asked for.
@@ -124,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stopping.set())
 
     lock = threading.Lock()
+    provider: Child | None = None
+    banner = ""
+    if args.trial:
+        provider = _prepare_try(data_dir, env, lock)
+        banner = TRY_BANNER.format(url=env["FREESCALING_ENSEMBLE_API_BASE"])
+        print(f"make try: {banner}", flush=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     failed: Child | None = None
     # The three internal services start together, then the gateway.
@@ -142,10 +282,22 @@ def main(argv: list[str] | None = None) -> int:
         if failed is not None or stopping.is_set():
             break
     if failed is None and not stopping.is_set():
+        infos: dict[str, object] = {}
+        wait_until = time.monotonic() + READY_WAIT_S
+        while not stopping.is_set():
+            infos = {c.name: _info(host, c) for c in children}
+            if all(_settled(i) for i in infos.values()) or time.monotonic() > wait_until:
+                break
+            stopping.wait(0.5)
         with lock:
+            for line in readiness_report(host, children, infos):
+                print(f"make run: {line}", flush=True)
+            if banner:
+                print(f"make try: {banner}", flush=True)
+            all_ready = all(i is not None and i.ready for i in infos.values())
             print(
-                "make run: all four services are up: "
-                + ", ".join(f"{c.name} {host}:{c.port}" for c in children)
+                "make run: "
+                + ("all four services are up and ready" if all_ready else "services started")
                 + "; Ctrl-C stops them",
                 flush=True,
             )
@@ -184,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                 c.process.wait()
         if c.process and c.process.returncode not in (0, None) and c is not failed:
             code = 1
+    if provider is not None and provider.process and provider.process.poll() is None:
+        provider.process.send_signal(signal.SIGTERM)
+        provider.process.wait(timeout=30)
     if code == 0:
         print("make run: all services stopped cleanly", flush=True)
     return code

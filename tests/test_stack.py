@@ -1,5 +1,6 @@
 """`make run`'s launcher: four processes up and SERVING, logs prefixed by service, Ctrl-C stops
-them all cleanly, and a taken port is a clear message and a non-zero exit."""
+them all cleanly, a taken port is a clear message and a non-zero exit, and without a provider
+key it says what is not ready, why and what to do, never that all is up."""
 
 from __future__ import annotations
 
@@ -26,12 +27,13 @@ def _ports() -> dict[str, int]:
 
 
 def _launch(
-    tmp_path, ports: dict[str, int]
+    tmp_path, ports: dict[str, int], **extra: str
 ) -> tuple[subprocess.Popen, list[str], threading.Thread]:
     env = {**os.environ, "FREESCALING_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
     # No provider key here: the ensemble would (rightly) not be ready without this opt-out.
     env["FREESCALING_ENSEMBLE_REQUIRE_KEYS"] = "false"
     env.update({f"FREESCALING_{n.upper()}_PORT": str(p) for n, p in ports.items()})
+    env.update(extra)
     process = subprocess.Popen(
         [sys.executable, "-m", "services.stack", "--data-dir", str(tmp_path / "data")],
         cwd=ROOT,
@@ -67,7 +69,7 @@ def test_run_brings_all_four_up_and_ctrl_c_stops_them_cleanly(tmp_path, classifi
     process, lines, reader = _launch(tmp_path, ports)
     try:
         wait_for(
-            lambda: any("all four services are up" in line for line in lines),
+            lambda: any("all four services are up and ready" in line for line in lines),
             timeout=90,
             what="the launcher to report the services up",
         )
@@ -114,3 +116,47 @@ def test_run_refuses_a_taken_port_with_a_clear_message(tmp_path):
     assert "FREESCALING_CLASSIFIER_PORT" in output
     # Nothing was started.
     assert _status(ports["gateway"], "") == "UNAVAILABLE"
+
+
+def test_run_without_a_key_says_what_is_not_ready_why_and_what_to_do(
+    tmp_path, classifier_checkpoint
+):
+    """A fresh clone's first `make run`, with no provider key: it never says everything is up;
+    it names the ensemble's reason and fix in one line, says the gateway waits for it, and the
+    read-only calls answer meanwhile."""
+    ports = _ports()
+    process, lines, reader = _launch(
+        tmp_path,
+        ports,
+        NVIDIA_API_KEY="",
+        NVIDIA_NIM_API_KEY="",
+        FREESCALING_ENSEMBLE_REQUIRE_KEYS="true",
+    )
+    try:
+        wait_for(
+            lambda: any("make run: services started" in line for line in lines),
+            timeout=110,
+            what="the launcher's readiness report",
+        )
+        output = "".join(lines)
+        assert "all four services are up" not in output
+        (ensemble,) = [line for line in lines if line.startswith("make run: ensemble not ready")]
+        assert ensemble.startswith(
+            "make run: ensemble not ready: no NVIDIA_API_KEY: export it (a free key at "
+            "build.nvidia.com), or point FREESCALING_ENSEMBLE_API_BASE at an OpenAI-compatible "
+            "server"
+        )
+        assert "make run: gateway not ready until the ensemble is: read-only calls" in output
+        assert "`make try`" in output
+        (ready,) = [line for line in lines if line.startswith("make run: up and ready:")]
+        assert f"learning 127.0.0.1:{ports['learning']}" in ready and "ensemble" not in ready
+        url = f"http://127.0.0.1:{ports['gateway_http']}/v1/models"
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            listed = {m["id"]: m for m in json.loads(reply.read())["data"]}
+        assert listed["llama-3.3"]["freescaling"]["available"] is False
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(10)

@@ -191,6 +191,8 @@ class ModelHealth:
     error: str = ""
     checked_at: dt.datetime | None = None
     dead_until: dt.datetime | None = None
+    # Seconds a call starting now would wait for the ensemble's client-side rate limit.
+    rate_limit_wait_s: float = 0.0
 
     # The seed project's names: `h.alias`, `h.latency_s`.
     @property
@@ -216,6 +218,9 @@ class ModelInfo:
     provider: str = ""
     dead: bool = False
     dead_until: dt.datetime | None = None
+    # No credentials in the ensemble's environment: never called; the reason says what to set.
+    unavailable: bool = False
+    unavailable_reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -59,6 +59,10 @@ class HeadsConfig:
         return self.targets.index(target)
 
 
+# The hub error's first characters are enough to tell offline from 404 from auth.
+_MAX_CAUSE = 160
+
+
 def resolve(model: str, cache_dir: str = "") -> Path:
     """A local directory, or the hub snapshot of repo id `model` (HF_HUB_OFFLINE honoured)."""
     path = Path(model).expanduser()
@@ -82,8 +86,10 @@ def resolve(model: str, cache_dir: str = "") -> Path:
     except Exception as exc:  # the hub client raises many kinds: offline, 404, auth, network
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
         hint = " (HF_HUB_OFFLINE is set and the snapshot is not in the cache)" if offline else ""
+        # One line: the hub's messages run over several, with advice that does not apply.
+        cause = " ".join(str(exc).split())[:_MAX_CAUSE]
         raise CheckpointUnavailable(
-            f"cannot get hub snapshot {model!r}{hint}: {type(exc).__name__}: {exc}"
+            f"cannot get hub snapshot {model!r}{hint}: {type(exc).__name__}: {cause}"
         ) from exc
 
 

@@ -109,8 +109,12 @@ class Space:
 # What an operator without the checkpoint is told to do, in one line.
 CHECKPOINT_HINT = (
     "set FREESCALING_CLASSIFIER_MODEL to a local copy of nvidia/prompt-task-and-complexity-"
-    "classifier (or let the machine reach the Hugging Face hub)"
+    "classifier (or let the machine reach the Hugging Face hub; `make checkpoint` writes a "
+    "small test one)"
 )
+# The hub client warns on each of its own retries ("Retrying in 1s [Retry 1/5]"): a page of
+# lines for one missing checkpoint. The loader logs one line per reason instead.
+logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,8 @@ class ClassifierRuntime:
         return ""
 
     def _load(self):
-        """Blocking: resolve, load, warm up the checkpoint (runs on a thread)."""
+        """Blocking: resolve, load, warm up the checkpoint (runs on a thread). The hub client's
+        own retry warnings are kept out of the log: our one line per reason says enough."""
         from services.classifier import checkpoint
         from services.classifier.engine import Engine
 
@@ -299,7 +304,12 @@ class ClassifierRuntime:
                 on_failure(reason, min(delay * 2, self.settings.retry_max_s))
                 level = logging.DEBUG if reason == last else logging.WARNING
                 logger.log(
-                    level, "cannot load the %s (retrying, next in %.0f s): %s", what, delay, reason
+                    level,
+                    "cannot load the %s (retrying, next in %.0f s): %s%s",
+                    what,
+                    delay,
+                    reason,
+                    f"; {CHECKPOINT_HINT}" if what == "classifier model" else "",
                 )
                 last = reason
                 await asyncio.sleep(delay)

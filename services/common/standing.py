@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 from freescaling.common.v1 import voting_pb2
 from services.common.weighing import Calibrator, Standing
 
@@ -17,7 +19,15 @@ def standing(weighing: voting_pb2.Weighing) -> Standing | None:
             raise ValueError(
                 f"weighing: {v.model!r} has accuracy {v.accuracy}; it must be within 0 to 1"
             )
+    for c in weighing.correlations:
+        if not -1.0 <= c.correlation <= 1.0 or math.isnan(c.correlation):
+            raise ValueError(
+                f"weighing: the correlation of {c.model_a!r} and {c.model_b!r} is "
+                f"{c.correlation}; it must be within -1 to 1"
+            )
     for cal in weighing.calibrations:
+        if not all(math.isfinite(x) for x in (*cal.raw, *cal.calibrated)):
+            raise ValueError(f"weighing.calibrations (votes={cal.votes}) hold a non-finite knot")
         if len(cal.raw) != len(cal.calibrated) or list(cal.raw) != sorted(cal.raw):
             raise ValueError(
                 f"weighing.calibrations (votes={cal.votes}): raw must be ascending and as long "

@@ -67,9 +67,16 @@ class EnsembleSettings(ServerSettings):
     rate_limit_rpm: float = setting(
         40.0,
         "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM",
-        "Client-side ceiling of requests per minute per provider key (NIM's free tier allows "
-        "about 40); 0 disables the limiter",
+        "Client-side ceiling of requests per minute per provider key on the API bases of "
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_BASES (NIM's free tier allows about 40); 0 disables "
+        "the limiter",
         check=non_negative,
+    )
+    rate_limit_bases: list[str] = setting(
+        ["https://integrate.api.nvidia.com/v1"],
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_BASES",
+        "API bases (comma-separated) whose provider the client-side limit models (NIM's by "
+        "default); calls to any other base (a local server, another provider) are not paced",
     )
     rate_limit_replicas: int = setting(
         1,
@@ -137,9 +144,10 @@ class EnsembleSettings(ServerSettings):
     require_keys: bool = setting(
         True,
         "FREESCALING_ENSEMBLE_REQUIRE_KEYS",
-        "Not ready (readiness NOT_SERVING, the reason in the log and GetInfo) while a model of "
-        "the default panels has no API key in the environment; false serves without (each "
-        "vote then names the missing variable), e.g. against a keyless local server",
+        "A model whose key variable is unset (or, for Copilot, with no login) is unavailable: "
+        "listed with the reason, never called; the service is not ready (the reason in the "
+        "log and GetInfo) while the default panels cannot be filled with available models. "
+        "false requires no key: calls without one go keyless (a local server that takes none)",
     )
     shadow: bool = setting(
         True,

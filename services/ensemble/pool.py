@@ -1,6 +1,9 @@
 """The model pool: the registry, the dead-model table, and how a request's models are chosen
 (panels, explicit lists) and asked with self-healing (a dead model is replaced by a live model
-of the same tier and provider, before the call or as soon as it answers 404/410)."""
+of the same tier and provider, before the call or as soon as it answers 404/410). A model
+without its credentials (keys.py) is never chosen: a configured panel's place goes to an
+available model of the same tier (else of any tier), and an explicit list naming one is
+refused with the reason."""
 
 from __future__ import annotations
 
@@ -56,6 +59,52 @@ class Pool:
         self.clock = clock
 
     # -- choosing ----------------------------------------------------------------------------
+    def unavailable(self, model: Model) -> str:
+        """Why `model` cannot be called (no credentials); empty when it can."""
+        return self.provider.credentials.unavailable(model)
+
+    def usable(self, model: Model) -> bool:
+        """Available and not dead: a model that may be put on a panel or stand in."""
+        return not self.unavailable(model) and not self.dead.is_dead(model.alias)
+
+    def require_available(self, models: Sequence[Model], what: str = "models") -> list[Model]:
+        """`models` as they are; NoModel naming the first that lacks its credentials."""
+        for model in models:
+            why = self.unavailable(model)
+            if why:
+                raise NoModel(f"{what}: {model.alias} is unavailable: {why}")
+        return list(models)
+
+    def filled(self, aliases: Sequence[str], what: str) -> list[Model]:
+        """A configured panel's models, each unavailable one replaced by an available model
+        of its tier (else of any tier) not on the panel yet, in registry order; NoModel when
+        too few are available."""
+        members = self.lookup(aliases, what)
+        chosen = [m for m in members if not self.unavailable(m)]
+        if len(chosen) == len(members):
+            return members
+        taken = {m.alias for m in members}
+        spare = [
+            m for m in self.registry.models.values() if m.alias not in taken and self.usable(m)
+        ]
+        out: list[Model] = []
+        for member in members:
+            if not self.unavailable(member):
+                out.append(member)
+                continue
+            stand_in = next((m for m in spare if m.tier == member.tier), None) or next(
+                iter(spare), None
+            )
+            if stand_in is None:
+                missing = sorted({self.unavailable(m) for m in members if self.unavailable(m)})
+                raise NoModel(
+                    f"{what}: too few models can be called ({len(chosen)} of {len(members)} "
+                    f"available): {'; '.join(missing)}"
+                )
+            spare.remove(stand_in)
+            out.append(stand_in)
+        return out
+
     def lookup(self, aliases: Sequence[str], what: str = "models") -> list[Model]:
         if len(aliases) > self.max_models:
             raise BadRequest(f"{what} lists {len(aliases)} models; at most {self.max_models}")
@@ -79,20 +128,20 @@ class Pool:
         """The models a request asks: explicit `models`, else the named panel, else the
         default panel for k (k in 1, 3, 5)."""
         if models:
-            return self.lookup(models)
+            return self.require_available(self.lookup(models))
         if panel:
             members = self.registry.panels.get(panel)
             if members is None:
                 raise UnknownModel(
                     f"unknown panel {panel!r}; known: {', '.join(self.registry.panels)}"
                 )
-            return self.lookup(members, f"panel {panel!r}")
+            return self.filled(members, f"panel {panel!r}")
         if k not in (1, 3, 5):
             raise BadRequest(f"k must be 1, 3 or 5 (or give models explicitly); got {k}")
         members = self.registry.panels.get(default_panel_name(k))
         if not members:
             raise NoModel(f"the registry has no {default_panel_name(k)} panel")
-        return self.lookup(members, default_panel_name(k))
+        return self.filled(members, default_panel_name(k))
 
     def substitute(self, model: Model, exclude: Iterable[str]) -> Model | None:
         """A live model of the same tier and provider, not in `exclude`, in registry order."""
@@ -102,18 +151,19 @@ class Pool:
                 candidate.alias not in taken
                 and candidate.tier == model.tier
                 and candidate.provider == model.provider
-                and not self.dead.is_dead(candidate.alias)
+                and self.usable(candidate)
             ):
                 return candidate
         return None
 
     def outsiders(self, inside: Iterable[str], providers: Iterable[str]) -> list[Model]:
-        """Live models outside `inside` from the same providers, in registry order."""
+        """Live, available models outside `inside` from the same providers, in registry
+        order."""
         inside, providers = set(inside), set(providers)
         return [
             m
             for m in self.registry.models.values()
-            if m.alias not in inside and m.provider in providers and not self.dead.is_dead(m.alias)
+            if m.alias not in inside and m.provider in providers and self.usable(m)
         ]
 
     def mark_dead(self, model: Model, why: str) -> float:

@@ -6,9 +6,13 @@ Failures become ProviderError with a kind the callers act on: `dead` (404/410: t
 `auth` (401/403: names the key's variable), `config` (no key set), `rate_limited`, `timeout`,
 `error`. No message ever carries a key: each is scrubbed of the key's value before it leaves.
 
-litellm fetches a model price map from the internet at import; `LITELLM_LOCAL_MODEL_COST_MAP` is
-set (unless the environment says otherwise) so that it uses its bundled copy: clusters are often
-air-gapped, and prices come from our registry anyway.
+No provider call waits on a download. litellm fetches a model price map from the internet at
+import, and a Hugging Face tokenizer the first time it counts a streamed answer's tokens (its
+hub client retries for minutes where the internet is unreachable, on the event loop); clusters
+are often air-gapped, and prices and usage come from our registry and the provider's answer.
+So, unless the environment says otherwise, `LITELLM_OFFLINE_MODE` and
+`LITELLM_LOCAL_MODEL_COST_MAP` are set (its bundled copies) and its tokenizer downloads are off
+(its bundled tiktoken counts instead).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
+from services.ensemble.keys import NIM_KEY_ENVS, Credentials
 from services.ensemble.ratelimit import RateLimited, RateLimiter
 from services.ensemble.registry import Model
 
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 try:
     import litellm
@@ -33,6 +39,10 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 import openai  # litellm's dependency, imported after the cost-map setting above
 from prometheus_client import Counter
 
+# Offline (the default above): no tokenizer from the hub, ever; an operator who sets
+# LITELLM_OFFLINE_MODE=false gets litellm's own behaviour back.
+if os.environ["LITELLM_OFFLINE_MODE"].strip().lower() == "true":
+    litellm.disable_hf_tokenizer_download = True
 # litellm prints a "Give Feedback / Get Help" banner on every exception; our errors say enough.
 litellm.suppress_debug_info = True
 # litellm logs every call at INFO on its own handlers; that is noise (and CPU) per model call.
@@ -41,8 +51,8 @@ for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
 
 logger = logging.getLogger(__name__)
 
-# NIM's key: our name first, then litellm's own.
-NIM_KEY_ENVS = ("NVIDIA_API_KEY", "NVIDIA_NIM_API_KEY")
+__all__ = ["NIM_API_BASE", "NIM_KEY_ENVS", "Provider", "ProviderError", "Reply", "StreamEvent"]
+
 NIM_API_BASE = "https://integrate.api.nvidia.com/v1"
 # Providers litellm drives through the OpenAI SDK, for which we hand it our own client.
 _OPENAI_COMPATIBLE = {"nvidia_nim": NIM_API_BASE, "openai": "https://api.openai.com/v1"}
@@ -108,13 +118,27 @@ class StreamEvent:
     completion_tokens: int = 0
 
 
+def api_base_of(model: Model) -> str:
+    """Where `model`'s calls go: its API base, or its provider's default (empty: litellm's)."""
+    return (model.api_base or _OPENAI_COMPATIBLE.get(model.provider, "")).rstrip("/")
+
+
 @dataclass
 class Provider:
     limiter: RateLimiter
     retry_429_attempts: int = 4
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: object = time.monotonic
+    # The API bases the client-side limiter models (NIM's free tier); calls elsewhere (a local
+    # server, another provider) are not paced by it.
+    limited_bases: tuple[str, ...] = (NIM_API_BASE,)
+    # False: no key is required, a call without one goes keyless (a local server).
+    require_keys: bool = True
     _clients: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.credentials = Credentials(self.require_keys, self.environ)
+        self.limited_bases = tuple(b.rstrip("/") for b in self.limited_bases)
 
     def _client(self, model: Model, key: str | None):
         """Our no-retry SDK client for OpenAI-compatible providers (one per API base and key;
@@ -125,7 +149,8 @@ class Provider:
         base = model.api_base or default_base
         client = self._clients.get((base, key))
         if client is None:
-            client = _NoRetryClient(base_url=base, api_key=key or "unset")
+            # The SDK insists on a key; a keyless server ignores this placeholder.
+            client = _NoRetryClient(base_url=base, api_key=key or "no-key")
             self._clients[(base, key)] = client
         return client
 
@@ -137,16 +162,26 @@ class Provider:
     # -- keys ---------------------------------------------------------------------------------
     def key_for(self, model: Model) -> tuple[str | None, str]:
         """(the key or None, the variable(s) it comes from, for messages)."""
-        if not model.api_key_env:
-            return None, ""
-        names = (model.api_key_env,)
-        if model.api_key_env in NIM_KEY_ENVS:
-            names = (model.api_key_env, *(n for n in NIM_KEY_ENVS if n != model.api_key_env))
-        for name in names:
-            value = self.environ.get(name, "")
-            if value:
-                return value, name
-        return None, " or ".join(names)
+        return self.credentials.key_for(model)
+
+    def limit_key(self, model: Model) -> str | None:
+        """The client-side limiter's key for `model`'s calls (its API base and key variable);
+        None when the limiter does not model its provider."""
+        base = api_base_of(model)
+        if self.limiter.rpm <= 0 or base not in self.limited_bases:
+            return None
+        return f"{base} {model.api_key_env}"
+
+    def limit_wait(self, model: Model) -> float:
+        """Seconds a call to `model` starting now would wait for the client-side limiter."""
+        key = self.limit_key(model)
+        return 0.0 if key is None else self.limiter.wait(key)
+
+    def limit_note(self) -> str:
+        return (
+            f"the client-side rate limit of {self.limiter.rpm:g} requests a minute per key "
+            "(FREESCALING_ENSEMBLE_RATE_LIMIT_RPM)"
+        )
 
     @staticmethod
     def scrub(text: str, key: str | None) -> str:
@@ -215,17 +250,29 @@ class Provider:
                 pass  # an HTTP date: fall back to our own back-off
         return _BASE_BACKOFF_S * (2**attempt)
 
-    async def _start(self, model: Model, deadline: float) -> tuple[str | None, str]:
+    async def _start(self, model: Model, deadline: float) -> tuple[str | None, str, float]:
+        """(the key, its variable, seconds waited for the client-side limiter)."""
         key, env = self.key_for(model)
-        if model.api_key_env and key is None:
-            raise ProviderError(
-                "config", f"{model.alias}: no API key: set {env} in the ensemble's environment"
-            )
+        unavailable = self.credentials.unavailable(model)
+        if unavailable:
+            raise ProviderError("config", f"{model.alias}: {unavailable}")
+        limit_key = self.limit_key(model)
+        if limit_key is None:
+            return key, env, 0.0
         try:
-            await self.limiter.acquire(f"{model.provider}:{model.api_key_env}", deadline)
+            waited = self.limiter.reserve(limit_key, deadline)
         except RateLimited as exc:
-            raise ProviderError("rate_limited", f"{model.alias}: {exc}") from None
-        return key, env
+            raise ProviderError(
+                "rate_limited",
+                f"{model.alias}: waiting for {self.limit_note()}: the next request slot is "
+                f"{exc.wait_s:.1f} s away, beyond this call's deadline",
+            ) from None
+        if waited > 0:
+            await asyncio.sleep(waited)
+        return key, env, waited
+
+    def _waited(self, waited: float) -> str:
+        return f" (after waiting {waited:.1f} s for {self.limit_note()})" if waited >= 0.05 else ""
 
     # -- calls --------------------------------------------------------------------------------
     async def complete(
@@ -250,10 +297,12 @@ class Provider:
         started = self.clock()
         attempt = 0
         while True:
-            key, env = await self._start(model, deadline)
+            key, env, waited = await self._start(model, deadline)
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise ProviderError("timeout", f"{model.alias}: no time left for the call")
+                raise ProviderError(
+                    "timeout", f"{model.alias}: no time left for the call{self._waited(waited)}"
+                )
             try:
                 async with asyncio.timeout(remaining):
                     response = await litellm.acompletion(
@@ -261,7 +310,8 @@ class Provider:
                     )
             except TimeoutError:
                 raise ProviderError(
-                    "timeout", f"{model.alias}: no answer within {remaining:.1f} s"
+                    "timeout",
+                    f"{model.alias}: no answer within {remaining:.1f} s{self._waited(waited)}",
                 ) from None
             except asyncio.CancelledError:
                 raise
@@ -330,10 +380,12 @@ class Provider:
     async def _stream_once(
         self, model: Model, messages: list[dict], deadline: float, **options
     ) -> AsyncIterator[StreamEvent]:
-        key, env = await self._start(model, deadline)
+        key, env, waited = await self._start(model, deadline)
         remaining = deadline - self.clock()
         if remaining <= 0:
-            raise ProviderError("timeout", f"{model.alias}: no time left for the call")
+            raise ProviderError(
+                "timeout", f"{model.alias}: no time left for the call{self._waited(waited)}"
+            )
         kwargs = self._kwargs(model, key, remaining, options)
         finish, prompt_tokens, completion_tokens = "", 0, 0
         response = None
@@ -362,7 +414,8 @@ class Provider:
                         yield StreamEvent(delta=text, reasoning=reasoning)
         except TimeoutError:
             raise ProviderError(
-                "timeout", f"{model.alias}: no complete answer within {remaining:.1f} s"
+                "timeout",
+                f"{model.alias}: no complete answer within {remaining:.1f} s{self._waited(waited)}",
             ) from None
         except (asyncio.CancelledError, GeneratorExit):
             raise

@@ -1,5 +1,7 @@
 """A client-side request limiter per provider key, so that a batch does not turn into a storm
-of 429s (NIM's free tier allows about 40 requests per minute).
+of 429s (NIM's free tier allows about 40 requests per minute). It models one provider's limit:
+the provider applies it only to the API bases it paces (FREESCALING_ENSEMBLE_RATE_LIMIT_BASES,
+NIM's by default), never to a local server or another provider.
 
 Generic cell rate algorithm: each key has a theoretical arrival time; a request may start when
 that time minus the burst allowance has come, and pushes it one interval further. In any window
@@ -64,6 +66,14 @@ class RateLimiter:
             raise RateLimited(key, start - now)
         self._tat[key] = tat + self.interval
         return start - now
+
+    def wait(self, key: str) -> float:
+        """How long a request for `key` starting now would wait (0 = none), taking nothing."""
+        if self.rpm <= 0:
+            return 0.0
+        now = self.clock()
+        tat = max(self._tat.get(key, now), now)
+        return max(0.0, tat - (self.burst - 1) * self.interval - now)
 
     async def acquire(self, key: str, deadline: float | None = None) -> None:
         wait = self.reserve(key, deadline)

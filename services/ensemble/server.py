@@ -6,9 +6,10 @@ shared bootstrap.
 It starts offline: nothing calls a provider until a request (or the optional periodic probe)
 does. Readiness waits for the first load of learning's registered models (when learning cannot
 be reached, the registry file's models are served meanwhile and the poll keeps trying); then it
-is SERVING when the default panels' models have their API keys, and NOT_SERVING, with the
-reason logged and in GetInfo, while one is missing (unless FREESCALING_ENSEMBLE_REQUIRE_KEYS is
-false); model problems show through the Health RPC and in each vote's error."""
+is SERVING when the default panels can be filled with models that have their credentials, and
+NOT_SERVING, with the reason (what to set) logged once and in GetInfo, while they cannot (unless
+FREESCALING_ENSEMBLE_REQUIRE_KEYS is false). Read-only calls (ListModels, ListPanels, GetInfo)
+answer either way; model problems show through the Health RPC and in each vote's error."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from services.common.health import Health
 from services.ensemble import registry
 from services.ensemble.config import EnsembleSettings
 from services.ensemble.deadmodels import DeadModels
-from services.ensemble.keys import missing_keys, not_ready_reason
-from services.ensemble.pool import Pool
+from services.ensemble.keys import missing_by_variable, not_ready_reason
+from services.ensemble.pool import NoModel, Pool
 from services.ensemble.probe import BackgroundProber
 from services.ensemble.provider import Provider
 from services.ensemble.ratelimit import RateLimiter
@@ -45,6 +46,8 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
             settings.rate_limit_rpm, settings.rate_limit_burst, settings.rate_limit_replicas
         ),
         retry_429_attempts=settings.retry_429_attempts,
+        limited_bases=tuple(settings.rate_limit_bases),
+        require_keys=settings.require_keys,
     )
     pool = Pool(models, provider, DeadModels(settings.dead_ttl_s), settings.max_models)
     shared = None
@@ -64,21 +67,35 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
         pool, settings.probe_interval_s, settings.probe_timeout_s, settings.slow_threshold_s
     )
 
-    missing = missing_keys(models, provider)
+    def short_panels() -> list[str]:
+        """The default panels that cannot be filled with available models."""
+        short = []
+        for name in (registry.default_panel_name(k) for k in registry.DEFAULT_PANEL_SIZES):
+            if name in pool.registry.panels:
+                try:
+                    pool.filled(pool.registry.panels[name], name)
+                except NoModel:
+                    short.append(name)
+        return short
 
     async def on_start(state: Health) -> None:
         # Learning's registered models before readiness: a replica that turns ready knows them.
         await registered.start()
         prober.start()
-        if missing and settings.require_keys:
-            # Alive (liveness stays SERVING) but not ready: every default call would fail.
-            reason = not_ready_reason(missing)
+        short = short_panels()
+        if short:
+            # Alive (liveness stays SERVING, reads answer) but not ready: no default call can.
+            reason = not_ready_reason(pool.registry, provider.credentials, short)
             logger.error("not ready: %s", reason)
             await state.set_ready(False, reason)
-        else:
-            if missing:
-                logger.warning("serving without keys: %s", not_ready_reason(missing))
-            await state.set_ready(True)
+            return
+        missing = missing_by_variable(pool.registry, provider.credentials)
+        for lacking, aliases in missing.items():
+            # One line per missing credential: those models are listed as unavailable.
+            logger.warning(
+                "%d model(s) unavailable, no %s: %s", len(aliases), lacking, ", ".join(aliases)
+            )
+        await state.set_ready(True)
 
     async def on_stop() -> None:
         await prober.stop()

@@ -170,6 +170,9 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         if until is not None:
             info.dead = True
             info.dead_until.CopyFrom(_timestamp(until))
+        why = self.pool.unavailable(m)
+        if why:
+            info.unavailable, info.unavailable_reason = True, why
         return info
 
     def _check_question(self, question: str, patterns: Sequence[str]) -> None:
@@ -184,7 +187,7 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
     ) -> tuple[list[Model], list[Model]]:
         generators = self.pool.panel(k, models, "")
         if judges:
-            chosen = self.pool.lookup(judges, "judges")
+            chosen = self.pool.require_available(self.pool.lookup(judges, "judges"), "judges")
             clash = [m.alias for m in chosen if m in generators]
             if clash:
                 raise BadRequest(
@@ -372,14 +375,19 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         remaining = context.time_remaining()
         if remaining is not None:
             timeout = min(timeout, remaining - _margin(remaining))
+        waits = [self.pool.provider.limit_wait(m) for m in models]
         results = await probe.probe(self.pool, models, timeout, self.settings.slow_threshold_s)
         report = models_pb2.ModelHealthReport(
             live=sum(r.status in (probe.OK, probe.SLOW) for r in results),
             dead=sum(r.status == probe.DEAD for r in results),
         )
-        for r in results:
+        for r, wait in zip(results, waits, strict=True):
             entry = report.models.add(
-                model=r.model, status=_HEALTH[r.status], latency_ms=r.latency_ms, error=r.error
+                model=r.model,
+                status=_HEALTH[r.status],
+                latency_ms=r.latency_ms,
+                error=r.error,
+                rate_limit_wait_s=wait,
             )
             entry.checked_at.CopyFrom(_timestamp(r.checked_at))
             if r.dead_until is not None:
@@ -399,17 +407,31 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
                 self._model_info(m)
                 for m in self.pool.registry.models.values()
                 if (tier is None or m.tier == tier)
-                and not (request.live_only and self.pool.dead.is_dead(m.alias))
+                and not (request.live_only and not self.pool.usable(m))
             ]
         )
 
     async def ListPanels(self, request, context) -> models_pb2.PanelList:
         return models_pb2.PanelList(
             panels=[
-                models_pb2.Panel(name=name, models=members, source="registry")
-                for name, members in self.pool.registry.panels.items()
+                self._panel(name, members) for name, members in self.pool.registry.panels.items()
             ]
         )
+
+    def _panel(self, name: str, members: list[str]) -> models_pb2.Panel:
+        """A configured panel as it answers now: an unavailable member's place taken by an
+        available model (the reason says which); as configured when too few are available."""
+        panel = models_pb2.Panel(name=name, models=members, source="registry")
+        try:
+            answering = [m.alias for m in self.pool.filled(members, f"panel {name!r}")]
+        except NoModel as exc:
+            panel.reason = str(exc)
+            return panel
+        swapped = [f"{b} for {a}" for a, b in zip(members, answering, strict=True) if a != b]
+        if swapped:
+            panel.models[:] = answering
+            panel.reason = "standing in for models without credentials: " + ", ".join(swapped)
+        return panel
 
     async def RegisterModel(self, request, context) -> models_pb2.ModelInfo:
         try:

@@ -8,6 +8,12 @@ a headless Kubernetes Service (`dns:///ensemble:50053`) every replica gets calls
 channel is one HTTP/2 connection per address, and with the default `pick_first` one gateway
 would talk to one pod for the life of its connection. Client-side health checking leaves out an
 address whose readiness name is not SERVING (a pod shutting down, an ensemble without its key).
+Read-only calls (models, panels, rankings, stats...) answer whatever the readiness: while no
+address of a downstream is ready they go through a second channel that leaves out only
+addresses whose liveness is not SERVING (shutting down), so that `freescaling models` and
+`/v1/models` work while, say, the ensemble waits for its provider key. A downstream that is
+alive but not ready is asked why (its GetInfo's not_ready_reason), and that reason is the
+gateway's.
 The DNS name is resolved again when a connection fails or the server ends it with GOAWAY; the
 servers' `FREESCALING_MAX_CONNECTION_AGE_S` makes that happen periodically, so new pods are
 found even while the old ones stay healthy."""
@@ -49,6 +55,17 @@ _IDEMPOTENT = {
     ],
 }  # fmt: skip
 
+# Calls that only read, answered by a downstream that is alive but not ready.
+_READS = {
+    "classifier": {"GetClusters", "GetInfo"},
+    "ensemble": {"Health", "ListModels", "ListPanels", "GetInfo"},
+    "learning": {
+        "GetRankings", "GetPanel", "ListPanelChanges", "GetProfile", "ListProfiles",
+        "ErrorCorrelation", "ErrorCorrelations", "GetStats", "ListCalls", "GetCall", "GetInfo",
+        "GetCapabilityMap", "SuggestPanel",
+    },
+}  # fmt: skip
+
 _SERVICES = {
     "classifier": (classifier_pb2, "Classifier", classifier_pb2_grpc.ClassifierStub),
     "ensemble": (ensemble_pb2, "Ensemble", ensemble_pb2_grpc.EnsembleStub),
@@ -56,14 +73,14 @@ _SERVICES = {
 }
 
 
-def _service_config(grpc_service: str, idempotent: Sequence[str]) -> str:
+def _service_config(grpc_service: str, idempotent: Sequence[str], health_name: str) -> str:
     return json.dumps(
         {
             # A subchannel (one connection) per resolved address, calls spread over the ready ones.
             "loadBalancingConfig": [{"round_robin": {}}],
-            # Ready means the readiness name is SERVING (a Watch stream per subchannel), not
-            # merely that the TCP connection is up.
-            "healthCheckConfig": {"serviceName": grpc_service},
+            # Ready means the health name is SERVING (a Watch stream per subchannel), not merely
+            # that the TCP connection is up: the readiness name for work, liveness ("") for reads.
+            "healthCheckConfig": {"serviceName": health_name},
             "methodConfig": [
                 {
                     "name": [{"service": grpc_service, "method": m} for m in idempotent],
@@ -93,8 +110,13 @@ class Downstream:
     channel: grpc.aio.Channel
     stub: object
     health_stub: health_pb2_grpc.HealthStub
+    # Over the addresses that are alive, ready or not: for reads while none is ready.
+    live_channel: grpc.aio.Channel | None = None
+    live_stub: object = None
     serving: bool = False
     detail: str = "not checked yet"
+    # Alive but not ready: the downstream's own reason (its GetInfo's not_ready_reason).
+    reason: str = ""
     checked_at: float = 0.0
 
     def describe(self) -> info_pb2.Downstream:
@@ -111,7 +133,8 @@ class Downstream:
         )
 
     async def check(self, timeout_s: float) -> bool:
-        """Ask the downstream's readiness name; remember and return whether it is SERVING."""
+        """Ask the downstream's readiness name; remember and return whether it is SERVING.
+        One that is alive but not ready is asked why, and its own reason is the detail."""
         try:
             reply = await self.health_stub.Check(
                 health_pb2.HealthCheckRequest(service=self.grpc_service), timeout=timeout_s
@@ -120,6 +143,10 @@ class Downstream:
             detail = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
         except grpc.aio.AioRpcError as exc:
             serving, detail = False, f"{exc.code().name}: {exc.details()}"
+        reason = ""
+        if not serving and detail == "NOT_SERVING":
+            reason = await self._reason(timeout_s)
+            detail = reason or detail
         if serving != self.serving:
             logger.log(
                 logging.INFO if serving else logging.WARNING,
@@ -130,7 +157,16 @@ class Downstream:
                 detail,
             )
         self.serving, self.detail, self.checked_at = serving, detail, time.time()
+        self.reason = reason
         return serving
+
+    async def _reason(self, timeout_s: float) -> str:
+        """The downstream's own not_ready_reason (empty when it gives none or cannot say)."""
+        try:
+            info = await self.live_stub.GetInfo(info_pb2.GetInfoRequest(), timeout=timeout_s)
+        except grpc.aio.AioRpcError:
+            return ""
+        return info.not_ready_reason
 
 
 class DownstreamError(Exception):
@@ -155,20 +191,9 @@ class Downstreams:
         }
         for name, (module, short, stub_cls) in _SERVICES.items():
             grpc_service = module.DESCRIPTOR.services_by_name[short].full_name
-            channel = grpc.aio.insecure_channel(
-                targets[name],
-                options=[
-                    ("grpc.max_receive_message_length", max_bytes),
-                    ("grpc.max_send_message_length", max_bytes),
-                    ("grpc.enable_retries", 1),
-                    ("grpc.service_config", _service_config(grpc_service, _IDEMPOTENT[name])),
-                    # Ping an idle connection every 20 s so a dead peer is noticed before the
-                    # next user request finds it (servers permit pings every 10 s).
-                    ("grpc.keepalive_time_ms", 20_000),
-                    ("grpc.keepalive_timeout_ms", 10_000),
-                    # Reconnect quickly after a downstream restarts (default backoff caps at 120 s).
-                    ("grpc.max_reconnect_backoff_ms", 2_000),
-                ],
+            channel, live = (
+                self._channel(targets[name], grpc_service, name, health_name, max_bytes)
+                for health_name in (grpc_service, "")
             )
             self.services[name] = Downstream(
                 name=name,
@@ -177,9 +202,36 @@ class Downstreams:
                 required=name in settings.required,
                 channel=channel,
                 stub=stub_cls(channel),
-                health_stub=health_pb2_grpc.HealthStub(channel),
+                # Over the live channel: the ready one would answer "backend unhealthy" for a
+                # downstream that is alive but not ready, instead of its own NOT_SERVING.
+                health_stub=health_pb2_grpc.HealthStub(live),
+                live_channel=live,
+                live_stub=stub_cls(live),
             )
         self._monitor: asyncio.Task | None = None
+
+    @staticmethod
+    def _channel(
+        target: str, grpc_service: str, name: str, health_name: str, max_bytes: int
+    ) -> grpc.aio.Channel:
+        return grpc.aio.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", max_bytes),
+                ("grpc.max_send_message_length", max_bytes),
+                ("grpc.enable_retries", 1),
+                (
+                    "grpc.service_config",
+                    _service_config(grpc_service, _IDEMPOTENT[name], health_name),
+                ),
+                # Ping an idle connection every 20 s so a dead peer is noticed before the
+                # next user request finds it (servers permit pings every 10 s).
+                ("grpc.keepalive_time_ms", 20_000),
+                ("grpc.keepalive_timeout_ms", 10_000),
+                # Reconnect quickly after a downstream restarts (default backoff caps at 120 s).
+                ("grpc.max_reconnect_backoff_ms", 2_000),
+            ],
+        )
 
     # --- health -----------------------------------------------------------------------------
 
@@ -197,19 +249,20 @@ class Downstreams:
             f"the required {d.name} service ({d.target}) is not serving: {d.detail}" for d in down
         )
 
-    async def _update(self, health: Health) -> None:
+    async def refresh(self, health: Health) -> None:
+        """Check every downstream now and set the gateway's readiness (and its reason)."""
         ready = await self.check_all()
         await health.set_ready(ready, "" if ready else self.not_ready_reason())
 
     async def start(self, health: Health) -> None:
-        await self._update(health)
+        await self.refresh(health)
         self._monitor = asyncio.create_task(self._watch(health), name="downstream-health")
 
     async def _watch(self, health: Health) -> None:
         while True:
             await asyncio.sleep(self.settings.health_interval_s)
             try:
-                await self._update(health)
+                await self.refresh(health)
             except Exception:
                 logger.exception("downstream health check failed")
 
@@ -217,7 +270,9 @@ class Downstreams:
         if self._monitor:
             self._monitor.cancel()
             await asyncio.gather(self._monitor, return_exceptions=True)
-        await asyncio.gather(*(d.channel.close() for d in self.services.values()))
+        await asyncio.gather(
+            *(c.close() for d in self.services.values() for c in (d.channel, d.live_channel) if c)
+        )
 
     def describe(self) -> list[info_pb2.Downstream]:
         return [d.describe() for d in self.services.values()]
@@ -242,6 +297,10 @@ class Downstreams:
     ) -> DownstreamError:
         target = self.services[name].target
         code = exc.code()
+        reason = self.services[name].reason
+        if code == grpc.StatusCode.UNAVAILABLE and reason:
+            # Alive but not ready: its own reason, not the channel's "backend unhealthy".
+            return DownstreamError(code, f"the {name} service ({target}) is not ready: {reason}")
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
             return DownstreamError(
                 grpc.StatusCode.UNAVAILABLE,
@@ -277,9 +336,23 @@ class Downstreams:
         when it is shorter than the configured downstream timeout)."""
         limit = self.settings.downstream_timeout_s
         timeout, why = self._timeout(name, context, min(limit, timeout) if timeout else limit)
-        rpc: Callable = getattr(self.services[name].stub, method)
+        service = self.services[name]
+        read = method in _READS[name]
+        # A read skips the ready channel while the downstream is known not to be ready.
+        stub = service.live_stub if read and not service.serving else service.stub
         try:
-            return await rpc(request, timeout=timeout, metadata=outgoing_metadata())
+            return await getattr(stub, method)(
+                request, timeout=timeout, metadata=outgoing_metadata()
+            )
+        except grpc.aio.AioRpcError as exc:
+            if not (read and stub is service.stub and exc.code() == grpc.StatusCode.UNAVAILABLE):
+                raise self._error(name, exc, timeout, why) from None
+        # No ready address (readiness just dropped): any live one answers a read.
+        timeout, why = self._timeout(name, context, timeout)
+        try:
+            return await getattr(service.live_stub, method)(
+                request, timeout=timeout, metadata=outgoing_metadata()
+            )
         except grpc.aio.AioRpcError as exc:
             raise self._error(name, exc, timeout, why) from None
 

@@ -1,11 +1,13 @@
 """Which models answer when the caller names none: the champion panel from learning (its
 evolution's choice), topped up from the ensemble's default panel for k; the default panel alone
-when learning has no champion or cannot be reached (voting never waits on learning)."""
+when learning has no champion or cannot be reached (voting never waits on learning). A champion
+the ensemble cannot call now (dead, or without its credentials) is left out."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 
@@ -21,8 +23,14 @@ CACHE_S = 10.0
 
 
 class Panels:
-    def __init__(self, downstreams: Downstreams) -> None:
+    def __init__(
+        self,
+        downstreams: Downstreams,
+        live: Callable[[object], Awaitable[frozenset[str] | None]] | None = None,
+    ) -> None:
         self.downstreams = downstreams
+        # The models the ensemble can call now (None: it cannot say), e.g. Router.live_models.
+        self.live = live
         self._champion: tuple[float, list[str]] = (0.0, [])
         self._defaults: tuple[float, dict[str, list[str]]] = (0.0, {})
 
@@ -56,9 +64,13 @@ class Panels:
     async def for_k(self, k: int, context) -> list[str]:
         """k aliases: the champion's best first, then the default panel's, without repeats;
         empty when neither is known (the ensemble then uses its own default)."""
-        chosen = (await self.champion(context))[:k]
-        if not chosen:
+        champion = await self.champion(context)
+        if not champion:
             return []  # no champion: the ensemble's own default panel for k answers
+        live = await self.live(context) if self.live is not None and champion else None
+        chosen = [m for m in champion if live is None or m in live][:k]
+        if not chosen:
+            return []  # no champion can be called now: the ensemble's own default answers
         if len(chosen) < k:
             for alias in (await self.defaults(context)).get(f"default-k{k}", []):
                 if len(chosen) == k:

@@ -1,7 +1,9 @@
 """Which single model answers a prompt: the classifier names its tier, task type and cluster;
 learning's profiles rank candidates for that cluster (psi + lambda * cost) when profiles exist;
 otherwise the classifier's tier map names the model. When the classifier cannot be reached the
-configured fallback model answers, and the routing details say so."""
+configured fallback model answers, and the routing details say so. Only models the ensemble can
+call now are routed to: a tier-map or fallback model that is dead or without its credentials
+gives way to a live model of the same latency class (else the cheapest live one)."""
 
 from __future__ import annotations
 
@@ -68,6 +70,8 @@ class Router:
         self.elo_min_calls = elo_min_calls
         # (when listed, live aliases, routing cost of every live model)
         self._live: tuple[float, frozenset[str], dict[str, float]] | None = None
+        # The latency class of every live model, in registry order (from the same listing).
+        self._tiers: dict[str, int] = {}
 
     async def _listed(self, context) -> tuple[frozenset[str], dict[str, float]] | None:
         now = time.monotonic()
@@ -82,6 +86,7 @@ class Router:
             return None
         live = frozenset(m.alias for m in listed.models)
         self._live = (now, live, {m.alias: m.routing_cost for m in listed.models})
+        self._tiers = {m.alias: m.tier for m in listed.models}
         return live, self._live[2]
 
     async def live_models(self, context) -> frozenset[str] | None:
@@ -89,6 +94,28 @@ class Router:
         when the ensemble cannot say (routing then goes on without the filter)."""
         listed = await self._listed(context)
         return None if listed is None else listed[0]
+
+    async def callable_instead(self, model: str, context, tier: int = 0) -> str:
+        """`model` when the ensemble can call it (or cannot say); otherwise a live model of
+        `tier` (the latency class), else the cheapest live one; empty when none is live."""
+        listed = await self._listed(context)
+        if listed is None or model in listed[0]:
+            return model
+        live, costs = listed
+        same = [a for a, t in self._tiers.items() if tier and t == tier and a in live]
+        if same:
+            return same[0]
+        return min(live, key=lambda a: (costs.get(a, 0.0), a)) if live else ""
+
+    async def _answerable(self, info: routing_pb2.RoutingInfo, context, tier: int = 0) -> None:
+        """Replace `info.model` by a model the ensemble can call, saying so in the reason."""
+        instead = await self.callable_instead(info.model, context, tier)
+        if instead and instead != info.model:
+            info.reason += (
+                f"; {info.model} cannot be called now (dead, or no credentials: see "
+                f"`freescaling models`), {instead} instead"
+            )
+            info.model = instead
 
     async def classify(
         self, text: str, context, scoring: int = 0
@@ -168,6 +195,8 @@ class Router:
             info.method = routing_pb2.ROUTING_METHOD_FALLBACK
             info.model = candidates[0] if candidates else self.fallback_model
             info.reason = f"classifier unavailable ({why_not}); fallback model {info.model}"
+            if not candidates:
+                await self._answerable(info, context)
         else:
             ranked = learning_pb2.RouteResponse()
             dead: list[str] = []
@@ -207,6 +236,10 @@ class Router:
                 info.method = routing_pb2.ROUTING_METHOD_TIER
                 info.model = model or self.fallback_model
                 info.reason = f"tier {tier} -> {info.model}"
+                if not candidates:
+                    await self._answerable(
+                        info, context, MODEL_TIER_FOR.get(classification.tier, 0)
+                    )
         info.routing_latency_ms = (time.perf_counter() - started) * 1000
         return info
 

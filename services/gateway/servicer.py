@@ -56,10 +56,10 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     ) -> None:
         self.settings, self.health, self.downstreams = settings, health, downstreams
         self.outbox = outbox
-        self.panels = Panels(downstreams)
         self.router = Router(
             downstreams, settings.fallback_model, settings.default_lambda, settings.elo_min_calls
         )
+        self.panels = Panels(downstreams, self.router.live_models)
         self.late_shadows = LateShadows(outbox)
         self.voting = Voting(
             downstreams,
@@ -289,7 +289,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     async def GetInfo(self, request, context) -> info_pb2.ServiceInfo:
         if request.probe_downstreams:
-            await self.downstreams.check_all()
+            await self.downstreams.refresh(self.health)
         return service_info(
             "gateway", SERVICE, NOT_BUILT, self.health, self.settings, self.downstreams.describe()
         )

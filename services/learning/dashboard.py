@@ -61,7 +61,7 @@ def _range(conn: Connection, request, table_time, has_since: bool, has_until: bo
     return since, until
 
 
-def _latest_feedback():
+def latest_feedback():
     """The latest feedback of each call: (call_seq, label)."""
     latest = (
         sa.select(sa.func.max(feedback.c.id).label("id")).group_by(feedback.c.call_seq).subquery()
@@ -162,7 +162,7 @@ def overview(
                 )
                 out.cost_usd += float(cost or 0.0)
                 out.baseline_cost_usd += baseline
-        latest = _latest_feedback()
+        latest = latest_feedback()
         judged, right = conn.execute(
             sa.select(
                 sa.func.count(),
@@ -254,7 +254,7 @@ def calibration(
     ).label("bin")
 
     def work(conn: Connection) -> learning_pb2.GetCalibrationResponse:
-        latest = _latest_feedback()
+        latest = latest_feedback()
         rows = conn.execute(
             sa.select(
                 bin_of,

@@ -11,10 +11,14 @@ from sqlalchemy.engine import Connection
 
 from freescaling.common.v1 import records_pb2
 from services.learning import answer_cache, ratings
+from services.learning.dashboard import latest_feedback
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
 from services.learning.records import time_filters
 from services.learning.schema import calls, votes
+
+# The confidence levels /stats reports accuracy above.
+CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 def _percentile(conn: Connection, where: list, total: int, fraction: float) -> float:
@@ -47,6 +51,32 @@ def _buckets(rows, total: int) -> list[records_pb2.StatsBucket]:
     ]
     buckets.sort(key=lambda b: (-b.calls, b.key))
     return buckets
+
+
+def _by_confidence(conn: Connection, where: list) -> list[records_pb2.ConfidenceLevel]:
+    """Scale calls with feedback at or above each level, and how often they were right (the
+    latest feedback's label is the answer)."""
+    latest = latest_feedback()
+    right = latest.c.label == calls.c.answer
+    columns = []
+    for level in CONFIDENCE_LEVELS:
+        above = calls.c.confidence >= level
+        columns += [
+            sa.func.sum(sa.case((above, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(above, right), 1), else_=0)),
+        ]
+    row = conn.execute(
+        sa.select(*columns)
+        .select_from(latest.join(calls, calls.c.seq == latest.c.call_seq))
+        .where(*where, calls.c.kind == records_pb2.CALL_KIND_SCALE, calls.c.answer != "")
+    ).one()
+    out = []
+    for i, level in enumerate(CONFIDENCE_LEVELS):
+        n, ok = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        out.append(
+            records_pb2.ConfidenceLevel(min_confidence=level, calls=n, accuracy=ok / n if n else 0)
+        )
+    return out
 
 
 def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
@@ -142,6 +172,7 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
             mean_routing_latency_ms=float(routing_ms or 0.0),
             routed_calls=routed,
             cache=answer_cache.lookup_stats(conn, since_us, until_us, request.kind),
+            by_confidence=_by_confidence(conn, where),
         )
 
     return db.read(work)

@@ -131,5 +131,6 @@ def test_cli_json_and_table_output(stack):
     done = _cli("--target", stack.gateway.address, "models")
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.splitlines()
-    assert header.split() == ["alias", "tier", "cost", "thinking", "dead", "model"]
-    assert any(row.startswith("llama-3.3 ") for row in rows)
+    assert header.split() == ["alias", "tier", "cost", "thinking", "status", "model"]
+    (llama,) = [row for row in rows if row.startswith("llama-3.3 ")]
+    assert llama.split()[4] == "available"

@@ -1,7 +1,9 @@
 """The ensemble as a process: it refuses an invalid registry naming the bad entry, is alive but
-not ready without its provider key (and says which variable to set), serves without one when
-told to, paces calls with its rate limiter (its share of the key's limit when replicas share
-it), and never writes the key anywhere."""
+not ready without its provider key (says which variable to set, and still answers reads, the
+keyless models listed as unavailable), calls a keyless local server without any key when told
+keys are not required, paces calls with its rate limiter only on the API bases whose provider
+it models (its share of the key's limit when replicas share it; a wait shows in the error and
+in Health), and never writes the key anywhere."""
 
 from __future__ import annotations
 
@@ -45,21 +47,41 @@ def test_without_its_key_it_is_alive_but_not_ready_and_says_why(tmp_path, fake):
     process.start().wait_serving(timeout=60)
     try:
         assert process.health("") == "SERVING"
-        wait_for(lambda: "no provider API key" in process.log_text(), what="the not-ready log line")
+        wait_for(
+            lambda: "not ready: no NVIDIA_API_KEY" in process.log_text(),
+            what="the not-ready log line",
+        )
         assert process.health(process.grpc_name) == "NOT_SERVING"
         info = ensemble_pb2_grpc.EnsembleStub(process.channel()).GetInfo(
             info_pb2.GetInfoRequest(), timeout=5
         )
         assert not info.ready
-        # The packaged registry's default panels are NIM models: one variable (or its alias).
+        # The packaged registry's default panels are NIM models: one variable, and the fix.
         assert info.not_ready_reason.startswith(
-            "no provider API key for the default panels' models: set NVIDIA_API_KEY or "
-            "NVIDIA_NIM_API_KEY (needed by llama-3.3, gemma-27b, dracarys-70b, kimi-k2, "
-            "mistral-large)"
+            "no NVIDIA_API_KEY: export it (a free key at build.nvidia.com), or point "
+            "FREESCALING_ENSEMBLE_API_BASE at an OpenAI-compatible server (with "
+            "FREESCALING_ENSEMBLE_REQUIRE_KEYS=false when it takes no key)"
         )
-        assert "FREESCALING_ENSEMBLE_REQUIRE_KEYS=false" in info.not_ready_reason
+        assert "default-k1, default-k3, default-k5" in info.not_ready_reason
         (line,) = [r for r in process.log_records() if r["message"].startswith("not ready:")]
         assert line["level"] == "ERROR" and info.not_ready_reason in line["message"]
+        # Reads answer all the same: every NIM model is listed as unavailable, with why.
+        stub = ensemble_pb2_grpc.EnsembleStub(process.channel())
+        listed = {
+            m.alias: m for m in stub.ListModels(models_pb2.ListModelsRequest(), timeout=5).models
+        }
+        assert listed["llama-3.3"].unavailable
+        assert listed["llama-3.3"].unavailable_reason == (
+            "no API key: set NVIDIA_API_KEY or NVIDIA_NIM_API_KEY in the ensemble's environment"
+        )
+        assert not stub.ListModels(models_pb2.ListModelsRequest(live_only=True), timeout=5).models
+        panels = stub.ListPanels(models_pb2.ListPanelsRequest(), timeout=5).panels
+        assert "too few models can be called" in panels[0].reason
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Scale(ensemble_pb2.ScaleRequest(question="q", k=3, answer_patterns=YN), timeout=5)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "NVIDIA_API_KEY" in err.value.details()
+        assert not fake.requests  # nothing was sent without a key
     finally:
         assert process.stop() == 0
 
@@ -75,7 +97,8 @@ def test_with_its_key_it_is_ready(tmp_path, fake):
         assert process.stop() == 0
 
 
-def test_told_to_serve_without_a_key_each_vote_names_the_variable(tmp_path, fake):
+def test_keys_not_required_a_keyless_local_server_answers_with_no_dummy_key(tmp_path, fake):
+    fake.reset()
     process = start_ensemble(
         tmp_path,
         fake,
@@ -89,14 +112,15 @@ def test_told_to_serve_without_a_key_each_vote_names_the_variable(tmp_path, fake
         result = stub.Scale(
             ensemble_pb2.ScaleRequest(question="q", k=3, answer_patterns=YN), timeout=10
         )
-        assert result.outcome == voting_pb2.SCALE_OUTCOME_NO_ANSWER
-        for v in result.votes:
-            assert v.error.endswith(
-                "no API key: set NVIDIA_API_KEY or NVIDIA_NIM_API_KEY in the ensemble's environment"
-            )
+        assert result.outcome == voting_pb2.SCALE_OUTCOME_MAJORITY and result.answer == "YES"
+        assert all(not v.error for v in result.votes)
+        listed = stub.ListModels(models_pb2.ListModelsRequest(), timeout=5).models
+        assert not any(m.unavailable for m in listed)
         report = stub.Health(models_pb2.ModelHealthRequest(models=["f1"]), timeout=10)
-        assert report.models[0].status == models_pb2.HEALTH_STATUS_ERROR
-        assert "no API key" in report.models[0].error
+        assert report.models[0].status == models_pb2.HEALTH_STATUS_OK
+        # No key of ours left the process: the server got only the SDK's placeholder.
+        sent = fake.requests_for("test/f1")
+        assert sent and all(FAKE_KEY not in str(r.headers) for r in sent)
         info = stub.GetInfo(info_pb2.GetInfoRequest(), timeout=5)
         assert all(c.built for c in info.capabilities)
         assert info.settings["rate_limit_rpm"] == "0.0"
@@ -112,6 +136,8 @@ def paced(tmp_path_factory, fake):
         fake,
         FREESCALING_ENSEMBLE_RATE_LIMIT_RPM="120",
         FREESCALING_ENSEMBLE_RATE_LIMIT_BURST="2",
+        # The fake plays the provider whose limit the limiter models.
+        FREESCALING_ENSEMBLE_RATE_LIMIT_BASES=fake.base_url,
         FREESCALING_LOG_LEVEL="DEBUG",
     )
     yield process
@@ -209,6 +235,7 @@ def test_replicas_sharing_a_key_start_no_more_than_its_burst_together(tmp_path, 
         "FREESCALING_ENSEMBLE_RATE_LIMIT_RPM": "6",
         "FREESCALING_ENSEMBLE_RATE_LIMIT_BURST": "2",
         "FREESCALING_ENSEMBLE_RATE_LIMIT_REPLICAS": "2",
+        "FREESCALING_ENSEMBLE_RATE_LIMIT_BASES": fake.base_url,
     }
     replicas = [start_ensemble(tmp_path / f"r{i}", fake, **limits) for i in range(2)]
     try:
@@ -232,8 +259,44 @@ def test_replicas_sharing_a_key_start_no_more_than_its_burst_together(tmp_path, 
         refused = [o for o in outcomes if o != "YES"]
         assert len(refused) == 2
         assert all(
-            "client-side rate limit" in o and "beyond this call's deadline" in o for o in refused
+            "waiting for the client-side rate limit of 3 requests a minute per key "
+            "(FREESCALING_ENSEMBLE_RATE_LIMIT_RPM)"
+            in o
+            and "beyond this call's deadline" in o
+            for o in refused
         )
+        # Health says a call would wait now, and for what.
+        stub = ensemble_pb2_grpc.EnsembleStub(replicas[0].channel())
+        (probed,) = stub.Health(models_pb2.ModelHealthRequest(models=["f1"]), timeout=5).models
+        assert probed.rate_limit_wait_s > 5
+        assert "client-side rate limit" in probed.error
     finally:
         for replica in replicas:
             assert replica.stop() == 0
+
+
+def test_the_limiter_leaves_other_api_bases_alone(tmp_path, fake):
+    """The same tight limit (6 a minute, one at once) that refuses a second call within 3 s on
+    the base it models lets every call through to a base it does not (here the fake, playing a
+    local server: NIM's base is the default)."""
+    fake.script("test/f1", Step(text="YES"))
+    process = start_ensemble(
+        tmp_path,
+        fake,
+        FREESCALING_ENSEMBLE_RATE_LIMIT_RPM="6",
+        FREESCALING_ENSEMBLE_RATE_LIMIT_BURST="1",
+    )
+    try:
+        stub = ensemble_pb2_grpc.EnsembleStub(process.channel())
+        for _ in range(3):
+            result = stub.Scale(
+                ensemble_pb2.ScaleRequest(
+                    question="q", models=["f1"], answer_patterns=YN, no_shadow=True
+                ),
+                timeout=3,
+            )
+            assert result.answer == "YES", result.votes[0].error
+        (probed,) = stub.Health(models_pb2.ModelHealthRequest(models=["f1"]), timeout=5).models
+        assert probed.rate_limit_wait_s == 0
+    finally:
+        assert process.stop() == 0

@@ -121,6 +121,14 @@ def test_feedback_gives_accuracy_and_the_reliability_diagram(stub, recorded):
     assert six.mean_confidence == pytest.approx(0.6)
     assert (top.calls, top.accuracy, top.mean_confidence) == (2, 1.0, 1.0)
     assert diagram.expected_calibration_error == pytest.approx(4 / 6 * 0.15)
+    # /stats: accuracy at or above each confidence level, over the same calls.
+    from freescaling.common.v1 import records_pb2
+
+    stats = stub.GetStats(records_pb2.StatsRequest(**RANGE), TIMEOUT)
+    levels = {round(c.min_confidence, 2): (c.calls, c.accuracy) for c in stats.by_confidence}
+    assert levels[0.5] == (6, pytest.approx(5 / 6))
+    assert levels[0.6] == (6, pytest.approx(5 / 6))
+    assert levels[0.7] == levels[0.95] == (2, 1.0)
     expect_error(
         grpc.StatusCode.INVALID_ARGUMENT,
         "bins is -1",

@@ -103,6 +103,8 @@ class FakeOpenAI:
     default: Step | None = None
     # Keep every request in `requests` (benchmarks sending thousands turn it off).
     record: bool = True
+    # Answers every model not scripted (after `models`, before `default`): respond_all.
+    responder: Callable[[dict], Step] | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -125,6 +127,11 @@ class FakeOpenAI:
         on the question, as a replay of recorded model correctness needs."""
         with self._lock:
             self.models[model] = _Model([Step()], responder=responder)
+
+    def respond_all(self, responder: Callable[[dict], Step]) -> None:
+        """Answer every model not scripted otherwise with `responder(request body)`."""
+        with self._lock:
+            self.responder = responder
 
     def reset(self) -> None:
         with self._lock:
@@ -227,7 +234,10 @@ class FakeOpenAI:
             if self.record:
                 self.requests.append(record)
             model = self.models.get(name)
-            step = model.next_step(body) if model else self.default
+            if model:
+                step = model.next_step(body)
+            else:
+                step = self.responder(body) if self.responder else self.default
         if step is None:
             step = Step(status=404)
         step = self._directed(step, body)
@@ -364,3 +374,71 @@ class FakeOpenAI:
         ]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
         await writer.drain()
+
+
+# -- canned answers, and the server on its own (`make try`) -------------------------------
+CANNED = "[canned answer from the scripted local provider; no real model was asked]"
+# The one model that answers otherwise, so that a vote can be seen to be a vote.
+CONTRARIAN = "dracarys"
+
+
+def _is_prime(n: int) -> bool:
+    return n > 1 and all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+def canned(body: dict) -> Step:
+    """A plausible, labelled answer to any request, as `make try` serves it: a vote is answered
+    with one of its allowed answers (right about primes, so that the README's examples read
+    true; the CONTRARIAN model picks another), a judge picks the first output, anything else
+    gets a short canned text that says it is one."""
+    model = body.get("model", "")
+    messages = body.get("messages", [])
+    system = " ".join(m.get("content", "") for m in messages if m.get("role") == "system")
+    user = [m.get("content", "") for m in messages if m.get("role") == "user"]
+    question = user[-1] if user else ""
+    if "### Output 1" in question:
+        return Step(text=f"{CANNED}\nOutput 1 reads best.\nAnswer: 1")
+    allowed = re.search(r"Answer with exactly one of: (.+?)\. End your reply", system)
+    if allowed:
+        choices = [c.strip() for c in allowed.group(1).split(",")]
+        pick = choices[0]
+        if number := re.search(r"\b(\d+)\b[^\n]*\bprime\b", question, re.I):
+            yes, no = ("YES", "NO") if "YES" in choices and "NO" in choices else choices[:2]
+            pick = yes if _is_prime(int(number.group(1))) else no
+        if CONTRARIAN in model and len(choices) > 1:
+            pick = next(c for c in choices if c != pick)
+        return Step(text=f"{CANNED}\nAnswer: {pick}")
+    return Step(text=f"{CANNED} {model} would answer: {question.strip()[:120]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.support.fake_openai --canned`: the server on its own, every model
+    answering `canned`; Ctrl-C or SIGTERM stops it."""
+    import argparse
+    import signal
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.fake_openai", description=main.__doc__
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--port-file", default="", help="write the bound port here once serving")
+    args = parser.parse_args(argv)
+    server = FakeOpenAI(host=args.host, port=args.port, record=False)
+    server.respond_all(canned)
+    server.start()
+    if args.port_file:
+        Path(args.port_file).write_text(str(server.port))
+    print(f"scripted provider (canned answers) at {server.base_url}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    print("scripted provider stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

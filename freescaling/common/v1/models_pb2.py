@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"freescaling/common/v1/models.proto\x12\x15\x66reescaling.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x02\n\tModelInfo\x12\r\n\x05\x61lias\x18\x01 \x01(\t\x12\x15\n\rlitellm_model\x18\x02 \x01(\t\x12.\n\x04tier\x18\x03 \x01(\x0e\x32 .freescaling.common.v1.ModelTier\x12\x1b\n\x13input_cost_per_mtok\x18\x04 \x01(\x01\x12\x1c\n\x14output_cost_per_mtok\x18\x05 \x01(\x01\x12\x14\n\x0crouting_cost\x18\x06 \x01(\x01\x12\x10\n\x08thinking\x18\x07 \x01(\x08\x12\x10\n\x08\x61pi_base\x18\x08 \x01(\t\x12\x13\n\x0b\x61pi_key_env\x18\t \x01(\t\x12\x10\n\x08provider\x18\n \x01(\t\x12\x0c\n\x04\x64\x65\x61\x64\x18\x0b \x01(\x08\x12.\n\ndead_until\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x05Panel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06models\x18\x02 \x03(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xd4\x01\n\x0bModelHealth\x12\r\n\x05model\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.freescaling.common.v1.HealthStatus\x12\x12\n\nlatency_ms\x18\x03 \x01(\x01\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12.\n\nchecked_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndead_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x11ListModelsRequest\x12.\n\x04tier\x18\x01 \x01(\x0e\x32 .freescaling.common.v1.ModelTier\x12\x11\n\tlive_only\x18\x02 \x01(\x08\"=\n\tModelList\x12\x30\n\x06models\x18\x01 \x03(\x0b\x32 .freescaling.common.v1.ModelInfo\"\x13\n\x11ListPanelsRequest\"9\n\tPanelList\x12,\n\x06panels\x18\x01 \x03(\x0b\x32\x1c.freescaling.common.v1.Panel\"7\n\x12ModelHealthRequest\x12\x0e\n\x06models\x18\x01 \x03(\t\x12\x11\n\ttimeout_s\x18\x02 \x01(\x01\"c\n\x11ModelHealthReport\x12\x32\n\x06models\x18\x01 \x03(\x0b\x32\".freescaling.common.v1.ModelHealth\x12\x0c\n\x04live\x18\x02 \x01(\x05\x12\x0c\n\x04\x64\x65\x61\x64\x18\x03 \x01(\x05*l\n\tModelTier\x12\x1a\n\x16MODEL_TIER_UNSPECIFIED\x10\x00\x12\x13\n\x0fMODEL_TIER_FAST\x10\x01\x12\x15\n\x11MODEL_TIER_MEDIUM\x10\x02\x12\x17\n\x13MODEL_TIER_THINKING\x10\x03*\x8c\x01\n\x0cHealthStatus\x12\x1d\n\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10HEALTH_STATUS_OK\x10\x01\x12\x16\n\x12HEALTH_STATUS_SLOW\x10\x02\x12\x16\n\x12HEALTH_STATUS_DEAD\x10\x03\x12\x17\n\x13HEALTH_STATUS_ERROR\x10\x04\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"freescaling/common/v1/models.proto\x12\x15\x66reescaling.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x02\n\tModelInfo\x12\r\n\x05\x61lias\x18\x01 \x01(\t\x12\x15\n\rlitellm_model\x18\x02 \x01(\t\x12.\n\x04tier\x18\x03 \x01(\x0e\x32 .freescaling.common.v1.ModelTier\x12\x1b\n\x13input_cost_per_mtok\x18\x04 \x01(\x01\x12\x1c\n\x14output_cost_per_mtok\x18\x05 \x01(\x01\x12\x14\n\x0crouting_cost\x18\x06 \x01(\x01\x12\x10\n\x08thinking\x18\x07 \x01(\x08\x12\x10\n\x08\x61pi_base\x18\x08 \x01(\t\x12\x13\n\x0b\x61pi_key_env\x18\t \x01(\t\x12\x10\n\x08provider\x18\n \x01(\t\x12\x0c\n\x04\x64\x65\x61\x64\x18\x0b \x01(\x08\x12.\n\ndead_until\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bunavailable\x18\r \x01(\x08\x12\x1a\n\x12unavailable_reason\x18\x0e \x01(\t\"u\n\x05Panel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06models\x18\x02 \x03(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xef\x01\n\x0bModelHealth\x12\r\n\x05model\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.freescaling.common.v1.HealthStatus\x12\x12\n\nlatency_ms\x18\x03 \x01(\x01\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12.\n\nchecked_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndead_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11rate_limit_wait_s\x18\x07 \x01(\x01\"V\n\x11ListModelsRequest\x12.\n\x04tier\x18\x01 \x01(\x0e\x32 .freescaling.common.v1.ModelTier\x12\x11\n\tlive_only\x18\x02 \x01(\x08\"=\n\tModelList\x12\x30\n\x06models\x18\x01 \x03(\x0b\x32 .freescaling.common.v1.ModelInfo\"\x13\n\x11ListPanelsRequest\"9\n\tPanelList\x12,\n\x06panels\x18\x01 \x03(\x0b\x32\x1c.freescaling.common.v1.Panel\"7\n\x12ModelHealthRequest\x12\x0e\n\x06models\x18\x01 \x03(\t\x12\x11\n\ttimeout_s\x18\x02 \x01(\x01\"c\n\x11ModelHealthReport\x12\x32\n\x06models\x18\x01 \x03(\x0b\x32\".freescaling.common.v1.ModelHealth\x12\x0c\n\x04live\x18\x02 \x01(\x05\x12\x0c\n\x04\x64\x65\x61\x64\x18\x03 \x01(\x05*l\n\tModelTier\x12\x1a\n\x16MODEL_TIER_UNSPECIFIED\x10\x00\x12\x13\n\x0fMODEL_TIER_FAST\x10\x01\x12\x15\n\x11MODEL_TIER_MEDIUM\x10\x02\x12\x17\n\x13MODEL_TIER_THINKING\x10\x03*\x8c\x01\n\x0cHealthStatus\x12\x1d\n\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10HEALTH_STATUS_OK\x10\x01\x12\x16\n\x12HEALTH_STATUS_SLOW\x10\x02\x12\x16\n\x12HEALTH_STATUS_DEAD\x10\x03\x12\x17\n\x13HEALTH_STATUS_ERROR\x10\x04\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,26 +33,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'freescaling.common.v1.model
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_MODELTIER']._serialized_start=1135
-  _globals['_MODELTIER']._serialized_end=1243
-  _globals['_HEALTHSTATUS']._serialized_start=1246
-  _globals['_HEALTHSTATUS']._serialized_end=1386
+  _globals['_MODELTIER']._serialized_start=1211
+  _globals['_MODELTIER']._serialized_end=1319
+  _globals['_HEALTHSTATUS']._serialized_start=1322
+  _globals['_HEALTHSTATUS']._serialized_end=1462
   _globals['_MODELINFO']._serialized_start=95
-  _globals['_MODELINFO']._serialized_end=410
-  _globals['_PANEL']._serialized_start=412
-  _globals['_PANEL']._serialized_end=529
-  _globals['_MODELHEALTH']._serialized_start=532
-  _globals['_MODELHEALTH']._serialized_end=744
-  _globals['_LISTMODELSREQUEST']._serialized_start=746
-  _globals['_LISTMODELSREQUEST']._serialized_end=832
-  _globals['_MODELLIST']._serialized_start=834
-  _globals['_MODELLIST']._serialized_end=895
-  _globals['_LISTPANELSREQUEST']._serialized_start=897
-  _globals['_LISTPANELSREQUEST']._serialized_end=916
-  _globals['_PANELLIST']._serialized_start=918
-  _globals['_PANELLIST']._serialized_end=975
-  _globals['_MODELHEALTHREQUEST']._serialized_start=977
-  _globals['_MODELHEALTHREQUEST']._serialized_end=1032
-  _globals['_MODELHEALTHREPORT']._serialized_start=1034
-  _globals['_MODELHEALTHREPORT']._serialized_end=1133
+  _globals['_MODELINFO']._serialized_end=459
+  _globals['_PANEL']._serialized_start=461
+  _globals['_PANEL']._serialized_end=578
+  _globals['_MODELHEALTH']._serialized_start=581
+  _globals['_MODELHEALTH']._serialized_end=820
+  _globals['_LISTMODELSREQUEST']._serialized_start=822
+  _globals['_LISTMODELSREQUEST']._serialized_end=908
+  _globals['_MODELLIST']._serialized_start=910
+  _globals['_MODELLIST']._serialized_end=971
+  _globals['_LISTPANELSREQUEST']._serialized_start=973
+  _globals['_LISTPANELSREQUEST']._serialized_end=992
+  _globals['_PANELLIST']._serialized_start=994
+  _globals['_PANELLIST']._serialized_end=1051
+  _globals['_MODELHEALTHREQUEST']._serialized_start=1053
+  _globals['_MODELHEALTHREQUEST']._serialized_end=1108
+  _globals['_MODELHEALTHREPORT']._serialized_start=1110
+  _globals['_MODELHEALTHREPORT']._serialized_end=1209
 # @@protoc_insertion_point(module_scope)

@@ -35,7 +35,7 @@ HEALTH_STATUS_DEAD: HealthStatus
 HEALTH_STATUS_ERROR: HealthStatus
 
 class ModelInfo(_message.Message):
-    __slots__ = ("alias", "litellm_model", "tier", "input_cost_per_mtok", "output_cost_per_mtok", "routing_cost", "thinking", "api_base", "api_key_env", "provider", "dead", "dead_until")
+    __slots__ = ("alias", "litellm_model", "tier", "input_cost_per_mtok", "output_cost_per_mtok", "routing_cost", "thinking", "api_base", "api_key_env", "provider", "dead", "dead_until", "unavailable", "unavailable_reason")
     ALIAS_FIELD_NUMBER: _ClassVar[int]
     LITELLM_MODEL_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,8 @@ class ModelInfo(_message.Message):
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     DEAD_FIELD_NUMBER: _ClassVar[int]
     DEAD_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     alias: str
     litellm_model: str
     tier: ModelTier
@@ -60,7 +62,9 @@ class ModelInfo(_message.Message):
     provider: str
     dead: bool
     dead_until: _timestamp_pb2.Timestamp
-    def __init__(self, alias: _Optional[str] = ..., litellm_model: _Optional[str] = ..., tier: _Optional[_Union[ModelTier, str]] = ..., input_cost_per_mtok: _Optional[float] = ..., output_cost_per_mtok: _Optional[float] = ..., routing_cost: _Optional[float] = ..., thinking: _Optional[bool] = ..., api_base: _Optional[str] = ..., api_key_env: _Optional[str] = ..., provider: _Optional[str] = ..., dead: _Optional[bool] = ..., dead_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    unavailable: bool
+    unavailable_reason: str
+    def __init__(self, alias: _Optional[str] = ..., litellm_model: _Optional[str] = ..., tier: _Optional[_Union[ModelTier, str]] = ..., input_cost_per_mtok: _Optional[float] = ..., output_cost_per_mtok: _Optional[float] = ..., routing_cost: _Optional[float] = ..., thinking: _Optional[bool] = ..., api_base: _Optional[str] = ..., api_key_env: _Optional[str] = ..., provider: _Optional[str] = ..., dead: _Optional[bool] = ..., dead_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unavailable: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ...) -> None: ...
 
 class Panel(_message.Message):
     __slots__ = ("name", "models", "source", "updated_at", "reason")
@@ -77,20 +81,22 @@ class Panel(_message.Message):
     def __init__(self, name: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ModelHealth(_message.Message):
-    __slots__ = ("model", "status", "latency_ms", "error", "checked_at", "dead_until")
+    __slots__ = ("model", "status", "latency_ms", "error", "checked_at", "dead_until", "rate_limit_wait_s")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
     DEAD_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_WAIT_S_FIELD_NUMBER: _ClassVar[int]
     model: str
     status: HealthStatus
     latency_ms: float
     error: str
     checked_at: _timestamp_pb2.Timestamp
     dead_until: _timestamp_pb2.Timestamp
-    def __init__(self, model: _Optional[str] = ..., status: _Optional[_Union[HealthStatus, str]] = ..., latency_ms: _Optional[float] = ..., error: _Optional[str] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dead_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rate_limit_wait_s: float
+    def __init__(self, model: _Optional[str] = ..., status: _Optional[_Union[HealthStatus, str]] = ..., latency_ms: _Optional[float] = ..., error: _Optional[str] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dead_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rate_limit_wait_s: _Optional[float] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("tier", "live_only")

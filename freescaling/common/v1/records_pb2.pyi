@@ -100,7 +100,7 @@ class StatsBucket(_message.Message):
     def __init__(self, key: _Optional[str] = ..., calls: _Optional[int] = ..., share: _Optional[float] = ..., cost_usd: _Optional[float] = ..., tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., errors: _Optional[int] = ...) -> None: ...
 
 class Stats(_message.Message):
-    __slots__ = ("total_calls", "total_cost_usd", "total_tokens", "mean_latency_s", "p50_latency_s", "p95_latency_s", "by_model", "by_tier", "by_task_type", "by_kind", "mean_routing_latency_ms", "routed_calls", "cache")
+    __slots__ = ("total_calls", "total_cost_usd", "total_tokens", "mean_latency_s", "p50_latency_s", "p95_latency_s", "by_model", "by_tier", "by_task_type", "by_kind", "mean_routing_latency_ms", "routed_calls", "cache", "by_confidence")
     TOTAL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COST_USD_FIELD_NUMBER: _ClassVar[int]
     TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +114,7 @@ class Stats(_message.Message):
     MEAN_ROUTING_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ROUTED_CALLS_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
+    BY_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     total_calls: int
     total_cost_usd: float
     total_tokens: int
@@ -127,7 +128,18 @@ class Stats(_message.Message):
     mean_routing_latency_ms: float
     routed_calls: int
     cache: CacheStats
-    def __init__(self, total_calls: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., by_model: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_tier: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_task_type: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_kind: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., mean_routing_latency_ms: _Optional[float] = ..., routed_calls: _Optional[int] = ..., cache: _Optional[_Union[CacheStats, _Mapping]] = ...) -> None: ...
+    by_confidence: _containers.RepeatedCompositeFieldContainer[ConfidenceLevel]
+    def __init__(self, total_calls: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_tokens: _Optional[int] = ..., mean_latency_s: _Optional[float] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., by_model: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_tier: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_task_type: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., by_kind: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ..., mean_routing_latency_ms: _Optional[float] = ..., routed_calls: _Optional[int] = ..., cache: _Optional[_Union[CacheStats, _Mapping]] = ..., by_confidence: _Optional[_Iterable[_Union[ConfidenceLevel, _Mapping]]] = ...) -> None: ...
+
+class ConfidenceLevel(_message.Message):
+    __slots__ = ("min_confidence", "calls", "accuracy")
+    MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    min_confidence: float
+    calls: int
+    accuracy: float
+    def __init__(self, min_confidence: _Optional[float] = ..., calls: _Optional[int] = ..., accuracy: _Optional[float] = ...) -> None: ...
 
 class CacheStats(_message.Message):
     __slots__ = ("hits", "misses", "semantic_hits", "saved_cost_usd", "hit_rate")

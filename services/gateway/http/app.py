@@ -30,8 +30,7 @@ from services.common.request_context import current_request_id
 from services.gateway.access import Access
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.feedback import Feedback
-from services.gateway.http import chat_request, feedback, openapi, stats
-from services.gateway.http import chat_request, dashboard, feedback, stats
+from services.gateway.http import chat_request, dashboard, feedback, openapi, stats
 from services.gateway.http.body import read_object
 from services.gateway.http.completions import Completions
 from services.gateway.http.context import NO_DEADLINE
@@ -173,7 +172,8 @@ def build_app(api: HttpApi):
     def route(path: str, handler: Handler, method: str) -> Route:
         return Route(path, Endpoint(api, handler), methods=[method])
 
-    board = dashboard.Dashboard(api.downstreams, api.catalog)
+    # (api is None only where the routes are listed, not served: tests/gateway/test_openapi.py.)
+    board = dashboard.Dashboard(api.downstreams, api.catalog) if api is not None else None
 
     async def ui_page(request: Request) -> Response:
         # The page holds no data (its views fetch it with the key typed into it), so it needs
@@ -205,9 +205,9 @@ def build_app(api: HttpApi):
     async def ui_redirect(request: Request) -> Response:
         return RedirectResponse("/ui/", status_code=308)
 
-    def view(produce) -> Handler:
+    def view(name: str) -> Handler:
         async def handler(request: Request) -> Response:
-            return _json(await produce(request.query_params))
+            return _json(await getattr(board, name)(request.query_params))
 
         return handler
 
@@ -225,12 +225,12 @@ def build_app(api: HttpApi):
             Route("/ui", ui_redirect, methods=["GET"]),
             Route("/ui/", ui_page, methods=["GET"]),
             Route("/ui/static/{name}", ui_static, methods=["GET"]),
-            route("/ui/api/overview", view(board.overview), "GET"),
-            route("/ui/api/models", view(board.models), "GET"),
-            route("/ui/api/capabilities", view(board.capabilities), "GET"),
-            route("/ui/api/calls", view(board.calls), "GET"),
+            route("/ui/api/overview", view("overview"), "GET"),
+            route("/ui/api/models", view("models"), "GET"),
+            route("/ui/api/capabilities", view("capabilities"), "GET"),
+            route("/ui/api/calls", view("calls"), "GET"),
             route("/ui/api/calls/{call_id:path}", ui_call, "GET"),
-            route("/ui/api/calibration", view(board.calibration), "GET"),
+            route("/ui/api/calibration", view("calibration"), "GET"),
         ],
         exception_handlers={HTTPException: _not_routed},
     )

@@ -25,7 +25,13 @@ HONOURED = {
     "temperature", "top_p", "stop", "seed", "user",
     # Free Scaling's extensions (OpenAI SDKs send them with extra_body).
     "answer_patterns", "message_id", "candidates", "lambda", "cache", "cache_threshold",
+    "min_confidence", "abstain_when_unsure", "vote_rule",
 }  # fmt: skip
+
+# The `vote_rule` extension's values (ScaleRequest.vote_rule).
+VOTE_RULES = {"weighted": 1, "majority": 2}
+# The extensions that apply to votes only.
+VOTE_ONLY = ("answer_patterns", "min_confidence", "abstain_when_unsure", "vote_rule")
 
 # The `cache` extension's values (CallOptions.cache).
 CACHE_MODES = {
@@ -89,6 +95,11 @@ class ChatCall:
     stream: bool = False
     include_usage: bool = False
     answer_patterns: list[str] = field(default_factory=list)
+    # Votes: the confidence to reach (k=auto) or to be marked confident, abstention under it,
+    # and the rule (0 unset, else VOTE_RULES' values).
+    min_confidence: float = 0.0
+    abstain_when_unsure: bool = False
+    vote_rule: int = 0
     message_id: str = ""
     candidates: list[str] = field(default_factory=list)
     lam: float | None = None
@@ -239,6 +250,9 @@ def parse(body: dict) -> ChatCall:
         options=_options(body),
         stream=fields.boolean(body, "stream"),
         answer_patterns=fields.strings(body, "answer_patterns"),
+        min_confidence=fields.number(body, "min_confidence", 0.0, 1.0) or 0.0,
+        abstain_when_unsure=fields.boolean(body, "abstain_when_unsure"),
+        vote_rule=_vote_rule(body),
         message_id=fields.string(body, "message_id"),
         candidates=fields.strings(body, "candidates"),
         lam=fields.number(body, "lambda", 0.0),
@@ -260,6 +274,17 @@ def parse(body: dict) -> ChatCall:
     return call
 
 
+def _vote_rule(body: dict) -> int:
+    rule = fields.string(body, "vote_rule")
+    if rule and rule not in VOTE_RULES:
+        raise invalid(
+            f"vote_rule must be one of {sorted(VOTE_RULES)} (or left out: weighted where the "
+            f"models are profiled); got {rule!r}",
+            param="vote_rule",
+        )
+    return VOTE_RULES.get(rule, 0)
+
+
 def _check_extensions(call: ChatCall) -> None:
     """Extension fields apply to some models only; elsewhere they would be dropped."""
     if call.kind == "vote" and not call.answer_patterns:
@@ -268,11 +293,18 @@ def _check_extensions(call: ChatCall) -> None:
             '["YES", "NO"] (with an OpenAI SDK: extra_body={"answer_patterns": [...]})',
             param="answer_patterns",
         )
-    if call.answer_patterns and call.kind != "vote":
-        raise invalid(
-            "answer_patterns applies to freescaling/vote-3 and freescaling/vote-5 only",
-            param="answer_patterns",
-        )
+    if call.kind != "vote":
+        for name, given in (
+            ("answer_patterns", bool(call.answer_patterns)),
+            ("min_confidence", bool(call.min_confidence)),
+            ("abstain_when_unsure", call.abstain_when_unsure),
+            ("vote_rule", bool(call.vote_rule)),
+        ):
+            if given:
+                raise invalid(
+                    f"{name} applies to freescaling/vote-3, vote-5 and vote-auto only",
+                    param=name,
+                )
     if call.kind != "route":
         for name, given in (
             ("candidates", bool(call.candidates)),

@@ -52,6 +52,14 @@ def outcome(value: int) -> str:
     return _enum(voting_pb2.ScaleOutcome, value, "SCALE_OUTCOME_")
 
 
+def confidence_source(value: int) -> str:
+    return _enum(voting_pb2.ConfidenceSource, value, "CONFIDENCE_SOURCE_")
+
+
+def vote_rule(value: int) -> str:
+    return _enum(voting_pb2.VoteRule, value, "VOTE_RULE_")
+
+
 def completion(
     completion_id: str,
     created: int,

@@ -192,6 +192,9 @@ class Completions:
                 answer_patterns=call.answer_patterns,
                 message_id=call.message_id,
                 options=call.options,
+                min_confidence=call.min_confidence,
+                abstain_when_unsure=call.abstain_when_unsure,
+                vote_rule=call.vote_rule,
             ),
             NO_DEADLINE,
             scope,
@@ -206,6 +209,10 @@ class Completions:
             "answer": result.answer,
             "outcome": completion.outcome(result.outcome),
             "confidence": result.confidence,
+            "confidence_source": completion.confidence_source(result.confidence_source),
+            "confident": result.confident,
+            "answer_probability": dict(result.answer_probability),
+            "vote_rule": completion.vote_rule(result.vote_rule),
             "calls_made": result.calls_made,
             "short_circuited": result.short_circuited,
             "votes": [_vote(v) for v in result.votes],
@@ -254,6 +261,9 @@ def _vote(vote: voting_pb2.Vote) -> dict:
         "cancelled": vote.cancelled,
         "error": vote.error,
         "latency_s": vote.latency_s,
+        "weight": vote.weight,
+        "accuracy": vote.accuracy,
+        "weight_reason": vote.weight_reason,
     }
 
 

@@ -53,10 +53,18 @@ VIRTUAL = {
                 f"freescaling/vote-{k}",
                 "vote",
                 k,
-                f"{k} models vote among the request's answer_patterns; the majority answer is "
-                "returned, a tie or abstention as an empty answer (Scale)",
+                f"{k} models vote among the request's answer_patterns; the answer most likely "
+                "right is returned (weighted by the models' profiles, else the majority), a tie "
+                "or abstention as an empty answer (Scale)",
             )
             for k in (3, 5)
+        ),
+        Virtual(
+            "freescaling/vote-auto",
+            "vote",
+            0,
+            "k=auto among the request's answer_patterns: models are asked, cheapest likely "
+            "first, until the calibrated confidence reaches min_confidence (Scale)",
         ),
     )
 }
@@ -85,6 +93,10 @@ def model_entry(info: models_pb2.ModelInfo) -> dict:
             "output_cost_per_mtok": info.output_cost_per_mtok,
             "thinking": info.thinking,
             "dead": info.dead,
+            # No credentials in the ensemble's environment: never called (the reason says
+            # what to set).
+            "available": not info.unavailable,
+            "unavailable_reason": info.unavailable_reason,
         },
     }
 

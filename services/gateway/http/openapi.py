@@ -63,6 +63,17 @@ _HONOURED: dict[str, dict] = {
     "lambda": {"type": "number", "minimum": 0, "description": "routing's cost weight"},
     "cache": {"type": "string", "enum": ["", *chat_request.CACHE_MODES]},
     "cache_threshold": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "min_confidence": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": "votes: the calibrated confidence to reach (vote-auto) or be confident at",
+    },
+    "abstain_when_unsure": {
+        "type": "boolean",
+        "description": "votes: no answer (outcome unsure) when under min_confidence",
+    },
+    "vote_rule": {"type": "string", "enum": ["", *chat_request.VOTE_RULES]},
 }
 
 # OpenAI fields the gateway cannot honour: the one (no-op) value each accepts.

@@ -80,4 +80,9 @@ def body(stats: records_pb2.Stats) -> dict:
             "hit_rate": round(stats.cache.hit_rate, 4),
             "saved_cost_usd": stats.cache.saved_cost_usd,
         },
+        # Accuracy (from feedback) of the votes answered at or above each confidence.
+        "by_confidence": [
+            {"min_confidence": c.min_confidence, "calls": c.calls, "accuracy": round(c.accuracy, 4)}
+            for c in stats.by_confidence
+        ],
     }
