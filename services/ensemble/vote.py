@@ -158,7 +158,9 @@ def decide(votes: Sequence[Ballot], rule: Rule = MAJORITY_RULE, patterns: int = 
         answered = any(b.abstained for b in votes)
         outcome = ALL_ABSTAIN if answered else NO_ANSWER
         return Decision("", 0.0, outcome, "", {}, _rule_name(rule), False)
-    if rule.standing is None:
+    if rule.standing is None or not _profiled(cast, rule):
+        if rule.standing is not None:
+            rule = Rule(None, rule.min_confidence, rule.abstain)
         for b in cast:
             b.weight, b.weight_reason = 1.0, "one vote (majority rule)"
         counts = Counter(b.parsed_answer for b in cast)
@@ -176,6 +178,13 @@ def decide(votes: Sequence[Ballot], rule: Rule = MAJORITY_RULE, patterns: int = 
     if found.winner:
         probability[found.winner] = confidence
     return _decided(found.winner, confidence, CALIBRATED, probability, rule, not found.winner)
+
+
+def _profiled(cast: Sequence[Ballot], rule: Rule) -> bool:
+    """Whether a voter who cast a vote is profiled: where none is, the weighted rule has nothing
+    to weigh by, and the majority (with its vote share) decides."""
+    assert rule.standing is not None
+    return any(b.model in rule.standing.accuracy for b in cast)
 
 
 def _rule_name(rule: Rule) -> str:
@@ -215,7 +224,8 @@ def settled(ballots: Sequence[Ballot], pending: Sequence[str], rule: Rule, patte
     if not pending:
         return False
     cast = [b for b in ballots if b.parsed_answer]
-    if rule.standing is None:
+    everyone = [*(b.model for b in ballots), *pending]
+    if rule.standing is None or not any(m in rule.standing.accuracy for m in everyone):
         counts = Counter(b.parsed_answer for b in cast)
         return majority_certain(counts, len(pending))
     weight = weights(rule.standing, [*(b.model for b in cast), *pending], patterns)

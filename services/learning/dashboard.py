@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from freescaling.learning.v1 import learning_pb2
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
-from services.learning.ratings import timestamp
+from services.learning.ratings import micros, timestamp
 from services.learning.schema import (
     calls,
     feedback,
@@ -50,9 +50,9 @@ def _count(value: int, default: int, most: int, name: str) -> int:
 
 def _range(conn: Connection, request, table_time, has_since: bool, has_until: bool):
     """[since_us, until_us): the request's, else from the first recorded time to now."""
-    until = request.until.ToMicroseconds() if has_until else _now_us() + 1
+    until = micros(request.until, "until") if has_until else _now_us() + 1
     if has_since:
-        since = request.since.ToMicroseconds()
+        since = micros(request.since, "since")
     else:
         since = conn.execute(sa.select(sa.func.min(table_time))).scalar()
         since = until if since is None else int(since)
@@ -244,9 +244,9 @@ def calibration(
     n_bins = _count(request.bins, DEFAULT_BINS, MAX_BINS, "bins")
     where = [calls.c.confidence.is_not(None)]
     if request.HasField("since"):
-        where.append(calls.c.created_us >= request.since.ToMicroseconds())
+        where.append(calls.c.created_us >= micros(request.since, "since"))
     if request.HasField("until"):
-        where.append(calls.c.created_us < request.until.ToMicroseconds())
+        where.append(calls.c.created_us < micros(request.until, "until"))
     # Portable binning (no floor() on every SQLite): the first upper bound the value is under.
     conf = calls.c.confidence
     bin_of = sa.case(

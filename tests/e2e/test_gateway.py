@@ -307,7 +307,11 @@ def test_auto_prefers_the_model_that_agrees_with_the_majority_without_profiles(s
     try:
         with Client(gateway.address, timeout_s=60) as other:
             wait_for(lambda: any(r.calls for r in other.elo_summary()), timeout=20, what="ratings")
-            result = other.scale("Is grass green?", k="auto", answers=["YES", "NO"])
+            # Counting votes: where models are profiled (by other tests of this module) k=auto
+            # would otherwise aim at a calibrated confidence among them alone.
+            result = other.scale(
+                "Is grass green?", k="auto", answers=["YES", "NO"], vote_rule="majority"
+            )
             agreeing = {r.model for r in other.elo_summary(min_calls=1) if r.agreement_rate == 1}
         routing = result.cascade.routing
         assert routing.classification.tier == "simple"

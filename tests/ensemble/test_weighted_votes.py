@@ -82,3 +82,11 @@ def test_a_request_weighing_becomes_the_rule_or_a_clear_refusal():
         ballots.rule(descending)
     with pytest.raises(BadRequest, match="min_confidence is 2"):
         ballots.rule(ensemble_pb2.ScaleRequest(min_confidence=2))
+
+
+def test_where_no_voter_is_profiled_the_majority_decides_and_says_so():
+    votes = cast(("x", "YES"), ("y", "YES"), ("z", "NO"))
+    decided = vote.decide(votes, vote.Rule(STANDING), patterns=2)
+    assert (decided.answer, decided.source, decided.rule) == ("YES", "vote_share", "majority")
+    assert decided.confidence == pytest.approx(2 / 3)
+    assert vote.settled(cast(("x", "YES"), ("y", "YES")), ["z"], vote.Rule(STANDING), 2)
