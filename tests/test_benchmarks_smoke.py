@@ -20,7 +20,8 @@ ROUTING_DATA = Path(
         "FREESCALING_ROUTING_DATA", str(ROOT.parent / "shared" / "data" / "routing-dcrouter")
     )
 )
-# bench/parser_real.py reads real model outputs kept beside the repository too.
+# bench/parser_real.py and bench/real_votes.py read real model outputs kept beside the repository
+# too.
 MMLU_DATA = Path(
     os.environ.get(
         "FREESCALING_MMLU_DATA", str(ROOT.parent / "shared" / "data" / "mmlu-pro-outputs")
@@ -40,8 +41,8 @@ def test_every_benchmark_is_found():
 def test_the_benchmark_runs_in_smoke_mode(script, tmp_path):
     if script == "routing.py" and not ROUTING_DATA.is_dir():
         pytest.skip(f"bench/routing.py's data set is not at {ROUTING_DATA}")
-    if script == "parser_real.py" and not MMLU_DATA.is_dir():
-        pytest.skip(f"bench/parser_real.py's data set is not at {MMLU_DATA}")
+    if script in ("parser_real.py", "real_votes.py") and not MMLU_DATA.is_dir():
+        pytest.skip(f"bench/{script}'s data set is not at {MMLU_DATA}")
     # Scratch files (checkpoints, databases, registries) go under this test's folder.
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     try:

@@ -67,12 +67,12 @@ def start_system(
             },
         ),
     }
-    for s in services.values():
-        s.start()
-    for s in services.values():
-        s.wait_serving(timeout=120).wait_ready(timeout=120)
-    services["gateway"] = (
-        ServiceProcess(
+    try:
+        for s in services.values():
+            s.start()
+        for s in services.values():
+            s.wait_serving(timeout=120).wait_ready(timeout=120)
+        services["gateway"] = ServiceProcess(
             "gateway",
             workdir,
             env={
@@ -86,10 +86,12 @@ def start_system(
                 **(gateway_env or {}),
             },
         )
-        .start()
-        .wait_serving()
-        .wait_ready()
-    )
+        services["gateway"].start().wait_serving().wait_ready()
+    except BaseException:
+        # One that failed to start must not leave the others running behind the benchmark.
+        for s in services.values():
+            s.stop()
+        raise
     return services
 
 
