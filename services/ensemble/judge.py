@@ -7,6 +7,9 @@ random order, and names the best by number; its answer is read with the same par
 Tie rule: the output with the most judge votes wins; when several share the most (or no judge
 voted), the earliest successful output in generation order wins and `tie_broken` is set. With a
 single successful output there is nothing to judge: it wins and no judge is called.
+
+Who judges: the caller's `judges` (none of them a generator), else as many live models as there
+are generators from outside them and from their providers, the registry's "judges" panel first.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.ensemble.parser import parse_answer, strip_reasoning
-from services.ensemble.pool import Pool
+from services.ensemble.pool import BadRequest, NoModel, Pool
 from services.ensemble.registry import Model
+
+# Judges chosen for the caller, after the "judges" panel: stronger tiers before faster ones (a
+# judge must tell the best of several outputs apart), medium ahead of the slower thinking tier.
+_JUDGE_TIER_RANK = {"medium": 0, "thinking": 1, "fast": 2}
 
 
 class AllGeneratorsFailed(RuntimeError):
@@ -90,6 +97,36 @@ def pick_winner(votes: Sequence[int], usable: Sequence[int]) -> tuple[int, bool]
     best = max(votes[i] for i in usable)
     leaders = [i for i in usable if votes[i] == best]
     return leaders[0], len(leaders) > 1
+
+
+def generators_and_judges(
+    pool: Pool, k: int, models: Sequence[str], judges: Sequence[str]
+) -> tuple[list[Model], list[Model]]:
+    """The models that write (`models`, else the default panel for k) and those that judge
+    them (module docstring); BadRequest when a named judge also generates, NoModel when no
+    live model outside the generators can judge. One generator needs no judge."""
+    generators = pool.panel(k, models, "")
+    if judges:
+        chosen = pool.require_available(pool.lookup(judges, "judges"), "judges")
+        clash = [m.alias for m in chosen if m in generators]
+        if clash:
+            raise BadRequest(f"judges must differ from the generators; {', '.join(clash)} is both")
+        return generators, chosen
+    if len(generators) < 2:
+        return generators, []
+    inside = [m.alias for m in generators]
+    outsiders = pool.outsiders(inside, {m.provider for m in generators})
+    # The "judges" panel first, in its order; then by tier.
+    preferred = pool.registry.panels.get("judges", [])
+    outsiders.sort(
+        key=lambda m: (
+            preferred.index(m.alias) if m.alias in preferred else len(preferred),
+            _JUDGE_TIER_RANK[m.tier],
+        )
+    )
+    if not outsiders:
+        raise NoModel("no live model outside the generators can judge their outputs")
+    return generators, outsiders[: len(generators)]
 
 
 async def generate(

@@ -182,35 +182,6 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         if problem:
             raise BadRequest(problem)
 
-    def _generators_and_judges(
-        self, k: int, models: Sequence[str], judges: Sequence[str]
-    ) -> tuple[list[Model], list[Model]]:
-        generators = self.pool.panel(k, models, "")
-        if judges:
-            chosen = self.pool.require_available(self.pool.lookup(judges, "judges"), "judges")
-            clash = [m.alias for m in chosen if m in generators]
-            if clash:
-                raise BadRequest(
-                    f"judges must differ from the generators; {', '.join(clash)} is both"
-                )
-            return generators, chosen
-        if len(generators) < 2:
-            return generators, []
-        inside = [m.alias for m in generators]
-        outsiders = self.pool.outsiders(inside, {m.provider for m in generators})
-        # The "judges" panel first, in its order; then stronger tiers before faster ones.
-        preferred = self.pool.registry.panels.get("judges", [])
-        tier_rank = {"medium": 0, "thinking": 1, "fast": 2}
-        outsiders.sort(
-            key=lambda m: (
-                preferred.index(m.alias) if m.alias in preferred else len(preferred),
-                tier_rank[m.tier],
-            )
-        )
-        if not outsiders:
-            raise NoModel("no live model outside the generators can judge their outputs")
-        return generators, outsiders[: len(generators)]
-
     # -- voting -------------------------------------------------------------------------------
     async def Scale(self, request, context) -> voting_pb2.ScaleResult:
         try:
@@ -308,8 +279,8 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
             if not request.question.strip():
                 raise BadRequest("question is empty")
             await self.registered.ensure_known([*request.models, *request.judges])
-            generators, judges = self._generators_and_judges(
-                request.k, request.models, request.judges
+            generators, judges = judge.generators_and_judges(
+                self.pool, request.k, request.models, request.judges
             )
             result = await judge.generate(
                 self.pool,
@@ -329,8 +300,8 @@ class EnsembleServicer(ensemble_pb2_grpc.EnsembleServicer):
         try:
             self._check_batch(len(request.items))
             await self.registered.ensure_known([*request.models, *request.judges])
-            generators, judges = self._generators_and_judges(
-                request.k, request.models, request.judges
+            generators, judges = judge.generators_and_judges(
+                self.pool, request.k, request.models, request.judges
             )
         except (BadRequest, UnknownModel, NoModel) as exc:
             await self._fail(context, exc)

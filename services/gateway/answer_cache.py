@@ -27,6 +27,7 @@ from prometheus_client import Counter
 from freescaling.classifier.v1 import classifier_pb2
 from freescaling.common.v1 import calls_pb2
 from freescaling.learning.v1 import learning_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 
 logger = logging.getLogger(__name__)
@@ -190,13 +191,13 @@ class AnswerCache:
             threshold=threshold,
         )
 
-    async def _embedding(self, plan: Plan, context) -> tuple[list[float], str]:
+    async def _embedding(self, plan: Plan, deadline: Deadline) -> tuple[list[float], str]:
         try:
             reply = await self.downstreams.call(
                 "classifier",
                 "Embed",
                 classifier_pb2.EmbedRequest(texts=[plan.question]),
-                context,
+                deadline,
                 timeout=TRIP_TIMEOUT_S,
             )
         except DownstreamError as exc:
@@ -211,7 +212,7 @@ class AnswerCache:
         settings: Iterable,
         options: calls_pb2.CallOptions,
         scope: str | None,
-        context,
+        deadline: Deadline,
     ) -> Lookup:
         """The call's plan and, when it reads the cache, what the cache holds for it; after a
         miss, the question's embedding (semantic plans), which the store reuses."""
@@ -222,7 +223,7 @@ class AnswerCache:
             return Lookup(plan)
         embedding, embedder = [], ""
         if plan.semantic:
-            embedding, embedder = await self._embedding(plan, context)
+            embedding, embedder = await self._embedding(plan, deadline)
         missed = Lookup(plan, None, tuple(embedding), embedder)
         request = learning_pb2.LookupAnswerRequest(
             **plan.keys(),
@@ -232,7 +233,7 @@ class AnswerCache:
         )
         try:
             reply = await self.downstreams.call(
-                "learning", "LookupAnswer", request, context, timeout=TRIP_TIMEOUT_S
+                "learning", "LookupAnswer", request, deadline, timeout=TRIP_TIMEOUT_S
             )
         except DownstreamError as exc:
             LOOKUPS.labels(plan.kind, "error").inc()

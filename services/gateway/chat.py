@@ -15,6 +15,7 @@ from freescaling.common.v1 import calls_pb2, routing_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from services.gateway.answer_cache import NO_CACHE, AnswerCache, Hit, Lookup, normalise
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.records import chat_record
@@ -56,14 +57,16 @@ class Chat:
         self.downstreams, self.router, self.outbox = downstreams, router, outbox
         self.cache: AnswerCache | None = None
 
-    async def look_up(self, request: gateway_pb2.ChatRequest, context, scope: str | None) -> Lookup:
+    async def look_up(
+        self, request: gateway_pb2.ChatRequest, deadline: Deadline, scope: str | None
+    ) -> Lookup:
         """What the answer cache holds for this chat (before `chat`, so that a door can show
         the answering call's id first: the original call's on a hit)."""
         if self.cache is None:
             return NO_CACHE
         return await self.cache.find(
             "chat", last_user_text(request.messages), _cache_settings(request), request.options,
-            scope, context,
+            scope, deadline,
         )  # fmt: skip
 
     @staticmethod
@@ -74,7 +77,7 @@ class Chat:
     async def chat(
         self,
         request: gateway_pb2.ChatRequest,
-        context,
+        deadline: Deadline,
         call_id: str = "",
         found: Lookup = NO_CACHE,
     ):
@@ -95,7 +98,7 @@ class Chat:
             )
         else:
             routing = await self.router.route(
-                question, context, candidates=request.candidates, lam=requested_lambda(request)
+                question, deadline, candidates=request.candidates, lam=requested_lambda(request)
             )
         yield gateway_pb2.ChatChunk(routing=routing)
 
@@ -112,7 +115,7 @@ class Chat:
             call_id=call_id,
         )
         try:
-            async for chunk in self.downstreams.stream("ensemble", "Complete", complete, context):
+            async for chunk in self.downstreams.stream("ensemble", "Complete", complete, deadline):
                 kind = chunk.WhichOneof("chunk")
                 if kind == "delta":
                     answer.append(chunk.delta)
@@ -155,13 +158,13 @@ class Chat:
             yield gateway_pb2.ChatChunk(done=end)
 
     async def respond(
-        self, request: gateway_pb2.ChatRequest, context, found: Lookup = NO_CACHE
+        self, request: gateway_pb2.ChatRequest, deadline: Deadline, found: Lookup = NO_CACHE
     ) -> gateway_pb2.ChatResponse:
         """The same answer, whole: `chat`'s chunks gathered once the completion is done."""
         response = gateway_pb2.ChatResponse()
         text: list[str] = []
         reasoning: list[str] = []
-        async for chunk in self.chat(request, context, self.call_id_for(found), found):
+        async for chunk in self.chat(request, deadline, self.call_id_for(found), found):
             kind = chunk.WhichOneof("chunk")
             if kind == "routing":
                 response.routing.CopyFrom(chunk.routing)

@@ -39,6 +39,7 @@ from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
 from services.common.health import Health
 from services.common.request_context import outgoing_metadata
 from services.gateway.config import GatewaySettings
+from services.gateway.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 
@@ -279,10 +280,8 @@ class Downstreams:
 
     # --- calls ------------------------------------------------------------------------------
 
-    def _timeout(
-        self, name: str, context: grpc.aio.ServicerContext, cap: float
-    ) -> tuple[float, str]:
-        remaining = context.time_remaining()
+    def _timeout(self, name: str, deadline: Deadline, cap: float) -> tuple[float, str]:
+        remaining = deadline.remaining()
         if remaining is not None and remaining < cap:
             if remaining <= 0:
                 raise DownstreamError(
@@ -329,13 +328,13 @@ class Downstreams:
         name: str,
         method: str,
         request,
-        context: grpc.aio.ServicerContext,
+        deadline: Deadline,
         timeout: float | None = None,
     ):
         """A unary call to `name`.`method`, bounded by the caller's deadline (and by `timeout`
         when it is shorter than the configured downstream timeout)."""
         limit = self.settings.downstream_timeout_s
-        timeout, why = self._timeout(name, context, min(limit, timeout) if timeout else limit)
+        timeout, why = self._timeout(name, deadline, min(limit, timeout) if timeout else limit)
         service = self.services[name]
         read = method in _READS[name]
         # A read skips the ready channel while the downstream is known not to be ready.
@@ -348,7 +347,7 @@ class Downstreams:
             if not (read and stub is service.stub and exc.code() == grpc.StatusCode.UNAVAILABLE):
                 raise self._error(name, exc, timeout, why) from None
         # No ready address (readiness just dropped): any live one answers a read.
-        timeout, why = self._timeout(name, context, timeout)
+        timeout, why = self._timeout(name, deadline, timeout)
         try:
             return await getattr(service.live_stub, method)(
                 request, timeout=timeout, metadata=outgoing_metadata()
@@ -356,23 +355,21 @@ class Downstreams:
         except grpc.aio.AioRpcError as exc:
             raise self._error(name, exc, timeout, why) from None
 
-    async def stream(
-        self, name: str, method: str, request, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator:
+    async def stream(self, name: str, method: str, request, deadline: Deadline) -> AsyncIterator:
         """A server-streaming call to `name`.`method`, bounded by the caller's deadline."""
-        timeout, why = self._timeout(name, context, self.settings.stream_timeout_s)
+        timeout, why = self._timeout(name, deadline, self.settings.stream_timeout_s)
         # Closed with this one, so that a reader who stops early cancels the call at once.
         async with aclosing(self.stream_for(name, method, request, timeout, why)) as items:
             async for item in items:
                 yield item
 
     def caller_timeout(
-        self, name: str, context: grpc.aio.ServicerContext, streamed: bool = False
+        self, name: str, deadline: Deadline, streamed: bool = False
     ) -> tuple[float, str]:
         """What a call to `name` may take (the downstream or stream timeout, within the
         caller's deadline) and whose limit that is."""
         cap = self.settings.stream_timeout_s if streamed else self.settings.downstream_timeout_s
-        return self._timeout(name, context, cap)
+        return self._timeout(name, deadline, cap)
 
     async def stream_for(
         self, name: str, method: str, request, timeout: float, why: str

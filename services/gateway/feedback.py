@@ -7,6 +7,7 @@ from __future__ import annotations
 import grpc
 
 from freescaling.common.v1 import ratings_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.outbox import Outbox
 
@@ -19,11 +20,11 @@ class Feedback:
         self.downstreams, self.outbox = downstreams, outbox
 
     async def submit(
-        self, request: ratings_pb2.FeedbackRequest, context
+        self, request: ratings_pb2.FeedbackRequest, deadline: Deadline
     ) -> ratings_pb2.FeedbackResult:
         target = request.call_id or request.message_id
         if target:
-            remaining = context.time_remaining()
+            remaining = deadline.remaining()
             wait = FEEDBACK_WAIT_S if remaining is None else min(FEEDBACK_WAIT_S, remaining)
             if not await self.outbox.settled(target, wait):
                 raise DownstreamError(
@@ -32,4 +33,4 @@ class Feedback:
                     "(it is slow or down; the gateway keeps retrying): try the feedback again "
                     "later",
                 )
-        return await self.downstreams.call("learning", "SubmitFeedback", request, context)
+        return await self.downstreams.call("learning", "SubmitFeedback", request, deadline)

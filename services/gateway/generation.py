@@ -10,6 +10,7 @@ from freescaling.common.v1 import records_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from services.gateway.answer_cache import NO_CACHE, AnswerCache
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.panels import Panels
@@ -33,11 +34,11 @@ class Generation:
         """Record the call, classified for the statistics after the answer, not before."""
         self.outbox.put_later(record, self.router.classify_into(record, question))
 
-    async def generators(self, k: int, models, context) -> list[str]:
-        return list(models) if models else await self.panels.for_k(k, context)
+    async def generators(self, k: int, models, deadline: Deadline) -> list[str]:
+        return list(models) if models else await self.panels.for_k(k, deadline)
 
     async def generate(
-        self, request: gateway_pb2.GenerateRequest, context, scope: str | None = None
+        self, request: gateway_pb2.GenerateRequest, deadline: Deadline, scope: str | None = None
     ) -> gateway_pb2.GenerateResponse:
         """Best-of-k, recorded; answered from the answer cache when `scope` (the caller's)
         and the request allow it and it holds the answer."""
@@ -47,7 +48,7 @@ class Generation:
         if self.cache is not None:
             settings = [request.context, k, list(request.models), list(request.judges)]
             found = await self.cache.find(
-                "generate", request.question, settings, request.options, scope, context
+                "generate", request.question, settings, request.options, scope, deadline
             )
             if found.hit is not None:
                 response = gateway_pb2.GenerateResponse.FromString(found.hit.answer)
@@ -63,11 +64,11 @@ class Generation:
                 question=request.question,
                 context=request.context,
                 k=k,
-                models=await self.generators(k, request.models, context),
+                models=await self.generators(k, request.models, deadline),
                 judges=list(request.judges),
                 options=request.options,
             ),
-            context,
+            deadline,
         )
         self._record(
             generate_record(
@@ -81,7 +82,7 @@ class Generation:
                             result.usage.cost_usd)  # fmt: skip
         return response
 
-    async def generate_batch(self, request: gateway_pb2.GenerateBatchRequest, context):
+    async def generate_batch(self, request: gateway_pb2.GenerateBatchRequest, deadline: Deadline):
         k = request.k or 3
         started = time.time()
         downstream = ensemble_pb2.GenerateBatchRequest(
@@ -90,12 +91,14 @@ class Generation:
                 for i in request.items
             ],
             k=k,
-            models=await self.generators(k, request.models, context),
+            models=await self.generators(k, request.models, deadline),
             judges=list(request.judges),
             max_concurrency=request.max_concurrency,
             options=request.options,
         )
-        async for item in self.downstreams.stream("ensemble", "GenerateBatch", downstream, context):
+        async for item in self.downstreams.stream(
+            "ensemble", "GenerateBatch", downstream, deadline
+        ):
             if item.HasField("error"):
                 yield gateway_pb2.GenerateBatchResult(index=item.index, error=item.error)
                 continue

@@ -19,6 +19,7 @@ from freescaling.common.v1 import models_pb2, routing_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from freescaling.learning.v1 import learning_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 
 # Texts per ClassifyBatch call: well under the classifier's batch limit.
@@ -41,7 +42,7 @@ class Onboarding:
     def __init__(self, downstreams: Downstreams, clusters_k: int, concurrency: int) -> None:
         self.downstreams, self.clusters_k, self.concurrency = downstreams, clusters_k, concurrency
 
-    async def _register(self, request: gateway_pb2.OnboardModelRequest, context) -> None:
+    async def _register(self, request: gateway_pb2.OnboardModelRequest, deadline: Deadline) -> None:
         if not request.model.litellm_model:
             return  # the registry knows it already (ScaleBatch says NOT_FOUND otherwise)
         model = models_pb2.ModelInfo()
@@ -50,14 +51,14 @@ class Onboarding:
         # The same entry again is a no-op; another definition under a known alias is refused
         # (ALREADY_EXISTS reaches the caller): profiling it would grade a different model.
         await self.downstreams.call(
-            "ensemble", "RegisterModel", ensemble_pb2.RegisterModelRequest(model=model), context
+            "ensemble", "RegisterModel", ensemble_pb2.RegisterModelRequest(model=model), deadline
         )
 
-    async def _current_set(self, context):
+    async def _current_set(self, deadline: Deadline):
         """The centroid set in use; None while the classifier has none."""
         try:
             reply = await self.downstreams.call(
-                "classifier", "GetClusters", classifier_pb2.GetClustersRequest(), context
+                "classifier", "GetClusters", classifier_pb2.GetClustersRequest(), deadline
             )
         except DownstreamError as exc:
             if exc.code != grpc.StatusCode.NOT_FOUND:
@@ -65,7 +66,7 @@ class Onboarding:
             return None
         return reply.cluster_set
 
-    async def _fit(self, classified, embedder: str, context):
+    async def _fit(self, classified, embedder: str, deadline: Deadline):
         """A centroid set fitted on the classified questions' own embeddings (no second
         embedding pass), and its assignments: another classifier replica may not have loaded
         the new set yet when the questions were classified."""
@@ -78,11 +79,11 @@ class Onboarding:
                 k=min(self.clusters_k, len(classified)),
                 seed=0,
             ),
-            context,
+            deadline,
         )
         return fitted.cluster_set, list(fitted.assignments)
 
-    async def _classify(self, questions: list[str], context):
+    async def _classify(self, questions: list[str], deadline: Deadline):
         """The questions' classifications (with embeddings) and the embedder's id."""
         classifications, embedder = [], ""
         for start in range(0, len(questions), CLASSIFY_CHUNK):
@@ -92,7 +93,7 @@ class Onboarding:
                 classifier_pb2.ClassifyBatchRequest(
                     texts=questions[start : start + CLASSIFY_CHUNK], include_embedding=True
                 ),
-                context,
+                deadline,
             )
             classifications.extend(reply.classifications)
             if embedder and reply.model_fingerprint != embedder:
@@ -104,14 +105,14 @@ class Onboarding:
             embedder = reply.model_fingerprint
         return classifications, embedder
 
-    async def _routing_costs(self, context) -> dict[str, float]:
+    async def _routing_costs(self, deadline: Deadline) -> dict[str, float]:
         listed = await self.downstreams.call(
-            "ensemble", "ListModels", models_pb2.ListModelsRequest(), context
+            "ensemble", "ListModels", models_pb2.ListModelsRequest(), deadline
         )
         return {m.alias: m.routing_cost for m in listed.models}
 
     async def _answers(
-        self, grades: _Grades, items, patterns, trials, concurrency, classified, ctx
+        self, grades: _Grades, items, patterns, trials, concurrency, classified, deadline: Deadline
     ):
         """Ask the model every item `trials` times; yields after each graded answer."""
         alias = grades.alias
@@ -132,7 +133,9 @@ class Onboarding:
                     max_concurrency=concurrency or self.concurrency,
                     no_shadow=True,
                 )
-                async for answer in self.downstreams.stream("ensemble", "ScaleBatch", batch, ctx):
+                async for answer in self.downstreams.stream(
+                    "ensemble", "ScaleBatch", batch, deadline
+                ):
                     self._grade(grades, items, first + answer.index, answer, trial, classified)
                     yield
 
@@ -166,7 +169,9 @@ class Onboarding:
             )
         )
 
-    async def _store(self, grades: _Grades, cluster_set, embeddings, cost, replace, context):
+    async def _store(
+        self, grades: _Grades, cluster_set, embeddings, cost, replace, deadline: Deadline
+    ):
         """The model's graded answers and the items' embeddings, in requests under the message
         limit (the first one replaces an earlier profile when asked)."""
         profile = None
@@ -186,19 +191,21 @@ class Onboarding:
                     replace=replace and n == 0,
                     embeddings=chunk,
                 ),
-                context,
+                deadline,
             )
         return profile
 
-    async def _run(self, aliases, items, patterns, trials, concurrency, replace, context):
+    async def _run(
+        self, aliases, items, patterns, trials, concurrency, replace, deadline: Deadline
+    ):
         """Yields (grades per model) after each graded answer, then (grades, profiles, set)."""
         questions = [i.question for i in items]
-        cluster_set, assignments = await self._current_set(context), None
-        classified, embedder = await self._classify(questions, context)
+        cluster_set, assignments = await self._current_set(deadline), None
+        classified, embedder = await self._classify(questions, deadline)
         if cluster_set is None:
-            cluster_set, assignments = await self._fit(classified, embedder, context)
+            cluster_set, assignments = await self._fit(classified, embedder, deadline)
         # Learning must know the set the profile's cluster ids refer to (idempotent by id).
-        await self.downstreams.call("learning", "RecordClusterSet", cluster_set, context)
+        await self.downstreams.call("learning", "RecordClusterSet", cluster_set, deadline)
         if assignments is None:
             if not all(c.HasField("cluster_id") for c in classified):
                 raise DownstreamError(
@@ -220,23 +227,23 @@ class Onboarding:
         # Only the ids and labels travel on; the embeddings are stored once per set.
         for c in classified:
             c.ClearField("embedding")
-        costs = await self._routing_costs(context)
+        costs = await self._routing_costs(deadline)
         everyone = [_Grades(a, gateway_pb2.ModelProgress(model=a)) for a in aliases]
         profiles = []
         for grades in everyone:
             async for _ in self._answers(
-                grades, items, patterns, trials, concurrency, classified, context
+                grades, items, patterns, trials, concurrency, classified, deadline
             ):
                 yield everyone, None, None
             profiles.append(
                 await self._store(
-                    grades, cluster_set, embeddings, costs.get(grades.alias, 0.0), replace, context
+                    grades, cluster_set, embeddings, costs.get(grades.alias, 0.0), replace, deadline
                 )
             )
         yield everyone, profiles, cluster_set
 
-    async def onboard(self, request: gateway_pb2.OnboardModelRequest, context):
-        await self._register(request, context)
+    async def onboard(self, request: gateway_pb2.OnboardModelRequest, deadline: Deadline):
+        await self._register(request, deadline)
         trials = request.trials or 1
         progress = gateway_pb2.OnboardProgress(total=len(request.items) * trials)
         async for everyone, profiles, _ in self._run(
@@ -246,7 +253,7 @@ class Onboarding:
             trials,
             request.max_concurrency,
             request.replace,
-            context,
+            deadline,
         ):
             mine = everyone[0].progress
             progress.done, progress.correct, progress.errors = mine.done, mine.correct, mine.errors
@@ -258,7 +265,7 @@ class Onboarding:
             final.profile.CopyFrom(profiles[0])
             yield final
 
-    async def profile(self, request: gateway_pb2.ProfileModelsRequest, context):
+    async def profile(self, request: gateway_pb2.ProfileModelsRequest, deadline: Deadline):
         trials = request.trials or 1
         total = len(request.models) * len(request.items) * trials
         # About 200 progress messages however large the set.
@@ -270,7 +277,7 @@ class Onboarding:
             trials,
             request.max_concurrency,
             request.replace,
-            context,
+            deadline,
         ):
             done = sum(g.progress.done for g in everyone)
             if profiles is None and done % every and done != total:
@@ -285,7 +292,7 @@ class Onboarding:
                     "learning",
                     "GetCapabilityMap",
                     routing_pb2.GetCapabilityMapRequest(cluster_set_id=cluster_set.id),
-                    context,
+                    deadline,
                 )
                 progress.capability_map.CopyFrom(atlas)
             yield progress

@@ -13,6 +13,7 @@ import grpc
 
 from freescaling.common.v1 import models_pb2
 from freescaling.learning.v1 import learning_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class Panels:
     def __init__(
         self,
         downstreams: Downstreams,
-        live: Callable[[object], Awaitable[frozenset[str] | None]] | None = None,
+        live: Callable[[Deadline], Awaitable[frozenset[str] | None]] | None = None,
     ) -> None:
         self.downstreams = downstreams
         # The models the ensemble can call now (None: it cannot say), e.g. Router.live_models.
@@ -34,13 +35,13 @@ class Panels:
         self._champion: tuple[float, list[str]] = (0.0, [])
         self._defaults: tuple[float, dict[str, list[str]]] = (0.0, {})
 
-    async def champion(self, context) -> list[str]:
+    async def champion(self, deadline: Deadline) -> list[str]:
         fetched, members = self._champion
         if time.monotonic() - fetched < CACHE_S:
             return members
         try:
             panel = await self.downstreams.call(
-                "learning", "GetPanel", learning_pb2.GetPanelRequest(name=CHAMPION), context
+                "learning", "GetPanel", learning_pb2.GetPanelRequest(name=CHAMPION), deadline
             )
             members = list(panel.models)
         except DownstreamError as exc:
@@ -50,29 +51,29 @@ class Panels:
         self._champion = (time.monotonic(), members)
         return members
 
-    async def defaults(self, context) -> dict[str, list[str]]:
+    async def defaults(self, deadline: Deadline) -> dict[str, list[str]]:
         fetched, panels = self._defaults
         if time.monotonic() - fetched < CACHE_S and panels:
             return panels
         listed = await self.downstreams.call(
-            "ensemble", "ListPanels", models_pb2.ListPanelsRequest(), context
+            "ensemble", "ListPanels", models_pb2.ListPanelsRequest(), deadline
         )
         panels = {p.name: list(p.models) for p in listed.panels}
         self._defaults = (time.monotonic(), panels)
         return panels
 
-    async def for_k(self, k: int, context) -> list[str]:
+    async def for_k(self, k: int, deadline: Deadline) -> list[str]:
         """k aliases: the champion's best first, then the default panel's, without repeats;
         empty when neither is known (the ensemble then uses its own default)."""
-        champion = await self.champion(context)
+        champion = await self.champion(deadline)
         if not champion:
             return []  # no champion: the ensemble's own default panel for k answers
-        live = await self.live(context) if self.live is not None and champion else None
+        live = await self.live(deadline) if self.live is not None and champion else None
         chosen = [m for m in champion if live is None or m in live][:k]
         if not chosen:
             return []  # no champion can be called now: the ensemble's own default answers
         if len(chosen) < k:
-            for alias in (await self.defaults(context)).get(f"default-k{k}", []):
+            for alias in (await self.defaults(deadline)).get(f"default-k{k}", []):
                 if len(chosen) == k:
                     break
                 if alias not in chosen:

@@ -22,6 +22,7 @@ from freescaling.common.v1 import (
     voting_pb2,
 )
 from freescaling.learning.v1 import learning_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 
 logger = logging.getLogger(__name__)
@@ -73,13 +74,13 @@ class Router:
         # The latency class of every live model, in registry order (from the same listing).
         self._tiers: dict[str, int] = {}
 
-    async def _listed(self, context) -> tuple[frozenset[str], dict[str, float]] | None:
+    async def _listed(self, deadline: Deadline) -> tuple[frozenset[str], dict[str, float]] | None:
         now = time.monotonic()
         if self._live is not None and now - self._live[0] < LIVE_TTL_S:
             return self._live[1], self._live[2]
         try:
             listed = await self.downstreams.call(
-                "ensemble", "ListModels", models_pb2.ListModelsRequest(live_only=True), context
+                "ensemble", "ListModels", models_pb2.ListModelsRequest(live_only=True), deadline
             )
         except DownstreamError as exc:
             logger.info("no live-model list for routing (%s)", exc.message)
@@ -89,16 +90,16 @@ class Router:
         self._tiers = {m.alias: m.tier for m in listed.models}
         return live, self._live[2]
 
-    async def live_models(self, context) -> frozenset[str] | None:
+    async def live_models(self, deadline: Deadline) -> frozenset[str] | None:
         """The registry's models the ensemble does not hold dead, cached for LIVE_TTL_S; None
         when the ensemble cannot say (routing then goes on without the filter)."""
-        listed = await self._listed(context)
+        listed = await self._listed(deadline)
         return None if listed is None else listed[0]
 
-    async def callable_instead(self, model: str, context, tier: int = 0) -> str:
+    async def callable_instead(self, model: str, deadline: Deadline, tier: int = 0) -> str:
         """`model` when the ensemble can call it (or cannot say); otherwise a live model of
         `tier` (the latency class), else the cheapest live one; empty when none is live."""
-        listed = await self._listed(context)
+        listed = await self._listed(deadline)
         if listed is None or model in listed[0]:
             return model
         live, costs = listed
@@ -107,9 +108,11 @@ class Router:
             return same[0]
         return min(live, key=lambda a: (costs.get(a, 0.0), a)) if live else ""
 
-    async def _answerable(self, info: routing_pb2.RoutingInfo, context, tier: int = 0) -> None:
+    async def _answerable(
+        self, info: routing_pb2.RoutingInfo, deadline: Deadline, tier: int = 0
+    ) -> None:
         """Replace `info.model` by a model the ensemble can call, saying so in the reason."""
-        instead = await self.callable_instead(info.model, context, tier)
+        instead = await self.callable_instead(info.model, deadline, tier)
         if instead and instead != info.model:
             info.reason += (
                 f"; {info.model} cannot be called now (dead, or no credentials: see "
@@ -118,7 +121,7 @@ class Router:
             info.model = instead
 
     async def classify(
-        self, text: str, context, scoring: int = 0
+        self, text: str, deadline: Deadline, scoring: int = 0
     ) -> tuple[classification_pb2.Classification | None, str]:
         """The classification, or None and why not."""
         try:
@@ -128,7 +131,7 @@ class Router:
                 # The embedding lets learning compare the prompt with its nearest validation
                 # items; it is dropped from the routing details once used.
                 classifier_pb2.ClassifyRequest(text=text, scoring=scoring, include_embedding=True),
-                context,
+                deadline,
             )
         except DownstreamError as exc:
             logger.warning("classifier unavailable for routing: %s", exc.message)
@@ -158,7 +161,7 @@ class Router:
         classification: classification_pb2.Classification,
         candidates: Sequence[str],
         lam: float,
-        context,
+        deadline: Deadline,
     ) -> learning_pb2.RouteResponse:
         """Candidates ranked by learning's profiles; none when no profile exists or learning is
         away."""
@@ -170,7 +173,7 @@ class Router:
         )
         setattr(request, "lambda", lam)
         try:
-            return await self.downstreams.call("learning", "Route", request, context)
+            return await self.downstreams.call("learning", "Route", request, deadline)
         except DownstreamError as exc:
             logger.info("no profile routing (%s)", exc.message)
             return learning_pb2.RouteResponse()
@@ -178,7 +181,7 @@ class Router:
     async def route(
         self,
         text: str,
-        context,
+        deadline: Deadline,
         *,
         candidates: Sequence[str] = (),
         lam: float | None = None,
@@ -189,26 +192,26 @@ class Router:
         classification (the k=auto cascade asks learning with it, then drops it)."""
         started = time.perf_counter()
         lam = self.default_lambda if lam is None else lam
-        classification, why_not = await self.classify(text, context, scoring)
+        classification, why_not = await self.classify(text, deadline, scoring)
         info = routing_pb2.RoutingInfo(**{"lambda": lam})
         if classification is None:
             info.method = routing_pb2.ROUTING_METHOD_FALLBACK
             info.model = candidates[0] if candidates else self.fallback_model
             info.reason = f"classifier unavailable ({why_not}); fallback model {info.model}"
             if not candidates:
-                await self._answerable(info, context)
+                await self._answerable(info, deadline)
         else:
             ranked = learning_pb2.RouteResponse()
             dead: list[str] = []
             if classification.HasField("cluster_id"):
                 # Dead models are skipped: only live ones are offered to profile routing.
-                live = await self.live_models(context)
+                live = await self.live_models(deadline)
                 allowed = list(candidates) if candidates else sorted(live or ())
                 if live is not None:
                     dead = [c for c in allowed if c not in live]
                     allowed = [c for c in allowed if c in live]
                 if allowed or live is None:
-                    ranked = await self.by_profile(classification, allowed, lam, context)
+                    ranked = await self.by_profile(classification, allowed, lam, deadline)
             if not keep_embedding:
                 classification.ClearField("embedding")
             info.classification.CopyFrom(classification)
@@ -238,12 +241,12 @@ class Router:
                 info.reason = f"tier {tier} -> {info.model}"
                 if not candidates:
                     await self._answerable(
-                        info, context, MODEL_TIER_FOR.get(classification.tier, 0)
+                        info, deadline, MODEL_TIER_FOR.get(classification.tier, 0)
                     )
         info.routing_latency_ms = (time.perf_counter() - started) * 1000
         return info
 
-    async def prefer_elo(self, info: routing_pb2.RoutingInfo, context) -> None:
+    async def prefer_elo(self, info: routing_pb2.RoutingInfo, deadline: Deadline) -> None:
         """For the k=auto cascade: replace a tier-map choice by the best-rated live model of the
         tier's latency class, among models with at least `elo_min_calls` calls; unchanged when
         none qualifies or a service cannot say."""
@@ -257,7 +260,7 @@ class Router:
                 "ensemble",
                 "ListModels",
                 models_pb2.ListModelsRequest(tier=tier, live_only=True),
-                context,
+                deadline,
             )
             ranked = await self.downstreams.call(
                 "learning",
@@ -265,7 +268,7 @@ class Router:
                 ratings_pb2.RankingsRequest(
                     sort_by=ratings_pb2.RANKING_SORT_RATING, min_calls=self.elo_min_calls
                 ),
-                context,
+                deadline,
             )
         except DownstreamError as exc:
             logger.info("no ELO preference (%s)", exc.message)
@@ -288,12 +291,12 @@ class Router:
         candidates: Sequence[str],
         asked: Sequence[str],
         count: int,
-        context,
+        deadline: Deadline,
     ) -> list[learning_pb2.Expert] | None:
         """Learning's choice of `count` models for the prompt `routing` classified, among
         `candidates` and apart from `asked` (its expert rule); None when learning cannot say."""
         classification = routing.classification
-        listed = await self._listed(context)
+        listed = await self._listed(deadline)
         request = learning_pb2.ExpertsRequest(
             candidates=list(candidates),
             asked=list(asked),
@@ -308,14 +311,17 @@ class Router:
         if classification.HasField("cluster_id"):
             request.cluster_id = classification.cluster_id
         try:
-            reply = await self.downstreams.call("learning", "Experts", request, context)
+            reply = await self.downstreams.call("learning", "Experts", request, deadline)
         except DownstreamError as exc:
             logger.info("no expert choice from learning (%s)", exc.message)
             return None
         return list(reply.chosen)
 
     async def weigh(
-        self, classification: classification_pb2.Classification, candidates: Sequence[str], context
+        self,
+        classification: classification_pb2.Classification,
+        candidates: Sequence[str],
+        deadline: Deadline,
     ) -> voting_pb2.Weighing | None:
         """Learning's standing of the `candidates` (every profiled model when empty) on the
         prompt `classification` describes (its embedding kept), with the registry's routing
@@ -328,11 +334,11 @@ class Router:
         if classification.HasField("cluster_id"):
             request.cluster_id = classification.cluster_id
         try:
-            reply = await self.downstreams.call("learning", "WeighVoters", request, context)
+            reply = await self.downstreams.call("learning", "WeighVoters", request, deadline)
         except DownstreamError as exc:
             logger.info("no voter weights from learning (%s)", exc.message)
             return None
-        listed = await self._listed(context)
+        listed = await self._listed(deadline)
         costs = listed[1] if listed else {}
         for voter in reply.voters:
             if costs.get(voter.model, 0.0) > 0:

@@ -1,6 +1,8 @@
 """The public API. Thin: each RPC validates its input, then composes calls to the internal
 services (voting.py, generation.py, chat.py, routing.py hold the compositions); downstream
-failures reach the caller as errors naming the service."""
+failures reach the caller as errors naming the service. The gRPC call context stays at this
+door: each RPC reads the caller's deadline off it once (`Deadline.of`), its API key (the answer
+cache's scope) from its metadata, and aborts through it; the compositions see a Deadline."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from services.gateway.access import bearer
 from services.gateway.answer_cache import AnswerCache, options_problem
 from services.gateway.chat import Chat, chat_problem
 from services.gateway.config import GatewaySettings
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.feedback import Feedback
 from services.gateway.generation import Generation
@@ -102,7 +105,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             await context.abort(exc.code, exc.message)
 
     async def _pass(self, context: grpc.aio.ServicerContext, service: str, method: str, request):
-        return await self._run(context, self.downstreams.call(service, method, request, context))
+        return await self._run(
+            context, self.downstreams.call(service, method, request, Deadline.of(context))
+        )
 
     async def _stream(self, context: grpc.aio.ServicerContext, items):
         try:
@@ -123,38 +128,46 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     # --- voting and generation -------------------------------------------------------------
 
     async def Scale(self, request, context) -> gateway_pb2.ScaleResponse:
+        deadline = Deadline.of(context)
+
         async def work():
             _require(bool(request.question.strip()), "question is required")
             _require(request.k in K_VALUES, f"k must be 1, 3 or 5, or 0 for auto; got {request.k}")
             self._check_cache(request.options)
-            return await self.voting.scale(request, context, self._scope(context))
+            return await self.voting.scale(request, deadline, self._scope(context))
 
         return await self._run(context, work())
 
     async def Generate(self, request, context) -> gateway_pb2.GenerateResponse:
+        deadline = Deadline.of(context)
+
         async def work():
             _require(bool(request.question.strip()), "question is required")
             _require(request.k in K_VALUES, f"k must be 1, 3 or 5 (0 means 3); got {request.k}")
             self._check_cache(request.options)
-            return await self.generation.generate(request, context, self._scope(context))
+            return await self.generation.generate(request, deadline, self._scope(context))
 
         return await self._run(context, work())
 
     async def ScaleBatch(self, request, context):
+        deadline = Deadline.of(context)
+
         async def items():
             self._check_batch(request.items)
             _require(request.k in K_VALUES, f"k must be 1, 3 or 5, or 0 for auto; got {request.k}")
-            async for item in self.voting.scale_batch(request, context):
+            async for item in self.voting.scale_batch(request, deadline):
                 yield item
 
         async for item in self._stream(context, items()):
             yield item
 
     async def GenerateBatch(self, request, context):
+        deadline = Deadline.of(context)
+
         async def items():
             self._check_batch(request.items)
             _require(request.k in K_VALUES, f"k must be 1, 3 or 5 (0 means 3); got {request.k}")
-            async for item in self.generation.generate_batch(request, context):
+            async for item in self.generation.generate_batch(request, deadline):
                 yield item
 
         async for item in self._stream(context, items()):
@@ -163,28 +176,32 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     # --- routing and chat ------------------------------------------------------------------
 
     async def Chat(self, request, context):
+        deadline = Deadline.of(context)
+
         async def chunks():
             problem = chat_problem(request)
             _require(problem is None, problem or "")
             self._check_cache(request.options)
-            found = await self.chatting.look_up(request, context, self._scope(context))
+            found = await self.chatting.look_up(request, deadline, self._scope(context))
             if request.HasField("stream") and not request.stream:
-                whole = await self.chatting.respond(request, context, found)
+                whole = await self.chatting.respond(request, deadline, found)
                 yield gateway_pb2.ChatChunk(response=whole)
                 return
             call_id = self.chatting.call_id_for(found)
-            async for chunk in self.chatting.chat(request, context, call_id, found):
+            async for chunk in self.chatting.chat(request, deadline, call_id, found):
                 yield chunk
 
         async for chunk in self._stream(context, chunks()):
             yield chunk
 
     async def Route(self, request, context) -> gateway_pb2.RouteResponse:
+        deadline = Deadline.of(context)
+
         async def work():
             _require(bool(request.text.strip()), "text is required: the prompt to route")
             routing = await self.router.route(
                 request.text,
-                context,
+                deadline,
                 candidates=request.candidates,
                 lam=_lambda(request),
                 scoring=request.scoring,
@@ -205,16 +222,20 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             )
 
     async def OnboardModel(self, request, context):
+        deadline = Deadline.of(context)
+
         async def progress():
             _require(bool(request.alias.strip()), "alias is required: the model to onboard")
             self._check_labelled(request)
-            async for step in self.onboarding.onboard(request, context):
+            async for step in self.onboarding.onboard(request, deadline):
                 yield step
 
         async for step in self._stream(context, progress()):
             yield step
 
     async def ProfileModels(self, request, context):
+        deadline = Deadline.of(context)
+
         async def progress():
             _require(bool(request.models), "models is required: the aliases to profile")
             for i, alias in enumerate(request.models):
@@ -222,7 +243,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             twice = sorted({m for m in request.models if list(request.models).count(m) > 1})
             _require(not twice, f"models lists {', '.join(twice)} more than once")
             self._check_labelled(request)
-            async for step in self.onboarding.profile(request, context):
+            async for step in self.onboarding.profile(request, deadline):
                 yield step
 
         async for step in self._stream(context, progress()):
@@ -243,11 +264,13 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         return await self._pass(context, "ensemble", "ListModels", request)
 
     async def ListPanels(self, request, context) -> models_pb2.PanelList:
+        deadline = Deadline.of(context)
+
         async def work():
-            panels = await self.downstreams.call("ensemble", "ListPanels", request, context)
+            panels = await self.downstreams.call("ensemble", "ListPanels", request, deadline)
             try:
                 champion = await self.downstreams.call(
-                    "learning", "GetPanel", learning_pb2.GetPanelRequest(name=CHAMPION), context
+                    "learning", "GetPanel", learning_pb2.GetPanelRequest(name=CHAMPION), deadline
                 )
                 panels.panels.append(champion)
             except DownstreamError as exc:
@@ -258,7 +281,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         return await self._run(context, work())
 
     async def Feedback(self, request, context) -> ratings_pb2.FeedbackResult:
-        return await self._run(context, self.feedback.submit(request, context))
+        return await self._run(context, self.feedback.submit(request, Deadline.of(context)))
 
     async def Rankings(self, request, context) -> ratings_pb2.Rankings:
         return await self._pass(context, "learning", "GetRankings", request)
@@ -267,12 +290,14 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         return await self._pass(context, "learning", "Evolve", request)
 
     async def EvolutionHistory(self, request, context) -> gateway_pb2.EvolutionHistoryResponse:
+        deadline = Deadline.of(context)
+
         async def work():
             changes = await self.downstreams.call(
                 "learning",
                 "ListPanelChanges",
                 learning_pb2.ListPanelChangesRequest(panel=request.panel, limit=request.limit),
-                context,
+                deadline,
             )
             return gateway_pb2.EvolutionHistoryResponse(changes=changes.changes)
 

@@ -22,6 +22,7 @@ from freescaling.gateway.v1 import gateway_pb2
 from services.common.standing import standing
 from services.gateway import cascade as rule
 from services.gateway.answer_cache import NO_CACHE, AnswerCache, Hit
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.outbox import Outbox
 from services.gateway.panels import Panels
@@ -105,8 +106,10 @@ class _Steps:
     """One k=auto call's steps as they are asked: each step's vote through the ensemble (its
     late shadow kept in `lates`), the cascade's record of them, and the merged result."""
 
-    def __init__(self, voting: Voting, request, context, lates: list[Late], routing) -> None:
-        self.voting, self.request, self.context, self.lates = voting, request, context, lates
+    def __init__(
+        self, voting: Voting, request, deadline: Deadline, lates: list[Late], routing
+    ) -> None:
+        self.voting, self.request, self.deadline, self.lates = voting, request, deadline, lates
         self.call_id = uuid.uuid4().hex
         self.cascade = gateway_pb2.Cascade(routing=routing)
         self.results: list[voting_pb2.ScaleResult] = []
@@ -127,7 +130,7 @@ class _Steps:
             len(models),
             models,
             self.call_id,
-            self.context,
+            self.deadline,
             carried=carried,
             weighing=weighing,
             target=self.request.min_confidence if target is None else target,
@@ -204,14 +207,14 @@ class Voting:
         k: int,
         models: list[str],
         call_id: str,
-        context,
+        deadline: Deadline,
         carried: list[voting_pb2.Vote] = (),
         weighing: voting_pb2.Weighing | None = None,
         target: float = 0.0,
     ) -> tuple[voting_pb2.ScaleResult, Late]:
         """The vote, as soon as it is decided, and the rest of its stream when its shadow is
         still answering (the caller closes it or hands it to LateShadows)."""
-        timeout, why = self.downstreams.caller_timeout("ensemble", context)
+        timeout, why = self.downstreams.caller_timeout("ensemble", deadline)
         events = self.downstreams.stream_for(
             "ensemble",
             "ScaleStream",
@@ -257,15 +260,17 @@ class Voting:
         await events.aclose()
         return first.result, None
 
-    async def _panel(self, request: gateway_pb2.ScaleRequest, k: int, context) -> list[str]:
+    async def _panel(
+        self, request: gateway_pb2.ScaleRequest, k: int, deadline: Deadline
+    ) -> list[str]:
         if request.models:
             return list(request.models)
         if request.panel:
             return []  # the ensemble resolves a named panel
-        return await self.panels.for_k(k, context)
+        return await self.panels.for_k(k, deadline)
 
     async def scale(
-        self, request: gateway_pb2.ScaleRequest, context, scope: str | None = None
+        self, request: gateway_pb2.ScaleRequest, deadline: Deadline, scope: str | None = None
     ) -> gateway_pb2.ScaleResponse:
         """One vote (fixed k or the k=auto cascade), recorded; answered from the answer cache
         when `scope` (the caller's) and the request allow it and it holds the answer."""
@@ -274,11 +279,11 @@ class Voting:
         if self.cache is not None:
             found = await self.cache.find(
                 "scale", request.question, _cache_settings(request), request.options, scope,
-                context,
+                deadline,
             )  # fmt: skip
             if found.hit is not None:
                 return _from_cache(found.hit, time.time() - started)
-        response = await self._answer(request, context, started)
+        response = await self._answer(request, deadline, started)
         result = response.result
         if self.cache is not None and result.answer:
             kept = gateway_pb2.ScaleResponse()
@@ -287,17 +292,19 @@ class Voting:
             self.cache.keep(found, kept.SerializeToString(), result.call_id, result.usage.cost_usd)
         return response
 
-    async def _answer(self, request, context, started: float) -> gateway_pb2.ScaleResponse:
+    async def _answer(
+        self, request, deadline: Deadline, started: float
+    ) -> gateway_pb2.ScaleResponse:
         if request.min_confidence < 0 or request.min_confidence > 1:
             raise DownstreamError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"min_confidence is {request.min_confidence}; it must be within 0 to 1",
             )
         if request.k:
-            response, late, classified = await self._fixed(request, context)
+            response, late, classified = await self._fixed(request, deadline)
             routing = None
         else:
-            response, late = await self._cascade(request, context)
+            response, late = await self._cascade(request, deadline)
             routing, classified = response.cascade.routing, None
         try:
             record = scale_record(
@@ -326,22 +333,22 @@ class Voting:
             self.late.follow({response.result.call_id: response.result.pending_shadow}, late)
         return response
 
-    async def _fixed(self, request, context):
+    async def _fixed(self, request, deadline: Deadline):
         """A fixed-k vote, weighed by the panel's standing on the prompt unless the request asks
         for the majority rule (or nothing is profiled, or a service cannot say)."""
-        models = await self._panel(request, request.k, context)
+        models = await self._panel(request, request.k, deadline)
         weighing, classified = None, None
         if request.vote_rule != voting_pb2.VOTE_RULE_MAJORITY:
-            classified, _ = await self.router.classify(request.question, context)
+            classified, _ = await self.router.classify(request.question, deadline)
             if classified is not None:
-                weighing = await self.router.weigh(classified, models, context)
+                weighing = await self.router.weigh(classified, models, deadline)
         self._check_rule(request, weighing)
         result, late = await self._ask(
             request,
             request.k,
             models,
             uuid.uuid4().hex,
-            context,
+            deadline,
             weighing=weighing,
             target=request.min_confidence,
         )
@@ -359,10 +366,10 @@ class Voting:
                 "leave vote_rule unset to vote by majority until then",
             )
 
-    async def _cascade(self, request, context) -> tuple[gateway_pb2.ScaleResponse, Late]:
+    async def _cascade(self, request, deadline: Deadline) -> tuple[gateway_pb2.ScaleResponse, Late]:
         lates: list[Late] = []
         try:
-            response = await self._steps(request, context, lates)
+            response = await self._steps(request, deadline, lates)
         except BaseException:
             await _close(lates)
             raise
@@ -370,15 +377,17 @@ class Voting:
         await _close(lates[:-1])
         return response, lates[-1]
 
-    async def _steps(self, request, context, lates: list[Late]) -> gateway_pb2.ScaleResponse:
+    async def _steps(
+        self, request, deadline: Deadline, lates: list[Late]
+    ) -> gateway_pb2.ScaleResponse:
         started = time.perf_counter()
-        routing = await self.router.route(request.question, context, keep_embedding=True)
-        candidates = list(request.models) or sorted(await self.router.live_models(context) or ())
+        routing = await self.router.route(request.question, deadline, keep_embedding=True)
+        candidates = list(request.models) or sorted(await self.router.live_models(deadline) or ())
         weighing = None
         if request.vote_rule != voting_pb2.VOTE_RULE_MAJORITY and routing.HasField(
             "classification"
         ):
-            weighing = await self.router.weigh(routing.classification, candidates, context)
+            weighing = await self.router.weigh(routing.classification, candidates, deadline)
         self._check_rule(request, weighing)
         found = None
         if weighing is not None:
@@ -392,13 +401,13 @@ class Voting:
             routing.classification.ClearField("embedding")
             routing.routing_latency_ms = (time.perf_counter() - started) * 1000
             # The cascade's copy of the routing details is the one the first step names.
-            steps = _Steps(self, request, context, lates, routing)
+            steps = _Steps(self, request, deadline, lates, routing)
             return await self._calibrated(steps, weighing, found, profiled, eligible)
-        expert = await self._expert(routing, candidates, context)
+        expert = await self._expert(routing, candidates, deadline)
         routing.classification.ClearField("embedding")
         routing.routing_latency_ms = (time.perf_counter() - started) * 1000
         return await self._counted(
-            _Steps(self, request, context, lates, routing), expert, candidates
+            _Steps(self, request, deadline, lates, routing), expert, candidates
         )
 
     async def _calibrated(
@@ -447,9 +456,9 @@ class Voting:
         self, steps: _Steps, expert: gateway_pb2.CascadeChoice, candidates: list[str]
     ) -> gateway_pb2.ScaleResponse:
         """The cascade on vote counts, where no candidate is profiled: 1, then 3, then 5."""
-        request, context, routing, cascade = (
+        request, deadline, routing, cascade = (
             steps.request,
-            steps.context,
+            steps.deadline,
             steps.cascade.routing,
             steps.cascade,
         )
@@ -462,7 +471,7 @@ class Voting:
         final = None
         if complex_prompt:
             why = "the prompt is complex"
-            more = await self._more(routing, request, candidates, [expert.model], 2, 3, context)
+            more = await self._more(routing, request, candidates, [expert.model], 2, 3, deadline)
             three = await step("panel3", [expert, *more], [])
         else:
             single = await step("single", [expert], [])
@@ -479,7 +488,7 @@ class Voting:
                 votes = _counted(single.votes)
                 asked = [v.model for v in single.votes]
                 more = await self._more(
-                    routing, request, candidates, asked, 3 - len(votes), 3, context
+                    routing, request, candidates, asked, 3 - len(votes), 3, deadline
                 )
                 if not more:
                     final = single
@@ -495,7 +504,7 @@ class Voting:
                 votes = _counted(three.votes)
                 asked = [v.model for v in three.votes]
                 more = await self._more(
-                    routing, request, candidates, asked, 5 - len(votes), 5, context
+                    routing, request, candidates, asked, 5 - len(votes), 5, deadline
                 )
                 final = three
                 if not more:
@@ -517,12 +526,12 @@ class Voting:
         return bool(expert.expected_accuracy) and expert.expected_accuracy < self.auto_min_accuracy
 
     async def _expert(
-        self, routing: routing_pb2.RoutingInfo, candidates: list[str], context
+        self, routing: routing_pb2.RoutingInfo, candidates: list[str], deadline: Deadline
     ) -> gateway_pb2.CascadeChoice:
         """The single expert: learning's expert rule when some candidate has evidence, else
         the routed model (profile, tier map or ELO preference)."""
         chosen = (
-            await self.router.experts(routing, candidates, [], 1, context) if candidates else None
+            await self.router.experts(routing, candidates, [], 1, deadline) if candidates else None
         )
         if chosen and _has_evidence(chosen[0]):
             best = chosen[0]
@@ -532,7 +541,7 @@ class Voting:
             return gateway_pb2.CascadeChoice(
                 model=best.model, evidence=best.evidence, expected_accuracy=best.accuracy
             )
-        await self.router.prefer_elo(routing, context)
+        await self.router.prefer_elo(routing, deadline)
         why = "no model has evidence yet" if chosen is not None else "learning cannot say"
         return gateway_pb2.CascadeChoice(model=routing.model, evidence=f"{routing.reason} ({why})")
 
@@ -544,14 +553,14 @@ class Voting:
         asked: list[str],
         count: int,
         k: int,
-        context,
+        deadline: Deadline,
     ) -> list[gateway_pb2.CascadeChoice]:
         """`count` models to add to those `asked`: learning's expert rule (accurate, erring
         apart from them), else the default (or champion) panel for k without those asked."""
         if count <= 0:
             return []
         chosen = (
-            await self.router.experts(routing, candidates, asked, count, context)
+            await self.router.experts(routing, candidates, asked, count, deadline)
             if candidates
             else None
         )
@@ -565,17 +574,17 @@ class Voting:
                 )
                 for e in chosen
             ]
-        panel = list(request.models) or await self.panels.for_k(k, context)
+        panel = list(request.models) or await self.panels.for_k(k, deadline)
         rest = [m for m in panel if m not in asked][:count]
         return [
             gateway_pb2.CascadeChoice(model=m, evidence=f"panel for k={k}, not asked yet")
             for m in rest
         ]
 
-    async def scale_batch(self, request: gateway_pb2.ScaleBatchRequest, context):
+    async def scale_batch(self, request: gateway_pb2.ScaleBatchRequest, deadline: Deadline):
         """Results as items finish, tagged by index; one item's failure is its own error."""
         if request.k:
-            async for item in self._fixed_batch(request, context):
+            async for item in self._fixed_batch(request, deadline):
                 yield item
             return
         bound = asyncio.Semaphore(request.max_concurrency or self.batch_concurrency)
@@ -594,7 +603,7 @@ class Voting:
             async with bound:
                 try:
                     return gateway_pb2.ScaleBatchResult(
-                        index=index, response=await self.scale(single, context)
+                        index=index, response=await self.scale(single, deadline)
                     )
                 except DownstreamError as exc:
                     return gateway_pb2.ScaleBatchResult(
@@ -610,12 +619,12 @@ class Voting:
             for task in tasks:
                 task.cancel()
 
-    async def _fixed_batch(self, request: gateway_pb2.ScaleBatchRequest, context):
+    async def _fixed_batch(self, request: gateway_pb2.ScaleBatchRequest, deadline: Deadline):
         started = time.time()
         models = list(request.models) or (
-            [] if request.panel else await self.panels.for_k(request.k, context)
+            [] if request.panel else await self.panels.for_k(request.k, deadline)
         )
-        timeout, why = self.downstreams.caller_timeout("ensemble", context, streamed=True)
+        timeout, why = self.downstreams.caller_timeout("ensemble", deadline, streamed=True)
         downstream = ensemble_pb2.ScaleBatchRequest(
             items=[
                 ensemble_pb2.ScaleItem(

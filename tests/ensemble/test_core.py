@@ -1,5 +1,6 @@
 """Core pieces with injected time: the rate limiter's ceiling, the dead-model table's TTL, and
-the pool's substitution and retry after the TTL (against the local fake server, no sleeping)."""
+the pool's substitution and retry after the TTL (against the local fake server, no sleeping),
+and who judges best-of-k."""
 
 from __future__ import annotations
 
@@ -192,3 +193,53 @@ def test_the_default_registry_holds_nim_s_13_models_and_the_examples():
     assert default.get("deepseek-v3.1").thinking and default.get("deepseek-v3.1").cost == 6.0
     for k in (1, 3, 5):
         assert len(default.panels[f"default-k{k}"]) == k
+
+
+# -- who judges best-of-k ---------------------------------------------------------------------
+@pytest.fixture
+def judging(tmp_path):
+    from services.ensemble.pool import Pool
+    from services.ensemble.provider import Provider
+
+    path = tmp_path / "registry.yaml"
+    path.write_text(registry_yaml())
+    provider = Provider(RateLimiter(0), environ={"NVIDIA_API_KEY": FAKE_KEY})
+    return Pool(reg.load(path), provider, DeadModels(300, Clock()))
+
+
+def _aliases(models) -> list[str]:
+    return [m.alias for m in models]
+
+
+def test_judges_are_the_judges_panel_then_stronger_tiers_outside_the_generators(judging):
+    from services.ensemble.judge import generators_and_judges
+
+    generators, judges = generators_and_judges(judging, 5, [], [])
+    assert _aliases(generators) == ["f1", "f2", "f3", "f4", "f5"]
+    assert _aliases(judges) == ["m1", "m2", "m3", "m4", "m5"]
+    judging.dead.mark("m2", "HTTP 410")
+    judging.dead.mark("m5", "HTTP 410")
+    _, judges = generators_and_judges(judging, 5, [], [])
+    assert _aliases(judges) == ["m1", "m3", "m4", "m6", "t1"]  # medium, then thinking
+
+
+def test_named_judges_judge_unless_one_also_generates(judging):
+    from services.ensemble.judge import generators_and_judges
+    from services.ensemble.pool import BadRequest
+
+    _, judges = generators_and_judges(judging, 0, ["f1", "f2"], ["t2", "f9"])
+    assert _aliases(judges) == ["t2", "f9"]
+    with pytest.raises(BadRequest, match="judges must differ from the generators; f2 is both"):
+        generators_and_judges(judging, 0, ["f1", "f2"], ["f2"])
+
+
+def test_one_generator_needs_no_judge_and_two_need_a_live_outsider(judging):
+    from services.ensemble.judge import generators_and_judges
+    from services.ensemble.pool import NoModel
+
+    assert generators_and_judges(judging, 1, [], []) == (judging.panel(1, [], ""), [])
+    for alias in judging.registry.models:
+        if alias not in ("f1", "f2"):
+            judging.dead.mark(alias, "HTTP 410")
+    with pytest.raises(NoModel, match="no live model outside the generators can judge"):
+        generators_and_judges(judging, 0, ["f1", "f2"], [])

@@ -28,12 +28,12 @@ from starlette.routing import Route
 from services.common.http_context import RequestContextMiddleware
 from services.common.request_context import current_request_id
 from services.gateway.access import Access
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.feedback import Feedback
 from services.gateway.http import chat_request, dashboard, feedback, openapi, stats
 from services.gateway.http.body import read_object
 from services.gateway.http.completions import Completions
-from services.gateway.http.context import NO_DEADLINE
 from services.gateway.http.errors import ApiError, from_downstream
 from services.gateway.http.models import VIRTUAL, Catalog, model_entry, virtual, virtual_entry
 
@@ -138,7 +138,7 @@ def build_app(api: HttpApi):
         return await api.completions.create(chat_request.parse(body), _bearer(request))
 
     async def list_models(request: Request) -> Response:
-        registry = await api.catalog.refresh(NO_DEADLINE)
+        registry = await api.catalog.refresh(Deadline.none())
         data = [virtual_entry(v) for v in VIRTUAL.values()] + [model_entry(m) for m in registry]
         return _json({"object": "list", "data": data})
 
@@ -146,7 +146,7 @@ def build_app(api: HttpApi):
         name = request.path_params["model_id"]
         if (found := virtual(name)) is not None:
             return _json(virtual_entry(found, name))
-        info = await api.catalog.find(name, NO_DEADLINE)
+        info = await api.catalog.find(name, Deadline.none())
         if info is None:
             raise ApiError(
                 404,
@@ -158,13 +158,13 @@ def build_app(api: HttpApi):
 
     async def get_stats(request: Request) -> Response:
         reply = await api.downstreams.call(
-            "learning", "GetStats", stats.request(request.query_params), NO_DEADLINE
+            "learning", "GetStats", stats.request(request.query_params), Deadline.none()
         )
         return _json(stats.body(reply))
 
     async def post_feedback(request: Request) -> Response:
         given = feedback.request(await read_object(request, api.max_body))
-        return _json(feedback.body(await api.feedback.submit(given, NO_DEADLINE)))
+        return _json(feedback.body(await api.feedback.submit(given, Deadline.none())))
 
     async def get_openapi(request: Request) -> Response:
         return _json(openapi.document())

@@ -14,12 +14,12 @@ from starlette.responses import Response
 from freescaling.common.v1 import voting_pb2
 from freescaling.gateway.v1 import gateway_pb2
 from services.gateway.chat import Chat
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError
 from services.gateway.generation import Generation
 from services.gateway.http import completion
 from services.gateway.http.chat_request import ChatCall
 from services.gateway.http.completion import Chunks
-from services.gateway.http.context import NO_DEADLINE
 from services.gateway.http.errors import ApiError, from_downstream
 from services.gateway.http.models import Catalog
 from services.gateway.http.sse import DONE, EventStream
@@ -42,7 +42,7 @@ class Completions:
     async def create(self, call: ChatCall, token: str | None = None) -> Response:
         """The answer to `call`; `token` (the caller's API key) scopes its answer cache."""
         scope = self.chat.cache.scope(token) if self.chat.cache is not None else None
-        if call.kind == "named" and not await self.catalog.known(call.model, NO_DEADLINE):
+        if call.kind == "named" and not await self.catalog.known(call.model, Deadline.none()):
             raise ApiError(
                 404,
                 f"the model {call.model!r} does not exist: GET /v1/models lists the models "
@@ -68,9 +68,9 @@ class Completions:
         )
         if call.lam is not None:
             setattr(request, "lambda", call.lam)
-        found = await self.chat.look_up(request, NO_DEADLINE, scope)
+        found = await self.chat.look_up(request, Deadline.none(), scope)
         call_id = self.chat.call_id_for(found)
-        chunks = self.chat.chat(request, NO_DEADLINE, call_id, found)
+        chunks = self.chat.chat(request, Deadline.none(), call_id, found)
         if call.stream:
             return await self._stream_chat(call, call_id, chunks)
         routing = None
@@ -157,7 +157,7 @@ class Completions:
                 message_id=call.message_id,
                 options=call.options,
             ),
-            NO_DEADLINE,
+            Deadline.none(),
             scope,
         )
         result = response.result
@@ -196,7 +196,7 @@ class Completions:
                 abstain_when_unsure=call.abstain_when_unsure,
                 vote_rule=call.vote_rule,
             ),
-            NO_DEADLINE,
+            Deadline.none(),
             scope,
         )
         result = response.result

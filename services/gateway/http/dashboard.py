@@ -29,9 +29,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from freescaling.common.v1 import ratings_pb2, records_pb2, routing_pb2
 from freescaling.learning.v1 import learning_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 from services.gateway.http import stats
-from services.gateway.http.context import NO_DEADLINE
 from services.gateway.http.errors import ApiError, invalid
 from services.gateway.http.models import Catalog
 
@@ -102,7 +102,7 @@ class Dashboard:
         self.downstreams, self.catalog = downstreams, catalog
 
     async def _learning(self, method: str, request):
-        return await self.downstreams.call("learning", method, request, NO_DEADLINE)
+        return await self.downstreams.call("learning", method, request, Deadline.none())
 
     async def _prices(self) -> dict[str, learning_pb2.ModelPrice]:
         return {
@@ -110,7 +110,7 @@ class Dashboard:
                 input_cost_per_mtok=m.input_cost_per_mtok,
                 output_cost_per_mtok=m.output_cost_per_mtok,
             )
-            for m in await self.catalog.current(NO_DEADLINE)
+            for m in await self.catalog.current(Deadline.none())
         }
 
     async def overview(self, query) -> dict:
@@ -164,7 +164,7 @@ class Dashboard:
         ranking, history, registry, failures = await asyncio.gather(
             self._learning("GetRankings", ratings_pb2.RankingsRequest()),
             self._learning("GetRatingHistory", learning_pb2.GetRatingHistoryRequest(points=30)),
-            self.catalog.current(NO_DEADLINE),
+            self.catalog.current(Deadline.none()),
             self._learning("GetOverview", learning_pb2.GetOverviewRequest(since=recent, buckets=1)),
         )
         entries = {m.alias: m for m in registry}

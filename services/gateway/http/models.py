@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from freescaling.common.v1 import models_pb2
+from services.gateway.deadline import Deadline
 from services.gateway.downstream import Downstreams
 
 AUTO = "freescaling/auto"
@@ -123,35 +124,35 @@ class Catalog:
         self._at = -float("inf")
         self._lock = asyncio.Lock()
 
-    async def refresh(self, context) -> list[models_pb2.ModelInfo]:
+    async def refresh(self, deadline: Deadline) -> list[models_pb2.ModelInfo]:
         reply = await self.downstreams.call(
-            "ensemble", "ListModels", models_pb2.ListModelsRequest(), context
+            "ensemble", "ListModels", models_pb2.ListModelsRequest(), deadline
         )
         self._models = list(reply.models)
         self._aliases = frozenset(m.alias for m in self._models)
         self._at = time.monotonic()
         return self._models
 
-    async def _refresh_if_older(self, age_s: float, context) -> None:
+    async def _refresh_if_older(self, age_s: float, deadline: Deadline) -> None:
         async with self._lock:  # concurrent misses share one ListModels
             if time.monotonic() - self._at >= age_s:
-                await self.refresh(context)
+                await self.refresh(deadline)
 
-    async def known(self, alias: str, context) -> bool:
+    async def known(self, alias: str, deadline: Deadline) -> bool:
         age = time.monotonic() - self._at
         if age >= self.ttl_s:
-            await self._refresh_if_older(self.ttl_s, context)
+            await self._refresh_if_older(self.ttl_s, deadline)
         elif alias not in self._aliases and age >= self.miss_s:
-            await self._refresh_if_older(self.miss_s, context)
+            await self._refresh_if_older(self.miss_s, deadline)
         return alias in self._aliases
 
-    async def current(self, context) -> list[models_pb2.ModelInfo]:
+    async def current(self, deadline: Deadline) -> list[models_pb2.ModelInfo]:
         """Every registry model, at most `ttl_s` old (the dashboard's prices and states)."""
         if time.monotonic() - self._at >= self.ttl_s:
-            await self._refresh_if_older(self.ttl_s, context)
+            await self._refresh_if_older(self.ttl_s, deadline)
         return self._models
 
-    async def find(self, alias: str, context) -> models_pb2.ModelInfo | None:
-        if not await self.known(alias, context):
+    async def find(self, alias: str, deadline: Deadline) -> models_pb2.ModelInfo | None:
+        if not await self.known(alias, deadline):
             return None
         return next((m for m in self._models if m.alias == alias), None)
