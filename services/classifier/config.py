@@ -85,6 +85,14 @@ class ClassifierSettings(ServerSettings):
         "RESOURCE_EXHAUSTED",
         check=positive,
     )
+    output_cache_size: int = setting(
+        0,
+        "FREESCALING_CLASSIFIER_OUTPUT_CACHE",
+        "Texts whose model outputs (scores, embedding) are kept to answer a repeat without a "
+        "forward pass, least recently used out first (about 4 KB each with a 384-wide "
+        "embedder, more for long texts); 0 keeps none",
+        check=non_negative,
+    )
     batch_limit: int = setting(
         256,
         "FREESCALING_CLASSIFIER_BATCH_LIMIT",

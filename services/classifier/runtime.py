@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from services.classifier.config import ClassifierSettings
+from services.classifier.output_cache import Kept, OutputCache
 from services.classifier.tiers import TierPolicy
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ class ClassifierRuntime:
                 "no centroids for this embedder in learning yet: fit them with FitClusters"
             )
         self._tasks: list[asyncio.Task] = []
+        self.cache = OutputCache(settings.output_cache_size)
         # Set once the checkpoint's first load attempt has ended, well or not: readiness waits
         # for it, so a normal start is never served half-classified.
         self._checkpoint_tried = asyncio.Event()
@@ -417,12 +419,40 @@ class ClassifierRuntime:
                 raise InvalidInput(f"{where} is empty; send the prompt to classify")
 
     async def outputs(self, texts: list[str], scores: bool = True) -> list[Output]:
-        """Scores (when the checkpoint is loaded and `scores`), embeddings and clusters."""
-        self._require_ready()
+        """Scores (when the checkpoint is loaded and `scores`), embeddings and clusters; texts
+        seen lately come from the output cache (FREESCALING_CLASSIFIER_OUTPUT_CACHE)."""
+        space = self._require_ready()
         self._check_texts(texts)
         embedder = self.embedder
         # The checkpoint's pass: for its scores, or (the `checkpoint` embedder) its pooled state.
         scoring = self.batcher is not None and (scores or embedder is None)
+        kept = [self.cache.get(space.id, scoring, t) for t in texts]
+        missing = [i for i, k in enumerate(kept) if k is None]
+        if missing:
+            fresh = await self._passes([texts[i] for i in missing], scoring)
+            for i, k in zip(missing, fresh, strict=True):
+                kept[i] = k
+                self.cache.put(space.id, scoring, texts[i], k)
+        vectors = [k.embedding for k in kept]
+        centroids = self.centroids
+        clusters = (
+            centroids.assign(np.stack(vectors)) if centroids is not None else [None] * len(texts)
+        )
+        return [
+            Output(
+                scores=k.scores,
+                embedding=k.embedding,
+                cluster_id=None if c is None else int(c),
+                truncated=k.truncated,
+                token_count=k.token_count,
+            )
+            for k, c in zip(kept, clusters, strict=True)
+        ]
+
+    async def _passes(self, texts: list[str], scoring: bool) -> list[Kept]:
+        """The forward passes `texts` need: the checkpoint's (when `scoring`) and the
+        embedder's, batched with other requests'."""
+        embedder = self.embedder
         encoded = embedder.encode(texts) if embedder is not None else None
         passes = []
         if scoring:
@@ -432,23 +462,18 @@ class ClassifierRuntime:
         done = await asyncio.gather(*passes)
         scored = done[0] if scoring else None
         vectors = done[-1] if encoded is not None else [s.embedding for s in scored]
-        centroids = self.centroids
-        clusters = (
-            centroids.assign(np.stack(vectors)) if centroids is not None else [None] * len(texts)
-        )
-        outputs = []
+        out = []
         for i, vector in enumerate(vectors):
             s = scored[i] if scored is not None else None
-            outputs.append(
-                Output(
+            out.append(
+                Kept(
                     scores=s.scores if s is not None else None,
                     embedding=np.asarray(vector, dtype=np.float32),
-                    cluster_id=None if clusters[i] is None else int(clusters[i]),
                     truncated=s.truncated if s is not None else encoded[i].truncated,
                     token_count=s.token_count if s is not None else len(encoded[i].ids),
                 )
             )
-        return outputs
+        return out
 
     async def classify(self, texts: list[str], scoring: str | None) -> list[Classified]:
         if len(texts) > self.settings.batch_limit:
