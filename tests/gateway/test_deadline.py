@@ -3,6 +3,8 @@ gRPC door, none at the HTTP door, and turned into downstream timeouts by downstr
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 
@@ -60,29 +62,39 @@ def test_the_grpc_door_reads_the_callers_time_once(clock):
     assert deadline.remaining() == 2.0
 
 
-def _downstreams() -> Downstreams:
-    return Downstreams(load(GatewaySettings, [], {"FREESCALING_GATEWAY_DOWNSTREAM_TIMEOUT_S": "3"}))
+def timeouts(*deadlines: Deadline) -> list:
+    """caller_timeout("learning", d) for each deadline (or the DownstreamError it raised), on
+    Downstreams made and closed inside an event loop, as the gateway makes them (their gRPC
+    channels belong to one)."""
+
+    async def run() -> list:
+        settings = load(GatewaySettings, [], {"FREESCALING_GATEWAY_DOWNSTREAM_TIMEOUT_S": "3"})
+        downstreams = Downstreams(settings)
+        out = []
+        try:
+            for d in deadlines:
+                try:
+                    out.append(downstreams.caller_timeout("learning", d))
+                except DownstreamError as exc:
+                    out.append(exc)
+        finally:
+            await downstreams.close()
+        return out
+
+    return asyncio.run(run())
 
 
 def test_downstream_timeouts_are_the_gateways_without_a_deadline_and_never_longer_than_it(clock):
-    downstreams = _downstreams()
-    assert downstreams.caller_timeout("learning", Deadline.none()) == (
-        3.0,
-        "the gateway's downstream timeout",
-    )
-    assert downstreams.caller_timeout("learning", Deadline.after(1.0)) == (
-        1.0,
-        "the caller's deadline",
-    )
-    assert downstreams.caller_timeout("learning", Deadline.after(10.0))[0] == 3.0
+    none, short, long = timeouts(Deadline.none(), Deadline.after(1.0), Deadline.after(10.0))
+    assert none == (3.0, "the gateway's downstream timeout")
+    assert short == (1.0, "the caller's deadline")
+    assert long[0] == 3.0
 
 
 def test_a_passed_deadline_stops_the_call_before_it_is_made(clock):
     deadline = Deadline.after(1.0)
     clock.now += 2.0
-    with pytest.raises(DownstreamError) as err:
-        _downstreams().caller_timeout("learning", deadline)
-    assert err.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert err.value.message == (
-        "the deadline passed before the gateway could call the learning service"
-    )
+    (err,) = timeouts(deadline)
+    assert isinstance(err, DownstreamError)
+    assert err.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert err.message == ("the deadline passed before the gateway could call the learning service")
