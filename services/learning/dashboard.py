@@ -17,18 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from freescaling.learning.v1 import learning_pb2
+from services.learning import answer_cache
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
 from services.learning.ratings import micros, timestamp
+from services.learning.records import time_filters
 from services.learning.schema import (
     calls,
-    feedback,
     profiles,
     rating_history,
     ratings,
     validation_results,
     votes,
 )
+from services.learning.stats import calls_by_model, latest_feedback, percentile
 
 DEFAULT_BUCKETS, MAX_BUCKETS = 24, 500
 DEFAULT_POINTS, MAX_POINTS = 30, 200
@@ -59,18 +61,6 @@ def _range(conn: Connection, request, table_time, has_since: bool, has_until: bo
     if since > until:
         raise InvalidInput("since is after until")
     return since, until
-
-
-def latest_feedback():
-    """The latest feedback of each call: (call_seq, label)."""
-    latest = (
-        sa.select(sa.func.max(feedback.c.id).label("id")).group_by(feedback.c.call_seq).subquery()
-    )
-    return (
-        sa.select(feedback.c.call_seq, feedback.c.label)
-        .join(latest, latest.c.id == feedback.c.id)
-        .subquery()
-    )
 
 
 def best_single_model(conn: Connection, prices) -> tuple[str, float, str]:
@@ -120,10 +110,10 @@ def overview(
         if p.input_cost_per_mtok < 0 or p.output_cost_per_mtok < 0:
             raise InvalidInput(f"prices[{alias!r}] is negative")
 
+    has_since, has_until = request.HasField("since"), request.HasField("until")
+
     def work(conn: Connection) -> learning_pb2.GetOverviewResponse:
-        since, until = _range(
-            conn, request, calls.c.created_us, request.HasField("since"), request.HasField("until")
-        )
+        since, until = _range(conn, request, calls.c.created_us, has_since, has_until)
         out = learning_pb2.GetOverviewResponse()
         model, accuracy, note = best_single_model(conn, request.prices)
         out.baseline_model, out.baseline_accuracy, out.baseline_note = model, accuracy, note
@@ -142,6 +132,8 @@ def overview(
                 sa.func.sum(calls.c.answer_prompt_tokens),
                 sa.func.sum(calls.c.answer_completion_tokens),
                 sa.func.sum(sa.case((calls.c.failed, 1), else_=0)),
+                # Skips NULL: calls that were not routed.
+                sa.func.count(calls.c.routing_latency_ms),
             )
             .where(*where)
             .group_by(bucket)
@@ -149,7 +141,9 @@ def overview(
         by_bucket = {int(r[0]): r[1:] for r in rows}
         if by_bucket:
             for i in range(n_buckets):
-                n, tokens, cost, prompt, completion, errors = by_bucket.get(i, (0, 0, 0.0, 0, 0, 0))
+                n, tokens, cost, prompt, completion, errors, routed = by_bucket.get(
+                    i, (0, 0, 0.0, 0, 0, 0, 0)
+                )
                 # PostgreSQL sums bigints as numeric: Decimal, hence the int().
                 baseline = (int(prompt or 0) * in_price + int(completion or 0) * out_price) / 1e6
                 out.buckets.add(
@@ -162,6 +156,19 @@ def overview(
                 )
                 out.cost_usd += float(cost or 0.0)
                 out.baseline_cost_usd += baseline
+                out.calls += n
+                out.tokens += int(tokens or 0)
+                out.routed_calls += routed
+        # As Stats computes them: over the range asked, unbounded where it is not given.
+        asked = time_filters(calls, request.since, request.until, has_since, has_until)
+        out.p50_latency_s = percentile(conn, asked, out.calls, 0.50)
+        out.p95_latency_s = percentile(conn, asked, out.calls, 0.95)
+        out.cache.CopyFrom(
+            answer_cache.lookup_stats(
+                conn, since if has_since else None, until if has_until else None, 0
+            )
+        )
+        out.calls_by_model.update(calls_by_model(conn, asked))
         latest = latest_feedback()
         judged, right = conn.execute(
             sa.select(

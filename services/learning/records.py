@@ -196,6 +196,7 @@ def vote_row(seq: int, position: int, vote: voting_pb2.Vote, role: str) -> dict:
         "total_tokens": vote.usage.total_tokens,
         "cost_usd": vote.usage.cost_usd,
         "error_cause": error_cause(vote.error),
+        "failed": bool(vote.error),
     }
 
 

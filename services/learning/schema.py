@@ -79,8 +79,14 @@ calls = sa.Table(
         "cost_usd",
         "answer_prompt_tokens",
         "answer_completion_tokens",
+        # Revision 0010: Stats' and the overview's totals read it alone too.
+        "latency_s",
+        "routing_latency_ms",
     ),
     sa.Index("ix_calls_latency", "latency_s"),
+    # Revision 0010: the calls of a kind in a range (the calls-by-model figures' scale calls;
+    # the model of the others).
+    sa.Index("ix_calls_kind", "kind", "created_us", "model", "seq"),
 )
 
 # Panel votes and the shadow challenger's answer of a scale call.
@@ -100,7 +106,21 @@ votes = sa.Table(
     sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
     # Ninth revision: the first clause of `error`, which the dashboard groups failures by.
     sa.Column("error_cause", sa.String(80), nullable=False, server_default=""),
+    # Tenth revision: the vote failed (its error is not empty), which the covering index below
+    # holds where the error's text could not be.
+    sa.Column("failed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_votes_model", "model", "call_seq"),
+    # Revision 0010: the calls-by-model figures read this index alone, not the votes' rows.
+    sa.Index(
+        "ix_votes_panel",
+        "role",
+        "model",
+        "call_seq",
+        "cost_usd",
+        "total_tokens",
+        "latency_s",
+        "failed",
+    ),
     sa.Index("ix_votes_error_cause", "error_cause", "model", "call_seq"),
 )
 

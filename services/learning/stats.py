@@ -11,17 +11,28 @@ from sqlalchemy.engine import Connection
 
 from freescaling.common.v1 import records_pb2
 from services.learning import answer_cache, ratings
-from services.learning.dashboard import latest_feedback
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
 from services.learning.records import time_filters
-from services.learning.schema import calls, votes
+from services.learning.schema import calls, feedback, votes
 
 # The confidence levels /stats reports accuracy above.
 CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-def _percentile(conn: Connection, where: list, total: int, fraction: float) -> float:
+def latest_feedback():
+    """The latest feedback of each call: (call_seq, label)."""
+    latest = (
+        sa.select(sa.func.max(feedback.c.id).label("id")).group_by(feedback.c.call_seq).subquery()
+    )
+    return (
+        sa.select(feedback.c.call_seq, feedback.c.label)
+        .join(latest, latest.c.id == feedback.c.id)
+        .subquery()
+    )
+
+
+def percentile(conn: Connection, where: list, total: int, fraction: float) -> float:
     """Nearest-rank percentile of call latency (no sort in Python, whatever the table size)."""
     if total == 0:
         return 0.0
@@ -79,6 +90,74 @@ def _by_confidence(conn: Connection, where: list) -> list[records_pb2.Confidence
     return out
 
 
+def _panel_votes(where: list) -> list:
+    """The panel votes of the scale calls that `where` (on calls) selects: a semi-join, which
+    reads ix_votes_panel alone and probes the calls' keys found by ix_calls_kind."""
+    scale = sa.select(calls.c.seq).where(*where, calls.c.kind == records_pb2.CALL_KIND_SCALE)
+    return [votes.c.role == "panel", votes.c.call_seq.in_(scale)]
+
+
+def _single(where: list) -> list:
+    return [*where, calls.c.model != "", calls.c.kind != records_pb2.CALL_KIND_SCALE]
+
+
+def by_model(conn: Connection, where: list) -> list[list]:
+    """[model, calls, cost, tokens, mean latency, errors] of each model over the calls `where`
+    selects. Scale calls count for each panel model (with that model's own usage); generate and
+    chat calls count for their winning or answering model."""
+    panel = conn.execute(
+        sa.select(
+            votes.c.model,
+            sa.func.count(sa.distinct(votes.c.call_seq)),
+            sa.func.sum(votes.c.cost_usd),
+            sa.func.sum(votes.c.total_tokens),
+            sa.func.avg(votes.c.latency_s),
+            sa.func.sum(sa.case((votes.c.failed, 1), else_=0)),
+        )
+        .where(*_panel_votes(where))
+        .group_by(votes.c.model)
+    ).all()
+    single = conn.execute(
+        sa.select(
+            calls.c.model,
+            sa.func.count(),
+            sa.func.sum(calls.c.cost_usd),
+            sa.func.sum(calls.c.total_tokens),
+            sa.func.avg(calls.c.latency_s),
+            sa.func.sum(sa.case((calls.c.failed, 1), else_=0)),
+        )
+        .where(*_single(where))
+        .group_by(calls.c.model)
+    ).all()
+    merged: dict[str, list] = {}
+    for key, n, c, t, lat, err in [*panel, *single]:
+        if key not in merged:
+            merged[key] = [key, 0, 0.0, 0, 0.0, 0]
+        entry = merged[key]
+        entry[4] = (entry[4] * entry[1] + float(lat or 0) * n) / (entry[1] + n)
+        entry[1] += n
+        entry[2] += float(c or 0)
+        entry[3] += int(t or 0)
+        entry[5] += int(err or 0)
+    return list(merged.values())
+
+
+def calls_by_model(conn: Connection, where: list) -> dict[str, int]:
+    """Calls of each model (by_model's counts alone, which read fewer columns)."""
+    panel = conn.execute(
+        sa.select(votes.c.model, sa.func.count(sa.distinct(votes.c.call_seq)))
+        .where(*_panel_votes(where))
+        .group_by(votes.c.model)
+    ).all()
+    single = conn.execute(
+        sa.select(calls.c.model, sa.func.count()).where(*_single(where)).group_by(calls.c.model)
+    ).all()
+    out: dict[str, int] = {}
+    for model, n in [*panel, *single]:
+        out[model] = out.get(model, 0) + n
+    return out
+
+
 def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
     where = time_filters(
         calls, request.since, request.until, request.HasField("since"), request.HasField("until")
@@ -117,43 +196,7 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
                 sa.func.avg(calls.c.routing_latency_ms),
             ).where(*where)
         ).one()
-        # Scale calls count for each panel model (with that model's own usage); generate and
-        # chat calls count for their winning or answering model.
-        panel = conn.execute(
-            sa.select(
-                votes.c.model,
-                sa.func.count(sa.distinct(votes.c.call_seq)),
-                sa.func.sum(votes.c.cost_usd),
-                sa.func.sum(votes.c.total_tokens),
-                sa.func.avg(votes.c.latency_s),
-                sa.func.sum(sa.case((votes.c.error != "", 1), else_=0)),
-            )
-            .join(calls, calls.c.seq == votes.c.call_seq)
-            .where(*where, votes.c.role == "panel", calls.c.kind == records_pb2.CALL_KIND_SCALE)
-            .group_by(votes.c.model)
-        ).all()
-        single = conn.execute(
-            sa.select(
-                calls.c.model,
-                sa.func.count(),
-                sa.func.sum(calls.c.cost_usd),
-                sa.func.sum(calls.c.total_tokens),
-                sa.func.avg(calls.c.latency_s),
-                failed,
-            )
-            .where(*where, calls.c.model != "", calls.c.kind != records_pb2.CALL_KIND_SCALE)
-            .group_by(calls.c.model)
-        ).all()
-        merged: dict[str, list] = {}
-        for key, n, c, t, lat, err in [*panel, *single]:
-            if key not in merged:
-                merged[key] = [key, 0, 0.0, 0, 0.0, 0]
-            entry = merged[key]
-            entry[4] = (entry[4] * entry[1] + float(lat or 0) * n) / (entry[1] + n)
-            entry[1] += n
-            entry[2] += float(c or 0)
-            entry[3] += int(t or 0)
-            entry[5] += int(err or 0)
+        merged = by_model(conn, where)
         kinds = [
             (records_pb2.CallKind.Name(k).removeprefix("CALL_KIND_").lower(), *rest)
             for k, *rest in grouped(conn, calls.c.kind, text=False)
@@ -163,9 +206,9 @@ def stats(db: Database, request: records_pb2.StatsRequest) -> records_pb2.Stats:
             total_cost_usd=float(cost or 0.0),
             total_tokens=int(tokens or 0),
             mean_latency_s=float(mean or 0.0),
-            p50_latency_s=_percentile(conn, where, total, 0.50),
-            p95_latency_s=_percentile(conn, where, total, 0.95),
-            by_model=_buckets(merged.values(), total),
+            p50_latency_s=percentile(conn, where, total, 0.50),
+            p95_latency_s=percentile(conn, where, total, 0.95),
+            by_model=_buckets(merged, total),
             by_tier=_buckets(grouped(conn, calls.c.tier), total),
             by_task_type=_buckets(grouped(conn, calls.c.task_type), total),
             by_kind=_buckets(kinds, total),

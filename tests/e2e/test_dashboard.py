@@ -139,7 +139,7 @@ def test_the_page_and_its_api_need_the_key_and_never_put_it_in_a_url(keyed, traf
     assert refused.status_code == 401
     headers = {"authorization": f"Bearer {KEY}"}
     overview = httpx.get(f"{base}/ui/api/overview", headers=headers, timeout=10).json()
-    assert overview["stats"]["total_calls"] >= BATCH
+    assert overview["totals"]["calls"] >= BATCH
     # The best profiled model (yes1 and yes4 are right on every item; yes1 comes first at the
     # same price) answering each call once: 12 tokens in and 3 out at $1 and $2 per million,
     # against two or three such answers per vote (the third is cancelled when the first two

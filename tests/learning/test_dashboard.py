@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from freescaling.common.v1 import ratings_pb2, routing_pb2, voting_pb2
+from freescaling.common.v1 import ratings_pb2, records_pb2, routing_pb2, voting_pb2
 from freescaling.learning.v1 import learning_pb2 as L
 from tests.learning.helpers import TIMEOUT, at, expect_error, record, scale_record, unique
 
@@ -93,6 +93,30 @@ def test_the_overview_buckets_costs_and_prices_the_best_profiled_model(stub, rec
     assert sum(bk.baseline_cost_usd for bk in reply.buckets) == pytest.approx(0.02)
     causes = {(e.model, e.cause): e.count for e in reply.errors}
     assert causes == {("", "UNAVAILABLE"): 1, (b, "RateLimitError"): 1}
+
+
+def test_the_overview_has_the_totals_stats_has_over_the_same_range(stub, recorded, models):
+    """The overview page reads its totals, percentiles, cache figures and calls by model from
+    GetOverview alone; they are GetStats' over the same range."""
+    a, b = models
+    reply = stub.GetOverview(L.GetOverviewRequest(buckets=6, **RANGE), TIMEOUT)
+    figures = stub.GetStats(records_pb2.StatsRequest(**RANGE), TIMEOUT)
+    assert (reply.calls, reply.tokens, reply.routed_calls) == (
+        figures.total_calls,
+        figures.total_tokens,
+        figures.routed_calls,
+    )
+    assert (reply.calls, reply.tokens) == (10, 10 * 220)
+    assert (reply.p50_latency_s, reply.p95_latency_s) == (
+        figures.p50_latency_s,
+        figures.p95_latency_s,
+    )
+    assert reply.cache == figures.cache
+    assert dict(reply.calls_by_model) == {m.key: m.calls for m in figures.by_model}
+    assert dict(reply.calls_by_model) == {a: 10, b: 10}
+    # Stats counts the failed vote as b's error (its `failed` flag, revision 0010).
+    errors = {m.key: m.errors for m in figures.by_model}
+    assert errors == {a: 0, b: 1}
 
 
 def test_the_baseline_says_why_there_is_none(stub, recorded):

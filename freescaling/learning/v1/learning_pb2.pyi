@@ -492,7 +492,14 @@ class ErrorCount(_message.Message):
     def __init__(self, model: _Optional[str] = ..., cause: _Optional[str] = ..., count: _Optional[int] = ..., last_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetOverviewResponse(_message.Message):
-    __slots__ = ("buckets", "bucket_s", "baseline_model", "baseline_accuracy", "baseline_note", "cost_usd", "baseline_cost_usd", "feedback_calls", "correct_calls", "errors")
+    __slots__ = ("buckets", "bucket_s", "baseline_model", "baseline_accuracy", "baseline_note", "cost_usd", "baseline_cost_usd", "feedback_calls", "correct_calls", "errors", "calls", "tokens", "routed_calls", "p50_latency_s", "p95_latency_s", "cache", "calls_by_model")
+    class CallsByModelEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     BUCKETS_FIELD_NUMBER: _ClassVar[int]
     BUCKET_S_FIELD_NUMBER: _ClassVar[int]
     BASELINE_MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -503,6 +510,13 @@ class GetOverviewResponse(_message.Message):
     FEEDBACK_CALLS_FIELD_NUMBER: _ClassVar[int]
     CORRECT_CALLS_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ROUTED_CALLS_FIELD_NUMBER: _ClassVar[int]
+    P50_LATENCY_S_FIELD_NUMBER: _ClassVar[int]
+    P95_LATENCY_S_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
+    CALLS_BY_MODEL_FIELD_NUMBER: _ClassVar[int]
     buckets: _containers.RepeatedCompositeFieldContainer[OverviewBucket]
     bucket_s: float
     baseline_model: str
@@ -513,7 +527,14 @@ class GetOverviewResponse(_message.Message):
     feedback_calls: int
     correct_calls: int
     errors: _containers.RepeatedCompositeFieldContainer[ErrorCount]
-    def __init__(self, buckets: _Optional[_Iterable[_Union[OverviewBucket, _Mapping]]] = ..., bucket_s: _Optional[float] = ..., baseline_model: _Optional[str] = ..., baseline_accuracy: _Optional[float] = ..., baseline_note: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., feedback_calls: _Optional[int] = ..., correct_calls: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ErrorCount, _Mapping]]] = ...) -> None: ...
+    calls: int
+    tokens: int
+    routed_calls: int
+    p50_latency_s: float
+    p95_latency_s: float
+    cache: _records_pb2.CacheStats
+    calls_by_model: _containers.ScalarMap[str, int]
+    def __init__(self, buckets: _Optional[_Iterable[_Union[OverviewBucket, _Mapping]]] = ..., bucket_s: _Optional[float] = ..., baseline_model: _Optional[str] = ..., baseline_accuracy: _Optional[float] = ..., baseline_note: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., feedback_calls: _Optional[int] = ..., correct_calls: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ErrorCount, _Mapping]]] = ..., calls: _Optional[int] = ..., tokens: _Optional[int] = ..., routed_calls: _Optional[int] = ..., p50_latency_s: _Optional[float] = ..., p95_latency_s: _Optional[float] = ..., cache: _Optional[_Union[_records_pb2.CacheStats, _Mapping]] = ..., calls_by_model: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class GetRatingHistoryRequest(_message.Message):
     __slots__ = ("models", "since", "until", "points")

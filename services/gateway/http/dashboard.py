@@ -1,6 +1,6 @@
 """The dashboard (`/ui`): its page, served from files in the package (no CDN, no build step),
 and the JSON its views fetch under `/ui/api/`. Each view composes calls the gateway already
-makes: learning computes every figure in SQL (GetStats, GetOverview, GetRatingHistory,
+makes: learning computes every figure in SQL (GetOverview, GetRatingHistory,
 GetCalibration, GetRankings, ListCalls, GetCall, GetCapabilityMap, SuggestPanel), the
 ensemble's registry gives prices and dead models; nothing is computed here beyond putting the
 replies side by side. Feedback from the page goes to `POST /v1/feedback`, the same composition
@@ -117,14 +117,29 @@ class Dashboard:
         since = _since(query)
         window = {"since": since} if since else {}
         prices = await self._prices()  # the registry, cached: no wait in the usual case
-        figures, over = await asyncio.gather(
-            self._learning("GetStats", records_pb2.StatsRequest(**window)),
-            self._learning(
-                "GetOverview", learning_pb2.GetOverviewRequest(buckets=24, prices=prices, **window)
-            ),
+        over = await self._learning(
+            "GetOverview", learning_pb2.GetOverviewRequest(buckets=24, prices=prices, **window)
         )
         return {
-            "stats": stats.body(figures),
+            "totals": {
+                "calls": over.calls,
+                "tokens": over.tokens,
+                "cost_usd": over.cost_usd,
+                "routed_calls": over.routed_calls,
+                "p50_latency_ms": round(over.p50_latency_s * 1000, 3),
+                "p95_latency_ms": round(over.p95_latency_s * 1000, 3),
+                "cache": {
+                    "hits": over.cache.hits,
+                    "misses": over.cache.misses,
+                    "semantic_hits": over.cache.semantic_hits,
+                    "hit_rate": round(over.cache.hit_rate, 4),
+                    "saved_cost_usd": over.cache.saved_cost_usd,
+                },
+                # Most calls first.
+                "calls_by_model": dict(
+                    sorted(over.calls_by_model.items(), key=lambda kv: (-kv[1], kv[0]))
+                ),
+            },
             "buckets": [
                 {
                     "start": _time(b.start),

@@ -183,7 +183,7 @@ const state = { range: "all", calls: { tokens: [""], model: "", kind: "" } };
 
 async function overview() {
   const data = await api(`/ui/api/overview?range=${state.range}`);
-  const s = data.stats;
+  const s = data.totals;
   const buckets = data.buckets.map((b) => ({ ...b, t: Date.parse(b.start) }));
   const saved = data.saved_usd;
   const baseline = data.baseline;
@@ -194,14 +194,14 @@ async function overview() {
   const errorsByCause = data.errors.map((e) =>
     h("tr", {}, h("td", {}, e.model || "(whole call)"), h("td", {}, e.cause),
       h("td", { class: "num" }, fmt.int(e.count)), h("td", {}, fmt.time(e.last_at))));
-  const byModel = Object.entries(s.by_model).map(([label, b]) => ({ label, value: b.calls }));
+  const byModel = Object.entries(s.calls_by_model).map(([label, calls]) => ({ label, value: calls }));
   return [
     h("div", { class: "toolbar" }, h("h1", {}, "Overview"),
       rangePicker(state.range, (r) => { state.range = r; route(); })),
     h("div", { class: "cards" },
-      card("Calls", fmt.int(s.total_calls), `${fmt.int(s.routed_calls)} routed`),
-      card("Tokens", fmt.int(s.total_tokens)),
-      card("Cost", fmt.usd(s.total_cost_usd)),
+      card("Calls", fmt.int(s.calls), `${fmt.int(s.routed_calls)} routed`),
+      card("Tokens", fmt.int(s.tokens)),
+      card("Cost", fmt.usd(s.cost_usd)),
       card(saved !== null && saved < 0 ? "Extra cost" : "Saved",
         saved === null ? "–" : fmt.usd(Math.abs(saved)), savedNote),
       card("Accuracy", accuracy === null ? "–" : fmt.pct(accuracy),
