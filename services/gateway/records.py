@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from freescaling.common.v1 import records_pb2, routing_pb2, voting_pb2
+from freescaling.gateway.v1 import gateway_pb2
 from services.common.request_context import current_request_id
 
 
@@ -12,6 +15,12 @@ def _now(started_at: float) -> Timestamp:
     stamp = Timestamp()
     stamp.FromNanoseconds(int(started_at * 1e9))
     return stamp
+
+
+def cascade_steps(steps: Iterable[gateway_pb2.CascadeStep]) -> list[records_pb2.CascadeStepRecord]:
+    """The answer's cascade steps as the record keeps them: CascadeStepRecord is CascadeStep
+    field for field (tests/gateway/test_records.py holds them to it), so the bytes carry over."""
+    return [records_pb2.CascadeStepRecord.FromString(s.SerializeToString()) for s in steps]
 
 
 def scale_record(
@@ -22,6 +31,7 @@ def scale_record(
     started_at: float,
     cascade_path: str,
     routing: routing_pb2.RoutingInfo | None = None,
+    steps: Iterable[gateway_pb2.CascadeStep] = (),
 ) -> records_pb2.CallRecord:
     # The call's usage is the panel's and the shadow's; a pending shadow's is added when its
     # vote is attached.
@@ -51,6 +61,7 @@ def scale_record(
         k=result.k,
         cascade_path=cascade_path,
         routing=routing,
+        cascade_steps=cascade_steps(steps),
     )
 
 

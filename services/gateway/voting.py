@@ -314,6 +314,7 @@ class Voting:
                 started_at=started,
                 cascade_path=response.cascade.path,
                 routing=routing,
+                steps=response.cascade.steps,
             )
             if classified is not None:
                 # Fixed k, weighed: classified before the vote, which the record keeps.

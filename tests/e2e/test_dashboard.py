@@ -271,3 +271,53 @@ def test_a_forgotten_key_is_asked_for_again(driver, keyed, traffic):
     )
     # The refused fetch is the browser's own console line, and the only one.
     assert all("401" in line for line in chrome.console_errors(driver))
+
+
+def test_a_call_page_shows_the_cascade_steps_with_their_evidence(driver, keyed, stubs, traffic):
+    """A k=auto call among the profiled models, aiming at a confidence the first can't reach
+    alone: its record keeps the steps as the answer had them, and its page shows each step,
+    the evidence that chose each model it added, and each vote's weight and why."""
+    from selenium.webdriver.common.by import By
+
+    gateway, learning = stubs
+    response = gateway.Scale(
+        gateway_pb2.ScaleRequest(
+            question="Is 97 a prime number?",
+            answer_patterns=["YES", "NO"],
+            models=["yes1", "yes4", "no1"],
+            min_confidence=0.999,
+            no_shadow=True,
+        ),
+        metadata=AUTH,
+        timeout=60,
+    )
+    steps = response.cascade.steps
+    assert response.cascade.path != "fixed" and steps
+    assert all(c.evidence for s in steps for c in s.added)
+    call_id = response.result.call_id
+    record = wait_for(lambda: _record(learning, call_id), timeout=20, what="the k=auto record")
+    assert len(record.cascade_steps) == len(steps)
+    for kept, step in zip(record.cascade_steps, steps, strict=True):
+        assert kept.SerializeToString() == step.SerializeToString()
+
+    base = keyed.http_url()
+    driver.get(f"{base}/ui/")
+    driver.execute_script(f"sessionStorage.setItem('freescaling-api-key', '{KEY}')")
+    main = _open(driver, base, f"call/{call_id}", "call")
+    rows = main.find_elements(By.CSS_SELECTOR, "#cascade tbody tr")
+    assert [r.get_attribute("data-step") for r in rows] == [str(i + 1) for i in range(len(steps))]
+    for row, step in zip(rows, steps, strict=True):
+        assert step.reason in row.text
+        assert ", ".join(step.models) in row.text
+        for choice in step.added:
+            item = row.find_element(By.CSS_SELECTOR, f"li[data-added='{choice.model}']")
+            assert choice.evidence in item.text
+    for vote in response.result.votes:
+        row = main.find_element(By.CSS_SELECTOR, f"#votes tr[data-vote='{vote.model}']")
+        shown = row.find_element(By.CSS_SELECTOR, "td.weight").text
+        if vote.weight or vote.weight_reason:
+            assert shown == str(Decimal(vote.weight).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        if vote.weight_reason:
+            assert vote.weight_reason in row.find_element(By.CSS_SELECTOR, "td.weight-reason").text
+    assert chrome.console_errors(driver) == []
+    chrome.screenshot(driver, "call-cascade")

@@ -24,7 +24,7 @@ CALL_KIND_GENERATE: CallKind
 CALL_KIND_CHAT: CallKind
 
 class CallRecord(_message.Message):
-    __slots__ = ("call_id", "kind", "created_at", "request_id", "message_id", "question", "answer_patterns", "answer", "confidence", "outcome", "votes", "shadow", "model", "routing", "usage", "latency_s", "k", "cascade_path", "error", "outputs", "judge_votes", "pending_shadow")
+    __slots__ = ("call_id", "kind", "created_at", "request_id", "message_id", "question", "answer_patterns", "answer", "confidence", "outcome", "votes", "shadow", "model", "routing", "usage", "latency_s", "k", "cascade_path", "error", "outputs", "judge_votes", "pending_shadow", "cascade_steps")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class CallRecord(_message.Message):
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     JUDGE_VOTES_FIELD_NUMBER: _ClassVar[int]
     PENDING_SHADOW_FIELD_NUMBER: _ClassVar[int]
+    CASCADE_STEPS_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     kind: CallKind
     created_at: _timestamp_pb2.Timestamp
@@ -69,7 +70,40 @@ class CallRecord(_message.Message):
     outputs: _containers.RepeatedCompositeFieldContainer[_voting_pb2.GeneratedOutput]
     judge_votes: _containers.RepeatedScalarFieldContainer[int]
     pending_shadow: str
-    def __init__(self, call_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., message_id: _Optional[str] = ..., question: _Optional[str] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ..., shadow: _Optional[_Union[_voting_pb2.Vote, _Mapping]] = ..., model: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., latency_s: _Optional[float] = ..., k: _Optional[int] = ..., cascade_path: _Optional[str] = ..., error: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_voting_pb2.GeneratedOutput, _Mapping]]] = ..., judge_votes: _Optional[_Iterable[int]] = ..., pending_shadow: _Optional[str] = ...) -> None: ...
+    cascade_steps: _containers.RepeatedCompositeFieldContainer[CascadeStepRecord]
+    def __init__(self, call_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., message_id: _Optional[str] = ..., question: _Optional[str] = ..., answer_patterns: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., votes: _Optional[_Iterable[_Union[_voting_pb2.Vote, _Mapping]]] = ..., shadow: _Optional[_Union[_voting_pb2.Vote, _Mapping]] = ..., model: _Optional[str] = ..., routing: _Optional[_Union[_routing_pb2.RoutingInfo, _Mapping]] = ..., usage: _Optional[_Union[_voting_pb2.Usage, _Mapping]] = ..., latency_s: _Optional[float] = ..., k: _Optional[int] = ..., cascade_path: _Optional[str] = ..., error: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_voting_pb2.GeneratedOutput, _Mapping]]] = ..., judge_votes: _Optional[_Iterable[int]] = ..., pending_shadow: _Optional[str] = ..., cascade_steps: _Optional[_Iterable[_Union[CascadeStepRecord, _Mapping]]] = ...) -> None: ...
+
+class CascadeStepRecord(_message.Message):
+    __slots__ = ("k", "models", "answer", "outcome", "reason", "added", "confidence")
+    K_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    k: int
+    models: _containers.RepeatedScalarFieldContainer[str]
+    answer: str
+    outcome: _voting_pb2.ScaleOutcome
+    reason: str
+    added: _containers.RepeatedCompositeFieldContainer[CascadeChoiceRecord]
+    confidence: float
+    def __init__(self, k: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., answer: _Optional[str] = ..., outcome: _Optional[_Union[_voting_pb2.ScaleOutcome, str]] = ..., reason: _Optional[str] = ..., added: _Optional[_Iterable[_Union[CascadeChoiceRecord, _Mapping]]] = ..., confidence: _Optional[float] = ...) -> None: ...
+
+class CascadeChoiceRecord(_message.Message):
+    __slots__ = ("model", "evidence", "expected_accuracy", "error_correlation", "cost")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    evidence: str
+    expected_accuracy: float
+    error_correlation: float
+    cost: float
+    def __init__(self, model: _Optional[str] = ..., evidence: _Optional[str] = ..., expected_accuracy: _Optional[float] = ..., error_correlation: _Optional[float] = ..., cost: _Optional[float] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
     __slots__ = ("since", "until", "kind")

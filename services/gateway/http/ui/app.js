@@ -413,14 +413,40 @@ function feedbackPanel(rec, summary) {
 function voteRow(v, role) {
   const usage = v.usage || {};
   const status = v.error ? `failed: ${v.error}` : v.cancelled ? "cancelled" : v.abstained ? "abstained" : "";
+  // Records from before votes were weighed carry no weight and no reason: "–", not 0.
+  const weighed = Boolean(v.weight || v.weight_reason);
+  const why = [v.accuracy ? `expected accuracy ${fmt.pct(v.accuracy)}` : "", v.weight_reason || ""]
+    .filter(Boolean).join("; ");
   return h("tr", { "data-vote": v.model },
     h("td", {}, v.model, role === "shadow" ? " (shadow)" : "", v.substituted_for ? ` (for ${v.substituted_for})` : ""),
     h("td", {}, v.parsed_answer || h("span", { class: "muted" }, status || "–")),
-    h("td", { class: "num" }, v.weight === undefined ? "1" : fmt.num(v.weight, 2)),
+    h("td", { class: "num weight" }, weighed ? fmt.num(v.weight, 2) : "–"),
+    h("td", { class: "text weight-reason" }, why || h("span", { class: "muted" }, "–")),
     h("td", { class: "num" }, fmt.ms(1000 * (v.latency_s || 0))),
     h("td", { class: "num" }, fmt.usd(usage.cost_usd || 0)),
     h("td", { class: "text" }, h("details", {}, h("summary", {}, (v.raw_output || "").slice(0, 80) || "(no text)"),
       h("pre", {}, v.raw_output || ""), v.reasoning ? h("pre", { class: "muted" }, v.reasoning) : null)));
+}
+
+function cascadeSteps(steps) {
+  // Each step of the cascade: the votes it counted, what it decided, why it went on or
+  // stopped, and the evidence that chose each model it added.
+  const outcome = (o) => String(o || "").replace("SCALE_OUTCOME_", "").toLowerCase() || "–";
+  const rows = steps.map((st, i) => h("tr", { "data-step": i + 1 },
+    h("td", { class: "num" }, i + 1),
+    h("td", {}, (st.models || []).join(", ")),
+    h("td", {}, st.answer || h("span", { class: "muted" }, "–")),
+    h("td", {}, outcome(st.outcome)),
+    h("td", { class: "num" }, fmt.pct(st.confidence || 0)),
+    h("td", { class: "text" }, st.reason || "–"),
+    h("td", { class: "text" }, (st.added || []).length
+      ? h("ul", { class: "evidence" }, st.added.map((c) => h("li", { "data-added": c.model },
+        h("b", {}, c.model), `: ${c.evidence || "–"} `,
+        h("span", { class: "muted" }, `(expected accuracy ${fmt.pct(c.expected_accuracy || 0)}, `
+          + `error correlation ${fmt.num(c.error_correlation || 0, 2)}, cost ${fmt.num(c.cost || 0, 3)})`))))
+      : h("span", { class: "muted" }, "none: earlier votes carried"))));
+  return table(["step", "votes counted", "answer", "outcome", "confidence", "why it went on or stopped",
+    "models added, and the evidence"], rows, { id: "cascade" });
 }
 
 async function call(id) {
@@ -453,8 +479,11 @@ async function call(id) {
         h("dt", {}, "classification"), h("dd", {}, cls.task_type_1
           ? `${cls.task_type_1}, tier ${String(cls.tier || "").replace("TIER_", "").toLowerCase()}, complexity ${fmt.num(cls.prompt_complexity_score, 2)}${cls.cluster_id !== undefined ? `, cluster ${cls.cluster_id}` : ""}` : "–")),
       candidates.length ? table(Object.keys(routing.candidates[0]), candidates) : null),
+    (rec.cascade_steps || []).length ? h("section", {}, h("h2", {}, "Cascade steps"),
+      cascadeSteps(rec.cascade_steps)) : null,
     votes.length ? h("section", {}, h("h2", {}, "Votes"),
-      table(["model", "parsed answer", "weight", "latency", "cost", "raw text"], votes, { id: "votes" })) : null,
+      table(["model", "parsed answer", "weight", "why this weight", "latency", "cost", "raw text"], votes,
+        { id: "votes" })) : null,
     outputs.length ? h("section", {}, h("h2", {}, "Outputs"), table(["model", "judge votes", "output"], outputs)) : null,
     !votes.length && !outputs.length && rec.answer ? h("section", {}, h("h2", {}, "Answer"), h("pre", {}, rec.answer)) : null,
     feedbackPanel(rec, s),

@@ -1,7 +1,8 @@
 """What makes the overview and Stats read indexes instead of rows at 100,000 calls: a vote's
 failure as a flag (so that the calls-by-model figures read one covering index of the votes,
 not each vote's row), that index, an index of the calls by kind and time, and the overview's
-index of the calls extended with the latencies (totals and routed calls read it alone).
+index of the calls extended with the latencies (totals and routed calls read it alone), and the
+latency index with the time and kind (percentiles over a range stay in the index).
 
 Votes recorded before this revision get the flag from their error. A pod of the previous
 release still writes votes during a rollout; its failed votes keep the flag's default (false)
@@ -32,6 +33,9 @@ OLD_OVERVIEW_COLUMNS = [
 OVERVIEW_COLUMNS = [*OLD_OVERVIEW_COLUMNS, "latency_s", "routing_latency_ms"]
 PANEL_COLUMNS = ["role", "model", "call_seq", "cost_usd", "total_tokens", "latency_s", "failed"]
 KIND_COLUMNS = ["kind", "created_us", "model", "seq"]
+# Percentiles walk this index in latency order; with the time and kind in it, a range (the
+# Models view asks for the last hour) is filtered in the index, not call by call in the rows.
+LATENCY_COLUMNS = ["latency_s", "created_us", "kind"]
 
 
 def upgrade() -> None:
@@ -42,9 +46,13 @@ def upgrade() -> None:
     op.create_index("ix_calls_kind", "calls", KIND_COLUMNS)
     op.drop_index("ix_calls_overview", "calls")
     op.create_index("ix_calls_overview", "calls", OVERVIEW_COLUMNS)
+    op.drop_index("ix_calls_latency", "calls")
+    op.create_index("ix_calls_latency", "calls", LATENCY_COLUMNS)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calls_latency", "calls")
+    op.create_index("ix_calls_latency", "calls", ["latency_s"])
     op.drop_index("ix_calls_overview", "calls")
     op.create_index("ix_calls_overview", "calls", OLD_OVERVIEW_COLUMNS)
     op.drop_index("ix_calls_kind", "calls")
