@@ -301,8 +301,11 @@ def test_a_call_page_shows_the_cascade_steps_with_their_evidence(driver, keyed, 
         assert kept.SerializeToString() == step.SerializeToString()
 
     base = keyed.http_url()
-    driver.get(f"{base}/ui/")
+    # The key, set on the page's origin from a file that runs nothing (the previous test left
+    # a wrong one, which the page would try first).
+    driver.get(f"{base}/ui/static/style.css")
     driver.execute_script(f"sessionStorage.setItem('freescaling-api-key', '{KEY}')")
+    chrome.console_errors(driver)  # drained: the earlier tests' lines
     main = _open(driver, base, f"call/{call_id}", "call")
     rows = main.find_elements(By.CSS_SELECTOR, "#cascade tbody tr")
     assert [r.get_attribute("data-step") for r in rows] == [str(i + 1) for i in range(len(steps))]

@@ -98,7 +98,8 @@ const fmt = {
 
 function setView(children, name) {
   const main = view();
-  main.replaceChildren(...children);
+  // Views leave null where a section does not apply: nothing to show, not the word "null".
+  main.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
   main.dataset.view = name;
   main.dataset.ready = "1";
   for (const link of document.querySelectorAll("[data-nav]")) {
@@ -415,7 +416,8 @@ function voteRow(v, role) {
   const status = v.error ? `failed: ${v.error}` : v.cancelled ? "cancelled" : v.abstained ? "abstained" : "";
   // Records from before votes were weighed carry no weight and no reason: "–", not 0.
   const weighed = Boolean(v.weight || v.weight_reason);
-  const why = [v.accuracy ? `expected accuracy ${fmt.pct(v.accuracy)}` : "", v.weight_reason || ""]
+  // The accuracy the vote was weighed at (the rule bounds it; the reason gives the profile's).
+  const why = [v.accuracy ? `weighed at accuracy ${fmt.pct(v.accuracy)}` : "", v.weight_reason || ""]
     .filter(Boolean).join("; ");
   return h("tr", { "data-vote": v.model },
     h("td", {}, v.model, role === "shadow" ? " (shadow)" : "", v.substituted_for ? ` (for ${v.substituted_for})` : ""),
