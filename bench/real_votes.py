@@ -360,9 +360,11 @@ class Replay:
             return outcome_of(reply.result, row, reply.cascade)
 
         outcomes = await asyncio.gather(*(one(r) for r in self.rows))
-        errors = sum("error" in o for o in outcomes)
+        failed = [o["error"] for o in outcomes if "error" in o]
+        errors = len(failed)
+        example = f", {errors} errors, e.g. {failed[0][:300]}" if errors else ""
         print(f"  {name:28s} {len(outcomes)} questions in {time.monotonic() - started:5.1f} s"
-              f"{f', {errors} errors' if errors else ''}", flush=True)  # fmt: skip
+              f"{example}", flush=True)  # fmt: skip
         return outcomes
 
 

@@ -22,6 +22,7 @@ from freescaling.common.v1 import (
     voting_pb2,
 )
 from freescaling.learning.v1 import learning_pb2
+from services.common.standing import standing
 from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 
@@ -337,6 +338,12 @@ class Router:
             reply = await self.downstreams.call("learning", "WeighVoters", request, deadline)
         except DownstreamError as exc:
             logger.info("no voter weights from learning (%s)", exc.message)
+            return None
+        try:
+            standing(reply)
+        except ValueError as exc:
+            # The ensemble would refuse the vote; voting by count beats not voting.
+            logger.warning("learning's voter weights are unusable, voting by count: %s", exc)
             return None
         listed = await self._listed(deadline)
         costs = listed[1] if listed else {}

@@ -122,10 +122,12 @@ def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[flo
             blocks[-1][0] += s
             blocks[-1][1] += c
             blocks[-1][2] += sx
-    raw, calibrated, floor = [], [], 0.0
+    raw, calibrated, floor, left = [], [], 0.0, 0.0
     for s, c, sx in blocks:
         floor = max(floor, (s + 0.5) / (c + 1.0))
-        raw.append(sx / c)
+        # Block means of sorted x never fall, but their sums round: keep the knots ascending.
+        left = max(left, sx / c)
+        raw.append(left)
         calibrated.append(floor)
     return tuple(raw), tuple(calibrated)
 
