@@ -5,10 +5,11 @@ From a cluster set's pool of graded validation answers (with the parsed answers 
 1. each model's expected accuracy on each item is estimated out of fold (5 folds by a stable
    hash of the item id, the set's chosen profile estimator fitted on the other folds), so that no
    item vouches for itself;
-2. votes are simulated item by item: panels of 1 to 5 of the models that answered it, half drawn
-   uniformly and half in proportion to accuracy (the panels the system tends to ask), each
-   weighed as a live vote would be and scored right when its winner is an answer some voter was
-   graded right for;
+2. votes are simulated item by item: panels of 1 to 5 of the models that answered it (the most
+   accurate ones where the item falls, as fixed panels and the cascade ask; then drawn in
+   proportion to the square of accuracy, uniformly, and in proportion again), each weighed as a
+   live vote would be and scored right when its winner is an answer some voter was graded
+   right for;
 3. for each number of votes cast (1 to 5; the last for 5 or more), an isotonic regression
    (pool-adjacent-violators) of right on raw posterior gives the map, its blocks shrunk by half
    a success and half a failure so that no confidence is 0 or 1. One map for every size would
@@ -30,7 +31,8 @@ from services.common.weighing import Calibrator, Standing, posterior, weights
 from services.learning import estimators
 
 SIZES = (1, 2, 3, 4, 5)
-# Simulated panels per item and size (half uniform, half by accuracy).
+# Simulated panels per item and size (the most accurate, then drawn: by accuracy, uniformly, by
+# accuracy).
 DRAWS = 4
 # Items simulated at most (a deterministic subsample beyond).
 MAX_ITEMS = 3000
@@ -174,10 +176,14 @@ def fit(
             if size > len(voters):
                 break
             for draw in range(DRAWS):
-                by_accuracy = draw % 2 == 1 and chance is not None
-                picked = rng.choice(
-                    len(voters), size, replace=False, p=chance if by_accuracy else None
-                )
+                if draw == 0:
+                    # The panel the system would ask: the most accurate where the item falls.
+                    picked = np.argsort(-accuracy[row, voters], kind="stable")[:size]
+                else:
+                    by_accuracy = draw % 2 == 1 and chance is not None
+                    picked = rng.choice(
+                        len(voters), size, replace=False, p=chance if by_accuracy else None
+                    )
                 panel = [models[voters[j]] for j in picked]
                 weight = weights(standing, panel, patterns)
                 votes = [(models[voters[j]], answers[i][voters[j]]) for j in picked]

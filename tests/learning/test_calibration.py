@@ -56,7 +56,7 @@ def test_coincidence_and_correlations_from_the_answers():
 
 def test_the_fitted_maps_hold_on_new_votes():
     accuracy = {"m1": 0.8, "m2": 0.65, "m3": 0.55, "m4": 0.45, "m5": 0.4}
-    rows, answers = synthetic(1500, accuracy, seed=1)
+    rows, answers = synthetic(3000, accuracy, seed=1)
     pool = estimators.Pool.build(rows)
     # Answers are kept in the pool's own order of items and models.
     order = [list(accuracy).index(m) for m in pool.models]
@@ -74,7 +74,7 @@ def test_the_fitted_maps_hold_on_new_votes():
         coincidence=co,
     )
     # New questions, the top three voting: the confidence is right on average, bin by bin.
-    _test_rows, test_answers = synthetic(3000, accuracy, seed=2)
+    _test_rows, test_answers = synthetic(6000, accuracy, seed=2)
     panel = ["m1", "m2", "m3"]
     confidence, right = [], []
     for row in test_answers:
