@@ -111,6 +111,8 @@ class Downstream:
     channel: grpc.aio.Channel
     stub: object
     health_stub: health_pb2_grpc.HealthStub
+    # Over the ready channel (readiness name health-checked per address): SERVING while any is.
+    ready_health_stub: health_pb2_grpc.HealthStub | None = None
     # Over the addresses that are alive, ready or not: for reads while none is ready.
     live_channel: grpc.aio.Channel | None = None
     live_stub: object = None
@@ -136,14 +138,21 @@ class Downstream:
     async def check(self, timeout_s: float) -> bool:
         """Ask the downstream's readiness name; remember and return whether it is SERVING.
         One that is alive but not ready is asked why, and its own reason is the detail."""
+        request = health_pb2.HealthCheckRequest(service=self.grpc_service)
         try:
-            reply = await self.health_stub.Check(
-                health_pb2.HealthCheckRequest(service=self.grpc_service), timeout=timeout_s
-            )
+            # Over the ready channel: SERVING while any replica is (with replicas ready and not,
+            # a check over every live one would answer for whichever it met, and flap).
+            reply = await self.ready_health_stub.Check(request, timeout=timeout_s)
+        except grpc.aio.AioRpcError:
+            try:
+                # No replica ready: the live ones say why (NOT_SERVING), or that none is up.
+                reply = await self.health_stub.Check(request, timeout=timeout_s)
+            except grpc.aio.AioRpcError as exc:
+                reply = None
+                serving, detail = False, f"{exc.code().name}: {exc.details()}"
+        if reply is not None:
             serving = reply.status == health_pb2.HealthCheckResponse.SERVING
             detail = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-        except grpc.aio.AioRpcError as exc:
-            serving, detail = False, f"{exc.code().name}: {exc.details()}"
         reason = ""
         if not serving and detail == "NOT_SERVING":
             reason = await self._reason(timeout_s)
@@ -206,6 +215,7 @@ class Downstreams:
                 # Over the live channel: the ready one would answer "backend unhealthy" for a
                 # downstream that is alive but not ready, instead of its own NOT_SERVING.
                 health_stub=health_pb2_grpc.HealthStub(live),
+                ready_health_stub=health_pb2_grpc.HealthStub(channel),
                 live_channel=live,
                 live_stub=stub_cls(live),
             )
@@ -337,8 +347,13 @@ class Downstreams:
         timeout, why = self._timeout(name, deadline, min(limit, timeout) if timeout else limit)
         service = self.services[name]
         read = method in _READS[name]
-        # A read skips the ready channel while the downstream is known not to be ready.
-        stub = service.live_stub if read and not service.serving else service.stub
+        # A read skips the ready channel while no address of it is ready. The last health check
+        # can lag (one that met a replica going away says not serving while another is ready),
+        # so the channel's own state, READY while one healthy address is, has the last word.
+        ready = service.serving or (
+            service.channel.get_state(try_to_connect=False) == grpc.ChannelConnectivity.READY
+        )
+        stub = service.stub if ready or not read else service.live_stub
         try:
             return await getattr(stub, method)(
                 request, timeout=timeout, metadata=outgoing_metadata()

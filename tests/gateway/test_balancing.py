@@ -9,6 +9,8 @@ loopback addresses would need an edited /etc/hosts)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from freescaling.common.v1 import models_pb2
@@ -79,3 +81,14 @@ def test_calls_go_on_when_a_replica_goes_away(replicas):
         assert stub.ListModels(models_pb2.ListModelsRequest(), timeout=5).models
     assert _served(ready[0]) - before == 10
     assert gateway.health(gateway.grpc_name) == "SERVING"
+
+
+def test_readiness_holds_while_one_replica_is_ready_and_another_is_not(replicas):
+    # The gateway checks readiness over the ready channel: a replica that is alive but not
+    # ready (keyless) must not answer for the pool and flap the gateway's readiness.
+    gateway, _, _ = replicas
+    seen = []
+    for _ in range(12):  # four health intervals of 0.3 s
+        seen.append(gateway.health(gateway.grpc_name))
+        time.sleep(0.1)
+    assert set(seen) == {"SERVING"}, seen
