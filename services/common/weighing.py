@@ -145,13 +145,19 @@ class Posterior:
     raw: float
 
 
+def _scores(votes: Iterable[tuple[str, str]], weight: Mapping[str, Weight]) -> dict[str, float]:
+    """Each voted answer's summed log-odds."""
+    scores: dict[str, float] = {}
+    for model, answer in votes:
+        scores[answer] = scores.get(answer, 0.0) + weight[model].log_odds
+    return scores
+
+
 def posterior(
     votes: Iterable[tuple[str, str]], weight: Mapping[str, Weight], m: float
 ) -> Posterior:
     """`votes` are (model, answer) of the voters that answered."""
-    scores: dict[str, float] = {}
-    for model, answer in votes:
-        scores[answer] = scores.get(answer, 0.0) + weight[model].log_odds
+    scores = _scores(votes, weight)
     if not scores:
         return Posterior({}, "", 0.0)
     top = max(scores.values())
@@ -164,6 +170,23 @@ def posterior(
     return Posterior(probability, ranked[0][0], probability[ranked[0][0]])
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A vote weighed: each voter's weight, the raw posterior, and its calibrated confidence."""
+
+    weight: dict[str, Weight]
+    posterior: Posterior
+    confidence: float
+
+
+def judge(standing: Standing, votes: Sequence[tuple[str, str]], patterns: int) -> Verdict:
+    """The vote of those who answered ((model, answer) each; they discount each other by their
+    error correlations); no vote has confidence 0."""
+    weight = weights(standing, [model for model, _ in votes], patterns)
+    found = posterior(votes, weight, standing.options(patterns))
+    return Verdict(weight, found, standing.calibrate(found.raw, len(votes)))
+
+
 def certain(
     votes: Iterable[tuple[str, str]],
     weight: Mapping[str, Weight],
@@ -172,9 +195,7 @@ def certain(
 ) -> bool:
     """True when no way the pending voters could vote changes the winner: the leader's score
     exceeds every other option's (an unvoted one scores 0) by more than they could add."""
-    scores: dict[str, float] = {}
-    for model, answer in votes:
-        scores[answer] = scores.get(answer, 0.0) + weight[model].log_odds
+    scores = _scores(votes, weight)
     if not scores:
         return False
     ranked = sorted(scores.values(), reverse=True)

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.common.weighing import Standing, Weight, certain, posterior, weights
+from services.common.weighing import Standing, Verdict, certain, judge, posterior, weights
 from services.ensemble.parser import parse_answer
 from services.ensemble.pool import Asked, Pool
 from services.ensemble.registry import Model
@@ -169,11 +169,9 @@ def decide(votes: Sequence[Ballot], rule: Rule = MAJORITY_RULE, patterns: int = 
         tied = len(ranked) > 1 and ranked[0][1] == ranked[1][1]
         answer = "" if tied else ranked[0][0]
         return _decided(answer, ranked[0][1] / len(cast), VOTE_SHARE, share, rule, tied)
-    weight = _weigh(votes, rule.standing, patterns)
-    found = posterior(
-        [(b.model, b.parsed_answer) for b in cast], weight, rule.standing.options(patterns)
-    )
-    confidence = rule.standing.calibrate(found.raw, len(cast))
+    verdict = judge(rule.standing, [(b.model, b.parsed_answer) for b in cast], patterns)
+    _explain(votes, verdict, rule.standing, patterns)
+    found, confidence = verdict.posterior, verdict.confidence
     probability = dict(found.probability)
     if found.winner:
         probability[found.winner] = confidence
@@ -202,20 +200,16 @@ def _decided(
     return Decision(answer, confidence, MAJORITY, source, probability, _rule_name(rule), confident)
 
 
-def _weigh(votes: Sequence[Ballot], standing: Standing, patterns: int) -> dict[str, Weight]:
-    """Every ballot's weight (those that voted discount each other by their error
-    correlations; an abstention or a failure says nothing)."""
-    cast = [b.model for b in votes if b.parsed_answer]
-    weight = weights(standing, cast, patterns)
-    alone = weights(standing, [b.model for b in votes if not b.parsed_answer], patterns)
+def _explain(votes: Sequence[Ballot], verdict: Verdict, standing: Standing, patterns: int) -> None:
+    """Every ballot's weight, accuracy and why (an abstention or a failure cast no vote)."""
+    m = standing.options(patterns)
     for b in votes:
         if b.parsed_answer:
-            w = weight[b.model]
+            w = verdict.weight[b.model]
             b.accuracy, b.weight_reason, b.weight = w.accuracy, w.reason, w.log_odds
         else:
-            b.accuracy, b.weight = alone[b.model].accuracy, 0.0
+            b.accuracy, b.weight = standing.accuracy_of(b.model, m), 0.0
             b.weight_reason = "no vote cast"
-    return weight
 
 
 def settled(ballots: Sequence[Ballot], pending: Sequence[str], rule: Rule, patterns: int) -> bool:

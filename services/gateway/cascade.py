@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.common.weighing import Standing, posterior, weights
+from services.common.weighing import Standing, judge, posterior, weights
 
 MAX_MODELS = 5
 # An addition is chosen among the models whose expected accuracy is within this of the most
@@ -49,12 +49,8 @@ class Next:
 
 def confidence(standing: Standing, votes: Sequence[Cast], patterns: int) -> tuple[str, float]:
     """The leader and its calibrated confidence ("" and 0 without a vote)."""
-    cast = [(v.model, v.answer) for v in votes if v.answer]
-    if not cast:
-        return "", 0.0
-    weight = weights(standing, [model for model, _ in cast], patterns)
-    found = posterior(cast, weight, standing.options(patterns))
-    return found.winner, standing.calibrate(found.raw, len(cast))
+    verdict = judge(standing, [(v.model, v.answer) for v in votes if v.answer], patterns)
+    return verdict.posterior.winner, verdict.confidence
 
 
 def expected(standing: Standing, votes: Sequence[Cast], model: str, patterns: int) -> float:
