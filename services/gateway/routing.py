@@ -23,6 +23,7 @@ from freescaling.common.v1 import (
 )
 from freescaling.learning.v1 import learning_pb2
 from services.common.standing import standing
+from services.common.weighing import Standing
 from services.gateway.deadline import Deadline
 from services.gateway.downstream import DownstreamError, Downstreams
 
@@ -323,10 +324,12 @@ class Router:
         classification: classification_pb2.Classification,
         candidates: Sequence[str],
         deadline: Deadline,
-    ) -> voting_pb2.Weighing | None:
+    ) -> tuple[voting_pb2.Weighing, Standing | None] | None:
         """Learning's standing of the `candidates` (every profiled model when empty) on the
         prompt `classification` describes (its embedding kept), with the registry's routing
-        costs where it has them; None when learning cannot say."""
+        costs where it has them, and the same as the weighing rule reads it (None when no
+        candidate is profiled); None when learning cannot say, or says what a vote would
+        refuse."""
         request = learning_pb2.WeighVotersRequest(
             candidates=list(candidates),
             embedding=classification.embedding,
@@ -340,7 +343,7 @@ class Router:
             logger.info("no voter weights from learning (%s)", exc.message)
             return None
         try:
-            standing(reply)
+            found = standing(reply)
         except ValueError as exc:
             # The ensemble would refuse the vote; voting by count beats not voting.
             logger.warning("learning's voter weights are unusable, voting by count: %s", exc)
@@ -350,4 +353,4 @@ class Router:
         for voter in reply.voters:
             if costs.get(voter.model, 0.0) > 0:
                 voter.cost = costs[voter.model]
-        return reply
+        return reply, found

@@ -9,7 +9,6 @@ ensemble's ScaleStream sends that one's vote later, and LateShadows records it w
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +18,7 @@ import grpc
 from freescaling.common.v1 import classification_pb2, routing_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2
 from freescaling.gateway.v1 import gateway_pb2
-from services.common.standing import standing
+from services.common.weighing import Standing
 from services.gateway import cascade as rule
 from services.gateway.answer_cache import NO_CACHE, AnswerCache, Hit
 from services.gateway.deadline import Deadline
@@ -31,7 +30,6 @@ from services.gateway.routing import Router
 from services.gateway.shadows import LateShadows
 
 MAJORITY = voting_pb2.SCALE_OUTCOME_MAJORITY
-logger = logging.getLogger(__name__)
 
 
 def _outcome(result: voting_pb2.ScaleResult) -> str:
@@ -94,12 +92,11 @@ def _from_cache(hit: Hit, elapsed_s: float) -> gateway_pb2.ScaleResponse:
     return response
 
 
-def _mean_correlation(weighing: voting_pb2.Weighing, model: str, asked: list[str]) -> float:
+def _mean_correlation(found: Standing, model: str, asked: list[str]) -> float:
     """`model`'s mean error correlation with those `asked` (0 for none)."""
     if not asked:
         return 0.0
-    found = {frozenset((c.model_a, c.model_b)): c.correlation for c in weighing.correlations}
-    return sum(found.get(frozenset((model, a)), 0.0) for a in asked) / len(asked)
+    return sum(found.correlation.get(frozenset((model, a)), 0.0) for a in asked) / len(asked)
 
 
 class _Steps:
@@ -164,10 +161,7 @@ class _Steps:
         merged.usage.cost_usd = sum(r.usage.cost_usd for r in results)
         routing_s = self.cascade.routing.routing_latency_ms / 1000
         merged.elapsed_s = sum(r.elapsed_s for r in results) + routing_s
-        if self.cascade.min_confidence:
-            merged.confident = bool(merged.answer) and (
-                merged.confidence >= self.cascade.min_confidence
-            )
+        # `confident` is the last step's: it was asked with the cascade's target.
         return gateway_pb2.ScaleResponse(result=merged, cascade=self.cascade)
 
 
@@ -342,7 +336,8 @@ class Voting:
         if request.vote_rule != voting_pb2.VOTE_RULE_MAJORITY:
             classified, _ = await self.router.classify(request.question, deadline)
             if classified is not None:
-                weighing = await self.router.weigh(classified, models, deadline)
+                weighed = await self.router.weigh(classified, models, deadline)
+                weighing = weighed[0] if weighed else None
         self._check_rule(request, weighing)
         result, late = await self._ask(
             request,
@@ -384,18 +379,14 @@ class Voting:
         started = time.perf_counter()
         routing = await self.router.route(request.question, deadline, keep_embedding=True)
         candidates = list(request.models) or sorted(await self.router.live_models(deadline) or ())
-        weighing = None
+        weighing, found = None, None
         if request.vote_rule != voting_pb2.VOTE_RULE_MAJORITY and routing.HasField(
             "classification"
         ):
-            weighing = await self.router.weigh(routing.classification, candidates, deadline)
+            weighing, found = await self.router.weigh(
+                routing.classification, candidates, deadline
+            ) or (None, None)
         self._check_rule(request, weighing)
-        found = None
-        if weighing is not None:
-            try:
-                found = standing(weighing)
-            except ValueError as exc:
-                logger.warning("learning's voter weights are unusable, voting by count: %s", exc)
         profiled = {v.model: v for v in weighing.voters} if found is not None else {}
         eligible = [m for m in candidates if m in profiled]
         if eligible:
@@ -440,7 +431,7 @@ class Voting:
                     model=m,
                     evidence=profiled[m].evidence,
                     expected_accuracy=profiled[m].accuracy,
-                    error_correlation=_mean_correlation(weighing, m, asked),
+                    error_correlation=_mean_correlation(found, m, asked),
                     cost=costs[m],
                 )
                 for m in following.models
