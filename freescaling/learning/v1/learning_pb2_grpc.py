@@ -380,8 +380,9 @@ class LearningServicer:
 
     def WeighVoters(self, request, context):
         """The voters' standing on one prompt for a weighted vote: each candidate's expected accuracy
-        there (the profile estimator), their error correlations and the calibration fitted on the
-        profiling data. Unprofiled candidates are left out (the vote gives them the pool's mean).
+        there (the profile estimator), their error correlations and the calibrations fitted on the
+        profiling data. Unprofiled candidates are left out (a vote gives them the mean accuracy of
+        those listed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
