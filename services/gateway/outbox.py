@@ -228,11 +228,12 @@ class Outbox:
         if self.spool_dir:
             self._spool_path(entry).unlink(missing_ok=True)
 
-    def _recover(self) -> int:
+    def _recover(self) -> dict[str, int]:
         """Queue what a previous process left in the spool, oldest first: records, then the
-        late shadow votes (held back behind their records as usual)."""
+        late shadow votes (held back behind their records as usual). Returns how many of each
+        were read back."""
         assert self.spool_dir is not None
-        count = 0
+        count = {"record": 0, "shadow": 0}
         for suffix, kind in (("record", records_pb2.CallRecord), ("shadow", voting_pb2.ShadowVote)):
             files = sorted(self.spool_dir.glob(f"*.{suffix}"), key=lambda p: p.stat().st_mtime)
             for path in files:
@@ -242,7 +243,7 @@ class Outbox:
                     logger.error("outbox: unreadable spool file %s kept aside", path)
                     path.rename(path.with_suffix(".unreadable"))
                     continue
-                count += 1
+                count[suffix] += 1
                 if isinstance(entry, voting_pb2.ShadowVote):
                     self._place_shadow(entry)
                 else:
@@ -254,8 +255,13 @@ class Outbox:
     async def start(self) -> None:
         if self.spool_dir:
             recovered = self._recover()
-            if recovered:
-                logger.info("outbox: %d records recovered from %s", recovered, self.spool_dir)
+            if any(recovered.values()):
+                logger.info(
+                    "outbox: %d records and %d late shadow votes recovered from %s",
+                    recovered["record"],
+                    recovered["shadow"],
+                    self.spool_dir,
+                )
         self._workers = [
             asyncio.create_task(self._deliver(), name=f"outbox-{i}")
             for i in range(self.policy.senders)
