@@ -4,6 +4,8 @@ a SQLite file (the resilience tests: PostgreSQL)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.support.fake_openai import FakeOpenAI, Step
@@ -41,8 +43,12 @@ def registry(api_base: str) -> str:
 @pytest.fixture(scope="session")
 def fake():
     server = FakeOpenAI(default=YES).start()
-    for alias in ("yes1", "yes2", "yes3", "yes4", "yes5", "deep1"):
+    for alias in ("yes1", "yes3", "yes4", "yes5", "deep1"):
         server.script(f"e2e/{alias}", YES)
+    # After yes1 and no1, so that a vote of the default panel (yes1, yes2, no1) hears all three:
+    # were yes1 and yes2 first, the short-circuit would cancel no1 and leave feedback that says
+    # NO was right with no winner.
+    server.script("e2e/yes2", replace(YES, delay_s=0.5))
     server.script("e2e/no1", NO)
     server.script("e2e/no2", NO)
     server.script("e2e/shy1", Step(text="I would rather not say."))

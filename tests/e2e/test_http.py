@@ -22,8 +22,6 @@ import pytest
 from freescaling.common.v1 import calls_pb2, ratings_pb2, records_pb2
 from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
-from tests.e2e.conftest import YES
-from tests.support.fake_openai import Step
 from tests.support.processes import ROOT, free_port, wait_for
 
 QUESTION = "Is 17 a prime number?"
@@ -201,21 +199,12 @@ def test_best_of_3_answers_with_the_judged_winner(client, learning):
     assert (record.kind, record.model) == (records_pb2.CALL_KIND_GENERATE, reply.model)
 
 
-def test_vote_3_answers_the_majority_and_feedback_moves_elo(system, fake, base, client, learning):
-    # no1 answers first and the two YES after it: the vote is decided only by the last ballot,
-    # so no1's NO is never cancelled by the short-circuit and the override has a winner.
-    late_yes = Step(text="Thinking it over.\nAnswer: YES", delay_s=0.3)
-    fake.script("e2e/yes1", late_yes)
-    fake.script("e2e/yes2", late_yes)
-    try:
-        reply = client.chat.completions.create(
-            model="freescaling/vote-3",
-            messages=[{"role": "system", "content": "Arithmetic."}, *_user("Is 23 prime?")],
-            extra_body={"answer_patterns": ["YES", "NO"], "message_id": "vote-msg-1"},
-        )
-    finally:
-        fake.script("e2e/yes1", YES)
-        fake.script("e2e/yes2", YES)
+def test_vote_3_answers_the_majority_and_feedback_moves_elo(system, base, client, learning):
+    reply = client.chat.completions.create(
+        model="freescaling/vote-3",
+        messages=[{"role": "system", "content": "Arithmetic."}, *_user("Is 23 prime?")],
+        extra_body={"answer_patterns": ["YES", "NO"], "message_id": "vote-msg-1"},
+    )
     extension = reply.freescaling
     assert reply.model == "freescaling/vote-3"
     assert reply.choices[0].message.content == extension["answer"] == "YES"

@@ -246,11 +246,11 @@ def test_cli_profile_uses_the_shipped_validation_set_by_default(system):
     from tests.e2e.test_gateway import _cli
 
     shipped = [json.loads(line) for line in DEFAULT.read_text(encoding="utf-8").splitlines()]
-    done = _cli(system, "--json", "profile", "--models", "yes2", "--replace")
+    done = _cli(system, "--json", "profile", "--models", "yes3", "--replace")
     assert done.returncode == 0, done.stderr
-    (mine,) = [m for m in json.loads(done.stdout)["models"] if m["model"] == "yes2"]
+    (mine,) = [m for m in json.loads(done.stdout)["models"] if m["model"] == "yes3"]
     assert mine["items"] == len(shipped) == 218
-    # yes2 always says YES: right on the YES/NO items labelled YES, and abstains elsewhere.
+    # yes3 always says YES: right on the YES/NO items labelled YES, and abstains elsewhere.
     assert mine["accuracy"] == pytest.approx(sum(i["label"] == "YES" for i in shipped) / 218)
 
 
