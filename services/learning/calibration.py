@@ -157,11 +157,12 @@ def fit(
     described: str,
     phi: np.ndarray,
     wrong_coincidence: float,
-    scales: dict[str, float],
+    scales: list[dict[str, float]],
 ) -> list[Fit]:
     """The calibration maps of the raw posterior for this pool, by votes cast; `answers[i][m]`
     is model m's parsed answer to item i ("" for none), `found` the out-of-fold accuracies
-    (`estimated`) of the estimator `described`, `scales` the fitted weight scales."""
+    (`estimated`) of the estimator `described`, `scales[r]` the weight scales fitted without
+    the fold of `found`'s item r (voter_scales.out_of_fold; {} for none)."""
     items, accuracy = found
     models = pool.models
     correlation = {
@@ -182,7 +183,7 @@ def fit(
             accuracy={models[m]: float(accuracy[row, m]) for m in voters},
             correlation=correlation,
             coincidence=wrong_coincidence,
-            scale=scales,
+            scale=scales[row],
         )
         m_eff = standing.options(patterns)
         chance = np.array([accuracy[row, m] for m in voters]) ** 2

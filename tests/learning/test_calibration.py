@@ -33,7 +33,8 @@ def _fit(pool, answers, coincidence, scales=None):
     spec = estimators.Spec(estimators.OVERALL)
     found = calibration.estimated(spec, pool)
     phi = calibration.correlations(pool)
-    return calibration.fit(pool, answers, found, spec.describe(), phi, coincidence, scales or {})
+    held_out = [scales or {}] * len(found[0])
+    return calibration.fit(pool, answers, found, spec.describe(), phi, coincidence, held_out)
 
 
 def test_isotonic_is_non_decreasing_and_never_certain():
