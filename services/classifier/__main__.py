@@ -1,7 +1,6 @@
 """`python -m services.classifier`: run the classifier service."""
 
-import sys
-
 from services.classifier.server import main
+from services.common.server import exit_now
 
-sys.exit(main())
+exit_now(main())

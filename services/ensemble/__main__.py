@@ -1,7 +1,6 @@
 """`python -m services.ensemble`: run the ensemble service."""
 
-import sys
-
+from services.common.server import exit_now
 from services.ensemble.server import main
 
-sys.exit(main())
+exit_now(main())

@@ -1,7 +1,6 @@
 """`python -m services.gateway`: run the gateway service."""
 
-import sys
-
+from services.common.server import exit_now
 from services.gateway.server import main
 
-sys.exit(main())
+exit_now(main())
