@@ -1,6 +1,7 @@
 """`python -m services.learning`: run the learning service."""
 
 import os
+import sys
 
 # One BLAS thread (set before numpy loads; an operator's own setting wins). Learning's numpy
 # work per request is small (a prompt against its nearest validation items, a few products),
@@ -10,7 +11,6 @@ import os
 for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")
 
-from services.common.server import exit_now  # noqa: E402
 from services.learning.server import main  # noqa: E402
 
-exit_now(main())
+sys.exit(main())

@@ -157,12 +157,11 @@ def fit(
     described: str,
     phi: np.ndarray,
     wrong_coincidence: float,
-    scales: list[dict[str, float]],
+    scales: dict[str, float],
 ) -> list[Fit]:
     """The calibration maps of the raw posterior for this pool, by votes cast; `answers[i][m]`
     is model m's parsed answer to item i ("" for none), `found` the out-of-fold accuracies
-    (`estimated`) of the estimator `described`, `scales[r]` the weight scales fitted without
-    the fold of `found`'s item r (voter_scales.out_of_fold; {} for none)."""
+    (`estimated`) of the estimator `described`, `scales` the fitted weight scales."""
     items, accuracy = found
     models = pool.models
     correlation = {
@@ -183,7 +182,7 @@ def fit(
             accuracy={models[m]: float(accuracy[row, m]) for m in voters},
             correlation=correlation,
             coincidence=wrong_coincidence,
-            scale=scales[row],
+            scale=scales,
         )
         m_eff = standing.options(patterns)
         chance = np.array([accuracy[row, m] for m in voters]) ** 2

@@ -17,12 +17,10 @@ here knows of the database or gRPC.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from services.common.weighing import MAX_ACCURACY, MAX_SCALE
-from services.learning.estimators import FOLDS, Pool
+from services.learning.estimators import Pool
 
 # The precision of the Gaussian prior on each scale, centred on 1 (in units of one item's
 # log-likelihood): a model's scale leaves 1 only as far as many items show it should.
@@ -57,20 +55,6 @@ def fit_pool(
     unvoted = np.array([max(m - len({a for a in row if a}), 0.0) for row in rows])
     found = fit(rows, right, log_odds(accuracy, m), unvoted)
     return {} if found is None else dict(zip(pool.models, map(float, found), strict=True))
-
-
-def out_of_fold(
-    pool: Pool, answers: list[list[str]], items: np.ndarray, accuracy: np.ndarray, m: float
-) -> list[dict[str, float]]:
-    """For each of `items`, the scales fitted without its fold (the folds of calibration.py's
-    out-of-fold accuracies): the votes the calibration simulates on an item are weighed by
-    scales that never saw it, as a live vote's are."""
-    folds = np.array([zlib.crc32(pool.item_ids[i].encode()) % FOLDS for i in items])
-    fitted = {
-        f: fit_pool(pool, answers, items[folds != f], accuracy[folds != f], m)
-        for f in np.unique(folds)
-    }
-    return [fitted[f] for f in folds]
 
 
 def fit(

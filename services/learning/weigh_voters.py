@@ -78,8 +78,7 @@ def _fit(conn: Connection, set_id: str, router: Router) -> Fitted:
     estimated = calibration.estimated(spec, pool)
     m = Standing({}, coincidence=coincidence).options(calibration.patterns_of(answers))
     scales = voter_scales.fit_pool(pool, answers, *estimated, m)
-    held_out = voter_scales.out_of_fold(pool, answers, *estimated, m)
-    found = calibration.fit(pool, answers, estimated, spec.describe(), phi, coincidence, held_out)
+    found = calibration.fit(pool, answers, estimated, spec.describe(), phi, coincidence, scales)
     models = pool.models
     return scales, voting_pb2.Weighing(
         correlations=[

@@ -33,8 +33,7 @@ def _fit(pool, answers, coincidence, scales=None):
     spec = estimators.Spec(estimators.OVERALL)
     found = calibration.estimated(spec, pool)
     phi = calibration.correlations(pool)
-    held_out = [scales or {}] * len(found[0])
-    return calibration.fit(pool, answers, found, spec.describe(), phi, coincidence, held_out)
+    return calibration.fit(pool, answers, found, spec.describe(), phi, coincidence, scales or {})
 
 
 def test_isotonic_is_non_decreasing_and_never_certain():
