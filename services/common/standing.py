@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from freescaling.common.v1 import voting_pb2
-from services.common.weighing import MAX_SCALE, Calibrator, Standing
+from services.common.weighing import Calibrator, Standing
 
 
 def standing(weighing: voting_pb2.Weighing) -> Standing | None:
@@ -18,11 +18,6 @@ def standing(weighing: voting_pb2.Weighing) -> Standing | None:
         if not 0.0 <= v.accuracy <= 1.0:
             raise ValueError(
                 f"weighing: {v.model!r} has accuracy {v.accuracy}; it must be within 0 to 1"
-            )
-        if v.HasField("weight_scale") and not 0.0 <= v.weight_scale <= MAX_SCALE:
-            raise ValueError(
-                f"weighing: {v.model!r} has weight_scale {v.weight_scale}; it must be within 0 "
-                f"to {MAX_SCALE:g}"
             )
     for c in weighing.correlations:
         if not -1.0 <= c.correlation <= 1.0 or math.isnan(c.correlation):
@@ -56,5 +51,4 @@ def standing(weighing: voting_pb2.Weighing) -> Standing | None:
             if c.raw
         },
         coincidence=weighing.wrong_coincidence,
-        scale={v.model: v.weight_scale for v in voters if v.HasField("weight_scale")},
     )

@@ -12,10 +12,8 @@ plausible options
 
 (a single voter's answer is then right with probability p_i, as its profile says). Voters whose
 errors go together say less than independent ones: w_i = 1 / (1 + the sum of its positive error
-correlations with the others asked), so two voters that always err together count as one; or,
-where learning could fit one, w_i is the voter's fitted scale (learning's voter_scales.py: the
-weights under which every profiled model's votes on the profiling items best predict the key).
-This raw posterior assumes more independence than there is; the calibration map, fitted on votes
+correlations with the others asked), so two voters that always err together count as one. This
+raw posterior assumes more independence than there is; the calibration map, fitted on votes
 simulated from the profiling data (learning's calibration.py), one per number of votes cast,
 turns it into the probability the answer is right. With no profiled voter the rule is majority
 and the confidence a vote share.
@@ -32,8 +30,6 @@ from dataclasses import dataclass, field
 # Accuracies are kept off 0 and 1 so that one voter is never certain; a voter no better than
 # chance carries no weight (its vote is not counted against its answer).
 MAX_ACCURACY = 0.98
-# A fitted weight scale is at most this (learning's voter_scales.py).
-MAX_SCALE = 3.0
 # Score differences under this are ties.
 TIE_EPS = 1e-9
 
@@ -75,8 +71,6 @@ class Standing:
     # One map per number of cast votes; the largest covers that many or more.
     calibrators: Mapping[int, Calibrator] = field(default_factory=dict)
     coincidence: float = 0.0
-    # Fitted weight scales; a voter with none is discounted by its error correlations.
-    scale: Mapping[str, float] = field(default_factory=dict)
 
     def calibrate(self, raw: float, votes: int) -> float:
         """The probability that a winner with this raw posterior and this many cast votes is
@@ -117,37 +111,29 @@ class Weight:
 
 
 def weights(standing: Standing, panel: Sequence[str], patterns: int) -> dict[str, Weight]:
-    """Each panel member's weight: its log-odds factor times its fitted scale, or (none fitted)
-    discounted by its positive error correlations with the rest of the panel."""
+    """Each panel member's weight: its log-odds factor, discounted by its positive error
+    correlations with the rest of the panel."""
     m = standing.options(patterns)
     out: dict[str, Weight] = {}
     for model in panel:
         p = standing.accuracy_of(model, m)
+        shared = [
+            (other, standing.correlation.get(frozenset((model, other)), 0.0))
+            for other in panel
+            if other != model
+        ]
+        positive = [(o, c) for o, c in shared if c > 0]
+        discount = 1.0 / (1.0 + sum(c for _, c in positive))
+        log_odds = discount * math.log(p * (m - 1) / (1 - p))
         if model in standing.accuracy:
             why = standing.evidence.get(model) or f"expected accuracy {p:.2f}"
         else:
             why = f"not profiled: the profiled voters' mean accuracy {p:.2f}"
-        if model in standing.scale:
-            discount = standing.scale[model]
-            why += f"; weight x{discount:.2f}, fitted on the profiling items"
-        else:
-            discount, why = _discount(standing, model, panel, why)
-        out[model] = Weight(p, discount, discount * math.log(p * (m - 1) / (1 - p)), why)
+        if positive:
+            named = ", ".join(f"{o} {c:.2f}" for o, c in sorted(positive, key=lambda x: -x[1]))
+            why += f"; errs with {named}: weight x{discount:.2f}"
+        out[model] = Weight(p, discount, log_odds, why)
     return out
-
-
-def _discount(standing: Standing, model: str, panel: Sequence[str], why: str) -> tuple[float, str]:
-    """1 / (1 + the model's positive error correlations with the rest of the panel), and why."""
-    positive = [
-        (other, c)
-        for other in panel
-        if other != model and (c := standing.correlation.get(frozenset((model, other)), 0.0)) > 0
-    ]
-    discount = 1.0 / (1.0 + sum(c for _, c in positive))
-    if positive:
-        named = ", ".join(f"{o} {c:.2f}" for o, c in sorted(positive, key=lambda x: -x[1]))
-        why += f"; errs with {named}: weight x{discount:.2f}"
-    return discount, why
 
 
 @dataclass(frozen=True)

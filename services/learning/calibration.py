@@ -134,42 +134,28 @@ def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[flo
     return tuple(raw), tuple(calibrated)
 
 
-def estimated(spec: estimators.Spec, pool: estimators.Pool) -> tuple[np.ndarray, np.ndarray]:
-    """`out_of_fold`, at most MAX_ITEMS of its items (a deterministic subsample beyond)."""
+def fit(
+    pool: estimators.Pool,
+    answers: list[list[str]],
+    spec: estimators.Spec,
+    phi: np.ndarray,
+    wrong_coincidence: float,
+) -> list[Fit]:
+    """The calibration maps of the raw posterior for this pool, by votes cast; `answers[i][m]`
+    is model m's parsed answer to item i ("" for none)."""
     items, accuracy = out_of_fold(spec, pool)
     if len(items) > MAX_ITEMS:
         keep = sorted(range(len(items)), key=lambda r: zlib.crc32(pool.item_ids[items[r]].encode()))
         keep = np.sort(np.asarray(keep[:MAX_ITEMS]))
         items, accuracy = items[keep], accuracy[keep]
-    return items, accuracy
-
-
-def patterns_of(answers: list[list[str]]) -> int:
-    """The options a wrong answer spreads over: as many as the most distinct answers seen, and
-    the right one."""
-    return max((len({a for a in row if a}) for row in answers), default=2) + 1
-
-
-def fit(
-    pool: estimators.Pool,
-    answers: list[list[str]],
-    found: tuple[np.ndarray, np.ndarray],
-    described: str,
-    phi: np.ndarray,
-    wrong_coincidence: float,
-    scales: dict[str, float],
-) -> list[Fit]:
-    """The calibration maps of the raw posterior for this pool, by votes cast; `answers[i][m]`
-    is model m's parsed answer to item i ("" for none), `found` the out-of-fold accuracies
-    (`estimated`) of the estimator `described`, `scales` the fitted weight scales."""
-    items, accuracy = found
     models = pool.models
     correlation = {
         frozenset((models[a], models[b])): float(phi[a, b])
         for a in range(len(models))
         for b in range(a + 1, len(models))
     }
-    patterns = patterns_of(answers)
+    # The options a wrong answer spreads over: as many as the most distinct answers seen.
+    patterns = max((len({a for a in row if a}) for row in answers), default=2) + 1
     rng = np.random.default_rng(SEED)
     raws: dict[int, list[float]] = {n: [] for n in SIZES}
     rights: dict[int, list[float]] = {n: [] for n in SIZES}
@@ -182,7 +168,6 @@ def fit(
             accuracy={models[m]: float(accuracy[row, m]) for m in voters},
             correlation=correlation,
             coincidence=wrong_coincidence,
-            scale=scales,
         )
         m_eff = standing.options(patterns)
         chance = np.array([accuracy[row, m] for m in voters]) ** 2
@@ -219,7 +204,7 @@ def fit(
                 Calibrator(raw, calibrated),
                 n,
                 f"isotonic over {n} votes of {size} simulated on {len(items)} validation items "
-                f"(accuracies out of fold, {described})",
+                f"(accuracies out of fold, {spec.describe()})",
             )
         )
     return fits

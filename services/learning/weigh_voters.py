@@ -1,9 +1,9 @@
 """WeighVoters: what a weighted vote needs to know about its voters on one prompt. Each profiled
 candidate's expected accuracy there (1 - psi from the set's profile estimator, as Route ranks
 them), their routing costs, their pairwise error correlations, the chance that two wrong answers
-coincide, each model's fitted weight scale (voter_scales.py) and the calibration of the vote's raw
-posterior under those weights (calibration.py), fitted once per profile version of the set and
-cached like the fitted router (every replica fits the same from the same rows)."""
+coincide, and the calibration of the vote's raw posterior (calibration.py), fitted once per
+profile version of the set and cached like the fitted router (every replica fits the same map
+from the same rows)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from sqlalchemy.engine import Connection
 
 from freescaling.common.v1 import voting_pb2
 from freescaling.learning.v1 import learning_pb2
-from services.common.weighing import Standing
-from services.learning import calibration, voter_scales
+from services.learning import calibration
 from services.learning.cluster_sets import resolve_set
 from services.learning.db import Database
 from services.learning.errors import InvalidInput
@@ -27,19 +26,15 @@ from services.learning.schema import validation_results
 R = validation_results
 
 
-Fitted = tuple[dict[str, float], voting_pb2.Weighing]
-
-
 class Calibrations:
-    """The weight scales, calibration, coincidence and correlations of each set's current pool."""
+    """The calibration, coincidence and correlations of each set's current pool."""
 
     def __init__(self) -> None:
-        self._fitted: dict[str, tuple[Router, Fitted]] = {}
+        self._fitted: dict[str, tuple[Router, voting_pb2.Weighing]] = {}
         self._lock = threading.Lock()
 
-    def get(self, conn: Connection, set_id: str, router: Router) -> Fitted:
-        """The models' fitted weight scales, and a Weighing with no voters: the set's
-        correlations, coincidence and calibration."""
+    def get(self, conn: Connection, set_id: str, router: Router) -> voting_pb2.Weighing:
+        """A Weighing with no voters: the set's correlations, coincidence and calibration."""
         cached = self._fitted.get(set_id)
         if cached is not None and cached[0] is router:
             return cached[1]
@@ -68,19 +63,15 @@ def _answers(conn: Connection, set_id: str, router: Router) -> list[list[str]]:
     return answers
 
 
-def _fit(conn: Connection, set_id: str, router: Router) -> Fitted:
+def _fit(conn: Connection, set_id: str, router: Router) -> voting_pb2.Weighing:
     pool = router.pool
     answers = _answers(conn, set_id, router)
     wrong = (pool.errors > 0) & (pool.answers > 0)
     coincidence = calibration.coincidence(answers, wrong)
     phi = calibration.correlations(pool)
-    spec = router.selection.chosen
-    estimated = calibration.estimated(spec, pool)
-    m = Standing({}, coincidence=coincidence).options(calibration.patterns_of(answers))
-    scales = voter_scales.fit_pool(pool, answers, *estimated, m)
-    found = calibration.fit(pool, answers, estimated, spec.describe(), phi, coincidence, scales)
+    found = calibration.fit(pool, answers, router.selection.chosen, phi, coincidence)
     models = pool.models
-    return scales, voting_pb2.Weighing(
+    return voting_pb2.Weighing(
         correlations=[
             voting_pb2.VoterCorrelation(
                 model_a=models[a], model_b=models[b], correlation=float(phi[a, b])
@@ -125,7 +116,7 @@ def weigh(
         spec, estimates = router.estimate(cluster, request.task_type, list(request.embedding))
         wanted = set(request.candidates) if request.candidates else set(router.costs)
         chosen = [m for m in router.pool.models if m in wanted and m in router.costs]
-        scales, shared = calibrations.get(conn, cset.id, router)
+        shared = calibrations.get(conn, cset.id, router)
         weighing = voting_pb2.Weighing()
         weighing.CopyFrom(shared)
         keep = set(chosen)
@@ -145,7 +136,6 @@ def weigh(
                     evidence=f"profile: expected accuracy {accuracy:.2f} from {n} validation "
                     f"answers ({described})",
                     cost=router.costs[m],
-                    weight_scale=scales.get(m),
                 )
             )
         return weighing

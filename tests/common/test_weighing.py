@@ -89,15 +89,3 @@ def test_scores_stay_finite_for_many_confident_voters():
     standing = Standing({f"m{i}": 0.98 for i in range(5)})
     found = vote(standing, [(f"m{i}", "B") for i in range(5)], 10)
     assert math.isfinite(found.raw) and 0.99 < found.raw < 1.0
-
-
-def test_a_fitted_scale_replaces_the_correlation_discount():
-    standing = Standing(
-        {"a": 0.8, "b": 0.8},
-        correlation={frozenset(("a", "b")): 0.5},
-        scale={"a": 0.4},
-    )
-    w = weights(standing, ["a", "b"], 4)
-    assert w["a"].discount == pytest.approx(0.4) and "fitted" in w["a"].reason
-    assert w["b"].discount == pytest.approx(1 / 1.5) and "errs with a" in w["b"].reason
-    assert w["a"].log_odds == pytest.approx(0.4 * math.log(0.8 * 3 / 0.2))

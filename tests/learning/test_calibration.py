@@ -29,13 +29,6 @@ def synthetic(items: int, accuracy: dict[str, float], seed: int):
     return rows, answers
 
 
-def _fit(pool, answers, coincidence, scales=None):
-    spec = estimators.Spec(estimators.OVERALL)
-    found = calibration.estimated(spec, pool)
-    phi = calibration.correlations(pool)
-    return calibration.fit(pool, answers, found, spec.describe(), phi, coincidence, scales or {})
-
-
 def test_isotonic_is_non_decreasing_and_never_certain():
     x = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0])
@@ -71,7 +64,9 @@ def test_the_fitted_maps_hold_on_new_votes():
     wrong = (pool.errors > 0) & (pool.answers > 0)
     co = calibration.coincidence(answers, wrong)
     assert co == pytest.approx(1 / 3, abs=0.03)  # wrong answers spread over 3 options
-    fits = _fit(pool, answers, co)
+    fits = calibration.fit(
+        pool, answers, estimators.Spec(estimators.OVERALL), calibration.correlations(pool), co
+    )
     assert [f.votes for f in fits] == [1, 2, 3, 4, 5] and all(f.samples > 1000 for f in fits)
     standing = Standing(
         {m: 1 - float(pool.errors[:, i].mean()) for i, m in enumerate(pool.models)},
@@ -104,7 +99,9 @@ def test_too_few_votes_fit_no_map():
     rows, answers = synthetic(20, {"a": 0.7, "b": 0.6}, seed=3)
     pool = estimators.Pool.build(rows)
     answers = [answers[int(item[1:])] for item in pool.item_ids]
-    fits = _fit(pool, answers, 0.3)
+    fits = calibration.fit(
+        pool, answers, estimators.Spec(estimators.OVERALL), calibration.correlations(pool), 0.3
+    )
     assert all(not f.calibrator.raw for f in fits)
     assert "too few" in fits[0].method
 

@@ -73,10 +73,6 @@ def test_the_voters_standing_on_a_prompt_and_the_calibration_of_their_votes(stub
     assert {v.model for v in everyone.voters} == set(plans)
     twins = [c for c in everyone.correlations if {c.model_a, c.model_b} == {coder, twin}]
     assert twins[0].correlation == pytest.approx(1.0)
-    # Every voter's vote has a fitted weight; the twins, who always vote alike, the same one.
-    scales = {v.model: v.weight_scale for v in everyone.voters if v.HasField("weight_scale")}
-    assert set(scales) == set(plans) and all(0 <= x <= 3 for x in scales.values())
-    assert scales[coder] == pytest.approx(scales[twin], abs=1e-6)
     first_fit = everyone.calibrations[0].id
 
     # A changed profile is a new fit.

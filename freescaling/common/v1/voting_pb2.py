@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"freescaling/common/v1/voting.proto\x12\x15\x66reescaling.common.v1\"a\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x04 \x01(\x01\"\x9a\x02\n\x04Vote\x12\r\n\x05model\x18\x01 \x01(\t\x12\x12\n\nraw_output\x18\x02 \x01(\t\x12\x11\n\treasoning\x18\x03 \x01(\t\x12\x15\n\rparsed_answer\x18\x04 \x01(\t\x12\x11\n\tlatency_s\x18\x05 \x01(\x01\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x11\n\tabstained\x18\x07 \x01(\x08\x12\x11\n\tcancelled\x18\x08 \x01(\x08\x12\x17\n\x0fsubstituted_for\x18\t \x01(\t\x12+\n\x05usage\x18\n \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\x12\x0e\n\x06weight\x18\x0b \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x0c \x01(\x01\x12\x15\n\rweight_reason\x18\r \x01(\t\"\x88\x01\n\x05Voter\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63uracy\x18\x02 \x01(\x01\x12\x12\n\nevidence_n\x18\x03 \x01(\x03\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\x12\x0c\n\x04\x63ost\x18\x05 \x01(\x01\x12\x19\n\x0cweight_scale\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\x0f\n\r_weight_scale\"I\n\x10VoterCorrelation\x12\x0f\n\x07model_a\x18\x01 \x01(\t\x12\x0f\n\x07model_b\x18\x02 \x01(\t\x12\x13\n\x0b\x63orrelation\x18\x03 \x01(\x01\"j\n\x0b\x43\x61libration\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03raw\x18\x02 \x03(\x01\x12\x12\n\ncalibrated\x18\x03 \x03(\x01\x12\x0f\n\x07samples\x18\x04 \x01(\x03\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\r\n\x05votes\x18\x06 \x01(\x05\"\xcc\x01\n\x08Weighing\x12,\n\x06voters\x18\x01 \x03(\x0b\x32\x1c.freescaling.common.v1.Voter\x12=\n\x0c\x63orrelations\x18\x02 \x03(\x0b\x32\'.freescaling.common.v1.VoterCorrelation\x12\x38\n\x0c\x63\x61librations\x18\x03 \x03(\x0b\x32\".freescaling.common.v1.Calibration\x12\x19\n\x11wrong_coincidence\x18\x04 \x01(\x01\"\xc8\x05\n\x0bScaleResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x34\n\x07outcome\x18\x04 \x01(\x0e\x32#.freescaling.common.v1.ScaleOutcome\x12*\n\x05votes\x18\x05 \x03(\x0b\x32\x1b.freescaling.common.v1.Vote\x12\x12\n\ncalls_made\x18\x06 \x01(\x05\x12\x11\n\telapsed_s\x18\x07 \x01(\x01\x12\x17\n\x0fshort_circuited\x18\x08 \x01(\x08\x12+\n\x06shadow\x18\t \x01(\x0b\x32\x1b.freescaling.common.v1.Vote\x12\x15\n\rshadow_agrees\x18\n \x01(\x08\x12+\n\x05usage\x18\x0b \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\x12\t\n\x01k\x18\x0c \x01(\x05\x12\x17\n\x0f\x61nswer_patterns\x18\r \x03(\t\x12\x16\n\x0epending_shadow\x18\x0e \x01(\t\x12\x19\n\x11shadow_calls_made\x18\x0f \x01(\x05\x12\x42\n\x11\x63onfidence_source\x18\x10 \x01(\x0e\x32\'.freescaling.common.v1.ConfidenceSource\x12\x11\n\tconfident\x18\x11 \x01(\x08\x12U\n\x12\x61nswer_probability\x18\x12 \x03(\x0b\x32\x39.freescaling.common.v1.ScaleResult.AnswerProbabilityEntry\x12\x32\n\tvote_rule\x18\x13 \x01(\x0e\x32\x1f.freescaling.common.v1.VoteRule\x1a\x38\n\x16\x41nswerProbabilityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\\\n\nShadowVote\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12)\n\x04vote\x18\x02 \x01(\x0b\x32\x1b.freescaling.common.v1.Vote\x12\x12\n\ncalls_made\x18\x03 \x01(\x05\"\x8e\x01\n\x0fGeneratedOutput\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0e\n\x06output\x18\x03 \x01(\t\x12\x11\n\tlatency_s\x18\x04 \x01(\x01\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12+\n\x05usage\x18\x06 \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\"`\n\tJudgeVote\x12\r\n\x05judge\x18\x01 \x01(\t\x12\x0e\n\x06\x63hoice\x18\x02 \x01(\x05\x12\x12\n\nraw_output\x18\x03 \x01(\t\x12\x11\n\tlatency_s\x18\x04 \x01(\x01\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xb4\x02\n\x0eGenerateResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\x12;\n\x0b\x61ll_outputs\x18\x03 \x03(\x0b\x32&.freescaling.common.v1.GeneratedOutput\x12\x14\n\x0cwinner_model\x18\x04 \x01(\t\x12\x13\n\x0bjudge_votes\x18\x05 \x03(\x05\x12\x30\n\x06judges\x18\x06 \x03(\x0b\x32 .freescaling.common.v1.JudgeVote\x12\x13\n\x0btotal_calls\x18\x07 \x01(\x05\x12\x11\n\telapsed_s\x18\x08 \x01(\x01\x12\x12\n\ntie_broken\x18\t \x01(\x08\x12+\n\x05usage\x18\n \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t*U\n\x08VoteRule\x12\x19\n\x15VOTE_RULE_UNSPECIFIED\x10\x00\x12\x16\n\x12VOTE_RULE_WEIGHTED\x10\x01\x12\x16\n\x12VOTE_RULE_MAJORITY\x10\x02*y\n\x10\x43onfidenceSource\x12!\n\x1d\x43ONFIDENCE_SOURCE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43ONFIDENCE_SOURCE_VOTE_SHARE\x10\x01\x12 \n\x1c\x43ONFIDENCE_SOURCE_CALIBRATED\x10\x02*\xb6\x01\n\x0cScaleOutcome\x12\x1d\n\x19SCALE_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCALE_OUTCOME_MAJORITY\x10\x01\x12\x15\n\x11SCALE_OUTCOME_TIE\x10\x02\x12\x1d\n\x19SCALE_OUTCOME_ALL_ABSTAIN\x10\x03\x12\x1b\n\x17SCALE_OUTCOME_NO_ANSWER\x10\x04\x12\x18\n\x14SCALE_OUTCOME_UNSURE\x10\x05\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"freescaling/common/v1/voting.proto\x12\x15\x66reescaling.common.v1\"a\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x04 \x01(\x01\"\x9a\x02\n\x04Vote\x12\r\n\x05model\x18\x01 \x01(\t\x12\x12\n\nraw_output\x18\x02 \x01(\t\x12\x11\n\treasoning\x18\x03 \x01(\t\x12\x15\n\rparsed_answer\x18\x04 \x01(\t\x12\x11\n\tlatency_s\x18\x05 \x01(\x01\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x11\n\tabstained\x18\x07 \x01(\x08\x12\x11\n\tcancelled\x18\x08 \x01(\x08\x12\x17\n\x0fsubstituted_for\x18\t \x01(\t\x12+\n\x05usage\x18\n \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\x12\x0e\n\x06weight\x18\x0b \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x0c \x01(\x01\x12\x15\n\rweight_reason\x18\r \x01(\t\"\\\n\x05Voter\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63uracy\x18\x02 \x01(\x01\x12\x12\n\nevidence_n\x18\x03 \x01(\x03\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\x12\x0c\n\x04\x63ost\x18\x05 \x01(\x01\"I\n\x10VoterCorrelation\x12\x0f\n\x07model_a\x18\x01 \x01(\t\x12\x0f\n\x07model_b\x18\x02 \x01(\t\x12\x13\n\x0b\x63orrelation\x18\x03 \x01(\x01\"j\n\x0b\x43\x61libration\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03raw\x18\x02 \x03(\x01\x12\x12\n\ncalibrated\x18\x03 \x03(\x01\x12\x0f\n\x07samples\x18\x04 \x01(\x03\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\r\n\x05votes\x18\x06 \x01(\x05\"\xcc\x01\n\x08Weighing\x12,\n\x06voters\x18\x01 \x03(\x0b\x32\x1c.freescaling.common.v1.Voter\x12=\n\x0c\x63orrelations\x18\x02 \x03(\x0b\x32\'.freescaling.common.v1.VoterCorrelation\x12\x38\n\x0c\x63\x61librations\x18\x03 \x03(\x0b\x32\".freescaling.common.v1.Calibration\x12\x19\n\x11wrong_coincidence\x18\x04 \x01(\x01\"\xc8\x05\n\x0bScaleResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x34\n\x07outcome\x18\x04 \x01(\x0e\x32#.freescaling.common.v1.ScaleOutcome\x12*\n\x05votes\x18\x05 \x03(\x0b\x32\x1b.freescaling.common.v1.Vote\x12\x12\n\ncalls_made\x18\x06 \x01(\x05\x12\x11\n\telapsed_s\x18\x07 \x01(\x01\x12\x17\n\x0fshort_circuited\x18\x08 \x01(\x08\x12+\n\x06shadow\x18\t \x01(\x0b\x32\x1b.freescaling.common.v1.Vote\x12\x15\n\rshadow_agrees\x18\n \x01(\x08\x12+\n\x05usage\x18\x0b \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\x12\t\n\x01k\x18\x0c \x01(\x05\x12\x17\n\x0f\x61nswer_patterns\x18\r \x03(\t\x12\x16\n\x0epending_shadow\x18\x0e \x01(\t\x12\x19\n\x11shadow_calls_made\x18\x0f \x01(\x05\x12\x42\n\x11\x63onfidence_source\x18\x10 \x01(\x0e\x32\'.freescaling.common.v1.ConfidenceSource\x12\x11\n\tconfident\x18\x11 \x01(\x08\x12U\n\x12\x61nswer_probability\x18\x12 \x03(\x0b\x32\x39.freescaling.common.v1.ScaleResult.AnswerProbabilityEntry\x12\x32\n\tvote_rule\x18\x13 \x01(\x0e\x32\x1f.freescaling.common.v1.VoteRule\x1a\x38\n\x16\x41nswerProbabilityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\\\n\nShadowVote\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12)\n\x04vote\x18\x02 \x01(\x0b\x32\x1b.freescaling.common.v1.Vote\x12\x12\n\ncalls_made\x18\x03 \x01(\x05\"\x8e\x01\n\x0fGeneratedOutput\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0e\n\x06output\x18\x03 \x01(\t\x12\x11\n\tlatency_s\x18\x04 \x01(\x01\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12+\n\x05usage\x18\x06 \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\"`\n\tJudgeVote\x12\r\n\x05judge\x18\x01 \x01(\t\x12\x0e\n\x06\x63hoice\x18\x02 \x01(\x05\x12\x12\n\nraw_output\x18\x03 \x01(\t\x12\x11\n\tlatency_s\x18\x04 \x01(\x01\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xb4\x02\n\x0eGenerateResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\x12;\n\x0b\x61ll_outputs\x18\x03 \x03(\x0b\x32&.freescaling.common.v1.GeneratedOutput\x12\x14\n\x0cwinner_model\x18\x04 \x01(\t\x12\x13\n\x0bjudge_votes\x18\x05 \x03(\x05\x12\x30\n\x06judges\x18\x06 \x03(\x0b\x32 .freescaling.common.v1.JudgeVote\x12\x13\n\x0btotal_calls\x18\x07 \x01(\x05\x12\x11\n\telapsed_s\x18\x08 \x01(\x01\x12\x12\n\ntie_broken\x18\t \x01(\x08\x12+\n\x05usage\x18\n \x01(\x0b\x32\x1c.freescaling.common.v1.Usage\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t*U\n\x08VoteRule\x12\x19\n\x15VOTE_RULE_UNSPECIFIED\x10\x00\x12\x16\n\x12VOTE_RULE_WEIGHTED\x10\x01\x12\x16\n\x12VOTE_RULE_MAJORITY\x10\x02*y\n\x10\x43onfidenceSource\x12!\n\x1d\x43ONFIDENCE_SOURCE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43ONFIDENCE_SOURCE_VOTE_SHARE\x10\x01\x12 \n\x1c\x43ONFIDENCE_SOURCE_CALIBRATED\x10\x02*\xb6\x01\n\x0cScaleOutcome\x12\x1d\n\x19SCALE_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCALE_OUTCOME_MAJORITY\x10\x01\x12\x15\n\x11SCALE_OUTCOME_TIE\x10\x02\x12\x1d\n\x19SCALE_OUTCOME_ALL_ABSTAIN\x10\x03\x12\x1b\n\x17SCALE_OUTCOME_NO_ANSWER\x10\x04\x12\x18\n\x14SCALE_OUTCOME_UNSURE\x10\x05\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,36 +34,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
   _globals['_SCALERESULT_ANSWERPROBABILITYENTRY']._loaded_options = None
   _globals['_SCALERESULT_ANSWERPROBABILITYENTRY']._serialized_options = b'8\001'
-  _globals['_VOTERULE']._serialized_start=2381
-  _globals['_VOTERULE']._serialized_end=2466
-  _globals['_CONFIDENCESOURCE']._serialized_start=2468
-  _globals['_CONFIDENCESOURCE']._serialized_end=2589
-  _globals['_SCALEOUTCOME']._serialized_start=2592
-  _globals['_SCALEOUTCOME']._serialized_end=2774
+  _globals['_VOTERULE']._serialized_start=2336
+  _globals['_VOTERULE']._serialized_end=2421
+  _globals['_CONFIDENCESOURCE']._serialized_start=2423
+  _globals['_CONFIDENCESOURCE']._serialized_end=2544
+  _globals['_SCALEOUTCOME']._serialized_start=2547
+  _globals['_SCALEOUTCOME']._serialized_end=2729
   _globals['_USAGE']._serialized_start=61
   _globals['_USAGE']._serialized_end=158
   _globals['_VOTE']._serialized_start=161
   _globals['_VOTE']._serialized_end=443
-  _globals['_VOTER']._serialized_start=446
-  _globals['_VOTER']._serialized_end=582
-  _globals['_VOTERCORRELATION']._serialized_start=584
-  _globals['_VOTERCORRELATION']._serialized_end=657
-  _globals['_CALIBRATION']._serialized_start=659
-  _globals['_CALIBRATION']._serialized_end=765
-  _globals['_WEIGHING']._serialized_start=768
-  _globals['_WEIGHING']._serialized_end=972
-  _globals['_SCALERESULT']._serialized_start=975
-  _globals['_SCALERESULT']._serialized_end=1687
-  _globals['_SCALERESULT_ANSWERPROBABILITYENTRY']._serialized_start=1631
-  _globals['_SCALERESULT_ANSWERPROBABILITYENTRY']._serialized_end=1687
-  _globals['_SHADOWVOTE']._serialized_start=1689
-  _globals['_SHADOWVOTE']._serialized_end=1781
-  _globals['_GENERATEDOUTPUT']._serialized_start=1784
-  _globals['_GENERATEDOUTPUT']._serialized_end=1926
-  _globals['_JUDGEVOTE']._serialized_start=1928
-  _globals['_JUDGEVOTE']._serialized_end=2024
-  _globals['_GENERATERESULT']._serialized_start=2027
-  _globals['_GENERATERESULT']._serialized_end=2335
-  _globals['_ITEMERROR']._serialized_start=2337
-  _globals['_ITEMERROR']._serialized_end=2379
+  _globals['_VOTER']._serialized_start=445
+  _globals['_VOTER']._serialized_end=537
+  _globals['_VOTERCORRELATION']._serialized_start=539
+  _globals['_VOTERCORRELATION']._serialized_end=612
+  _globals['_CALIBRATION']._serialized_start=614
+  _globals['_CALIBRATION']._serialized_end=720
+  _globals['_WEIGHING']._serialized_start=723
+  _globals['_WEIGHING']._serialized_end=927
+  _globals['_SCALERESULT']._serialized_start=930
+  _globals['_SCALERESULT']._serialized_end=1642
+  _globals['_SCALERESULT_ANSWERPROBABILITYENTRY']._serialized_start=1586
+  _globals['_SCALERESULT_ANSWERPROBABILITYENTRY']._serialized_end=1642
+  _globals['_SHADOWVOTE']._serialized_start=1644
+  _globals['_SHADOWVOTE']._serialized_end=1736
+  _globals['_GENERATEDOUTPUT']._serialized_start=1739
+  _globals['_GENERATEDOUTPUT']._serialized_end=1881
+  _globals['_JUDGEVOTE']._serialized_start=1883
+  _globals['_JUDGEVOTE']._serialized_end=1979
+  _globals['_GENERATERESULT']._serialized_start=1982
+  _globals['_GENERATERESULT']._serialized_end=2290
+  _globals['_ITEMERROR']._serialized_start=2292
+  _globals['_ITEMERROR']._serialized_end=2334
 # @@protoc_insertion_point(module_scope)

@@ -83,20 +83,18 @@ class Vote(_message.Message):
     def __init__(self, model: _Optional[str] = ..., raw_output: _Optional[str] = ..., reasoning: _Optional[str] = ..., parsed_answer: _Optional[str] = ..., latency_s: _Optional[float] = ..., error: _Optional[str] = ..., abstained: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., substituted_for: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., weight: _Optional[float] = ..., accuracy: _Optional[float] = ..., weight_reason: _Optional[str] = ...) -> None: ...
 
 class Voter(_message.Message):
-    __slots__ = ("model", "accuracy", "evidence_n", "evidence", "cost", "weight_scale")
+    __slots__ = ("model", "accuracy", "evidence_n", "evidence", "cost")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_N_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
-    WEIGHT_SCALE_FIELD_NUMBER: _ClassVar[int]
     model: str
     accuracy: float
     evidence_n: int
     evidence: str
     cost: float
-    weight_scale: float
-    def __init__(self, model: _Optional[str] = ..., accuracy: _Optional[float] = ..., evidence_n: _Optional[int] = ..., evidence: _Optional[str] = ..., cost: _Optional[float] = ..., weight_scale: _Optional[float] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., accuracy: _Optional[float] = ..., evidence_n: _Optional[int] = ..., evidence: _Optional[str] = ..., cost: _Optional[float] = ...) -> None: ...
 
 class VoterCorrelation(_message.Message):
     __slots__ = ("model_a", "model_b", "correlation")
