@@ -50,8 +50,9 @@ def stubs(system, keyed):
 
 @pytest.fixture(scope="module")
 def traffic(stubs):
-    """Calls to look at: a batch of votes (default panel yes1, yes2, no1: YES by 2 to 1, every vote heard), some
-    with feedback, and three models profiled so that the map and the saving exist."""
+    """Calls to look at: a batch of votes (default panel yes1, yes2, no1: YES by 2 to 1, every
+    vote heard), some with feedback, and three models profiled so that the map and the saving
+    exist."""
     gateway, learning = stubs
     items = [gateway_pb2.ScaleItem(question=f"Is {n} a prime number?") for n in range(BATCH)]
     results = list(
