@@ -30,7 +30,9 @@ BENCH_ARGS ?= --quick
 IMAGE_PREFIX ?= freescaling/
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 CUDA_VARIANT ?= cu128
-CONTAINER_ENGINE ?= $(shell command -v docker || command -v podman)
+# The first of docker and podman that answers `info` (a docker client without its daemon does not),
+# else whichever is installed, for the error message.
+CONTAINER_ENGINE ?= $(shell for e in docker podman; do if command -v $$e >/dev/null && $$e info >/dev/null 2>&1; then echo $$e; exit; fi; done; command -v docker || command -v podman)
 BASE_IMAGE ?=
 TORCH_INDEX ?=
 TORCH_WHEELS ?=

@@ -278,6 +278,7 @@ def test_the_build_context_leaves_out_local_state():
         "freescaling/__init__.py",
         "requirements.lock",
         "tools/lock.py",
+        "tools/pip_secrets.sh",
     ):
         assert not dockerfile.ignored(path, IGNORE), path
     assert dockerfile.ignored("services/gateway/__pycache__/server.cpython-311.pyc", IGNORE)
