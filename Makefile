@@ -19,11 +19,32 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?= --quick
 
 # Container images (`make images`): one per service, tagged $(IMAGE_PREFIX)<service>:$(IMAGE_TAG),
-# plus the classifier's CUDA variant ($(IMAGE_TAG)-cuda, PyTorch's $(CUDA_VARIANT) wheels).
+# plus the classifier's CUDA variant ($(IMAGE_TAG)-cuda, PyTorch's $(CUDA_VARIANT) wheels;
+# CUDA_VARIANT= skips it). Docker (with BuildKit, its default builder) or Podman; for Podman with
+# another OCI runtime: CONTAINER_ENGINE="podman --runtime runc". All optional:
+#   BASE_IMAGE, TORCH_INDEX   the Dockerfile's build args (the official Python image, PyTorch's index)
+#   TORCH_WHEELS              a folder holding the torch wheel, installed from there (hash checked)
+#   IMAGE_PIP_INDEX_URL_FILE  a file with a private PyPI mirror's URL  } build secrets, in no
+#   IMAGE_PIP_CA_FILE         the CA bundle that mirror's TLS needs      } layer of the images
+#   IMAGE_BUILD_FLAGS         anything more for `build` (--network host, --no-cache ...)
 IMAGE_PREFIX ?= freescaling/
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 CUDA_VARIANT ?= cu128
-CONTAINER_ENGINE ?= $(shell command -v docker || command -v podman)
+# The first of docker and podman that answers `info` (a docker client without its daemon does not),
+# else whichever is installed, for the error message.
+CONTAINER_ENGINE ?= $(shell for e in docker podman; do if command -v $$e >/dev/null && $$e info >/dev/null 2>&1; then echo $$e; exit; fi; done; command -v docker || command -v podman)
+BASE_IMAGE ?=
+TORCH_INDEX ?=
+TORCH_WHEELS ?=
+IMAGE_PIP_INDEX_URL_FILE ?=
+IMAGE_PIP_CA_FILE ?=
+IMAGE_BUILD_FLAGS ?=
+comma := ,
+IMAGE_BUILD := $(CONTAINER_ENGINE) build $(IMAGE_BUILD_FLAGS) \
+	$(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	$(if $(TORCH_INDEX),--build-arg TORCH_INDEX=$(TORCH_INDEX)) \
+	$(if $(IMAGE_PIP_INDEX_URL_FILE),--secret id=pip_index_url$(comma)src=$(IMAGE_PIP_INDEX_URL_FILE)) \
+	$(if $(IMAGE_PIP_CA_FILE),--secret id=pip_ca$(comma)src=$(IMAGE_PIP_CA_FILE))
 
 .PHONY: install lock audit protos protos-check docs run try test lint format bench clean checkpoint images
 
@@ -108,11 +129,13 @@ images:
 		echo "make images: no container engine is running here ($(or $(CONTAINER_ENGINE),no docker or podman found)); nothing was built. Run it where Docker or Podman runs (tests/deploy/test_images.py checks the Dockerfile's commands without one)." >&2; \
 		exit 1; \
 	fi
-	set -e; for service in gateway ensemble learning classifier; do \
-		$(CONTAINER_ENGINE) build --target $$service -t $(IMAGE_PREFIX)$$service:$(IMAGE_TAG) .; \
+	set -e; for service in gateway ensemble learning; do \
+		$(IMAGE_BUILD) --target $$service -t $(IMAGE_PREFIX)$$service:$(IMAGE_TAG) .; \
 	done
-	$(CONTAINER_ENGINE) build --target classifier --build-arg TORCH_VARIANT=$(CUDA_VARIANT) --build-arg TORCH_HASH= \
-		-t $(IMAGE_PREFIX)classifier:$(IMAGE_TAG)-cuda .
+	$(IMAGE_BUILD) --target classifier $(if $(TORCH_WHEELS),--build-context torch-wheels=$(TORCH_WHEELS)) \
+		-t $(IMAGE_PREFIX)classifier:$(IMAGE_TAG) .
+	$(if $(CUDA_VARIANT),$(IMAGE_BUILD) --target classifier --build-arg TORCH_VARIANT=$(CUDA_VARIANT) --build-arg TORCH_HASH= \
+		-t $(IMAGE_PREFIX)classifier:$(IMAGE_TAG)-cuda .)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

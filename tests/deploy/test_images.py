@@ -32,7 +32,7 @@ SERVICES = ("gateway", "ensemble", "learning", "classifier")
 # The classifier's alone (litellm pulls tokenizers, which is small: not in this list).
 HEAVY = {"torch", "transformers", "sentencepiece"}
 # The image paths the build writes to; the test puts them under its own root.
-_IMAGE_PATH = re.compile(r"(?<![\w.])/(opt|src|tmp|cache)(?=[/\s\"'\[]|$)")
+_IMAGE_PATH = re.compile(r"(?<![\w.])/(opt|src|tmp|cache|wheels)(?=[/\s\"'\[]|$)")
 
 
 def _reroot(text: str, root: Path) -> str:
@@ -79,6 +79,7 @@ class Built:
         self.workdir = root
         self.entrypoint: list[str] = []
         self.runs: list[str] = []
+        self.mounts: list[list[dict[str, str]]] = []
 
     def apply(self, stage: dockerfile.Stage, args: dict[str, str]) -> None:
         execute = self.execute
@@ -98,8 +99,15 @@ class Built:
                     continue
                 _copy(step.args, self.root, self.workdir)
             elif step.instruction == "RUN":
-                command = _reroot(dockerfile.substitute(step.args, values), self.root)
+                mounts, command = dockerfile.run_mounts(step.args)
+                command = _reroot(dockerfile.substitute(command, values, shell=True), self.root)
                 self.runs.append(command)
+                self.mounts.append(mounts)
+                # Secret mounts need nothing here: no secret is given, as in a plain build.
+                # A bind mount from another stage (the classifier's torch wheels) cannot be
+                # stood for: that target's lines are checked as text.
+                binds = [m for m in mounts if m.get("type") == "bind"]
+                assert not (execute and binds), f"RUN {step.args}: a bind mount, not run here"
                 if execute:
                     done = subprocess.run(
                         ["bash", "-euo", "pipefail", "-c", command],
@@ -193,6 +201,73 @@ def test_the_classifier_image_has_a_cuda_variant_by_build_arg():
     assert any("https://download.pytorch.org/whl/cu128" in r for r in cuda.runs)
 
 
+def test_the_base_image_and_the_torch_index_are_build_args_with_official_defaults():
+    base = PARSED.base_image("base")
+    assert dockerfile.substitute(base, PARSED.build_args("base")) == "python:3.11-slim-bookworm"
+    mine = PARSED.build_args("base", {"BASE_IMAGE": "localhost/freescaling/base-bookworm"})
+    assert dockerfile.substitute(base, mine) == "localhost/freescaling/base-bookworm"
+    mirror = Built("classifier", Path("/nonexistent"), execute=False)
+    args = PARSED.build_args("build-classifier", {"TORCH_INDEX": "https://mirror.example/whl"})
+    for stage in PARSED.chain("build-classifier"):
+        mirror.apply(stage, args)
+    assert any("--index-url https://mirror.example/whl/cpu" in r for r in mirror.runs)
+    assert not any("download.pytorch.org" in r for r in mirror.runs)
+
+
+def test_pip_takes_a_private_index_and_its_ca_as_build_secrets_never_in_a_layer():
+    """Every pip step mounts the two secrets and sources the script that reads them; no ARG or
+    ENV carries an index or a certificate (those would stay in the image's history)."""
+    for name in SERVICES:
+        built = Built.build(name, Path("/nonexistent"), execute=False)
+        for run, mounts in zip(built.runs, built.mounts, strict=True):
+            if " pip install " not in run:
+                continue
+            secrets = {m["id"] for m in mounts if m.get("type") == "secret"}
+            assert secrets == {"pip_index_url", "pip_ca"}, run
+            assert re.match(r"\. \S*/src/tools/pip_secrets\.sh && ", run), run
+    for stage in PARSED.stages.values():
+        for step in stage.steps:
+            if step.instruction in ("ARG", "ENV"):
+                assert not re.search(r"PIP_INDEX|PIP_CERT|INDEX_URL|_CA\b", step.args), step.args
+
+
+@pytest.mark.parametrize("wheel", [True, False], ids=["local-wheel", "index"])
+def test_the_classifier_installs_torch_from_a_local_wheel_where_one_is_given(wheel, tmp_path):
+    """The torch step, run with a stand-in for the venv's python that prints what pip would be
+    asked: with a torch wheel in the torch-wheels context, no index at all and the hash
+    checked; without one, PyTorch's index."""
+    assert PARSED.stages["torch-wheels"].parent == "scratch"
+    assert not PARSED.stages["torch-wheels"].steps
+    built = Built("classifier", tmp_path, execute=False)
+    for stage in PARSED.chain("build-classifier"):
+        built.apply(stage, PARSED.build_args("build-classifier"))
+    ((run, mounts),) = [
+        (r, m) for r, m in zip(built.runs, built.mounts, strict=True) if "torch" in r
+    ]
+    assert {"type": "bind", "from": "torch-wheels", "target": "/wheels"} in mounts
+    pip = tmp_path / "opt" / "venv" / "bin" / "python"
+    pip.parent.mkdir(parents=True)
+    pip.write_text('#!/bin/sh\necho "pip $*"\n')
+    pip.chmod(0o755)
+    (tmp_path / "src" / "tools").mkdir(parents=True)
+    shutil.copy(ROOT / "tools" / "pip_secrets.sh", tmp_path / "src" / "tools")
+    (tmp_path / "wheels").mkdir()
+    if wheel:
+        (tmp_path / "wheels" / "torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl").touch()
+    done = subprocess.run(
+        ["sh", "-euc", run], env={"PATH": os.environ["PATH"]}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    asked = done.stdout.strip()
+    if wheel:
+        assert f"--no-index --find-links {tmp_path}/wheels" in asked, asked
+    else:
+        assert "--index-url https://download.pytorch.org/whl/cpu" in asked, asked
+    assert "--require-hashes --no-deps" in asked
+    requirement = (tmp_path / "src" / "torch-requirement.txt").read_text()
+    assert requirement.startswith("torch==2.13.0 --hash=sha256:6746dbcb")
+
+
 def test_the_build_context_leaves_out_local_state():
     for path in (".venv/bin/python", "data/learning.db", "tests/conftest.py", ".git/HEAD"):
         assert dockerfile.ignored(path, IGNORE), path
@@ -203,6 +278,7 @@ def test_the_build_context_leaves_out_local_state():
         "freescaling/__init__.py",
         "requirements.lock",
         "tools/lock.py",
+        "tools/pip_secrets.sh",
     ):
         assert not dockerfile.ignored(path, IGNORE), path
     assert dockerfile.ignored("services/gateway/__pycache__/server.cpython-311.pyc", IGNORE)

@@ -48,13 +48,18 @@ class Dockerfile:
         return self.chain(target)[0].parent
 
     def build_args(self, target: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
-        values = dict(self.global_args)
+        """ARG values as the builder sees them in `target`: overrides (--build-arg) first, then
+        the defaults, each expanded with the values declared before it."""
+        overrides = overrides or {}
+        values: dict[str, str] = {}
+        for name, default in self.global_args.items():
+            values[name] = overrides.get(name, substitute(default, values))
         for stage in self.chain(target):
             for step in stage.steps:
                 if step.instruction == "ARG":
                     name, _, default = step.args.partition("=")
-                    values.setdefault(name, default)
-        values.update(overrides or {})
+                    values.setdefault(name, overrides.get(name, substitute(default, values)))
+        values.update(overrides)
         return values
 
 
@@ -101,14 +106,30 @@ def parse(path: Path) -> Dockerfile:
     return Dockerfile(global_args, stages)
 
 
-def substitute(text: str, values: dict[str, str]) -> str:
-    """${NAME} and $NAME as the builder expands them in ARG/ENV-aware instructions."""
+def substitute(text: str, values: dict[str, str], shell: bool = False) -> str:
+    """${NAME} and $NAME as the builder expands them in ARG/ENV-aware instructions; `shell`: a
+    RUN line, where the shell expands them, so a name that is no ARG or ENV (a shell variable)
+    stays as written."""
 
     def value(match: re.Match) -> str:
         name = match.group(1) or match.group(2)
-        return values.get(name, "")
+        return values.get(name, match.group(0) if shell else "")
 
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, text)
+
+
+def run_mounts(args: str) -> tuple[list[dict[str, str]], str]:
+    """RUN [--mount=type=...,key=value ...] COMMAND: the mounts, each as its key-value pairs,
+    and the shell command. Any other RUN flag is an error (not understood here)."""
+    mounts = []
+    rest = args.strip()
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        rest = rest.lstrip()
+        if not flag.startswith("--mount="):
+            raise ValueError(f"RUN {flag}: not understood by {__name__}")
+        mounts.append(dict(pair.partition("=")[::2] for pair in flag[8:].split(",")))
+    return mounts, rest
 
 
 def env_pairs(args: str) -> list[tuple[str, str]]:
