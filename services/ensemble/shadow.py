@@ -16,8 +16,11 @@ class ShadowPicker:
     def __init__(self) -> None:
         self.chosen: Counter[str] = Counter()
 
-    def pick(self, pool: Pool, panel: Sequence[Model]) -> Model | None:
-        candidates = pool.outsiders((m.alias for m in panel), (m.provider for m in panel))
+    def pick(self, pool: Pool, panel: Sequence[Model], voted: Sequence[str] = ()) -> Model | None:
+        """An outsider to the panel and to `voted` (models whose votes were cast earlier in the
+        call and carried into this vote: they are voters too, not challengers)."""
+        inside = [*(m.alias for m in panel), *voted]
+        candidates = pool.outsiders(inside, (m.provider for m in panel))
         if not candidates:
             return None
         choice = min(candidates, key=lambda m: self.chosen[m.alias])

@@ -257,7 +257,8 @@ async def scale(
     wall_start = time.perf_counter()
     messages = vote_messages(question, context, patterns)
     taken = {m.alias for m in panel} | {b.model for b in carried}
-    shadow_model = shadows.pick(pool, panel) if shadows is not None else None
+    voted = [b.model for b in carried]
+    shadow_model = shadows.pick(pool, panel, voted) if shadows is not None else None
     if shadow_model is not None:
         taken.add(shadow_model.alias)
 

@@ -11,7 +11,7 @@ import pytest
 
 from freescaling.common.v1 import calls_pb2, info_pb2, models_pb2, voting_pb2
 from freescaling.ensemble.v1 import ensemble_pb2, ensemble_pb2_grpc
-from tests.ensemble.conftest import FAKE_KEY, MEDIUM, start_ensemble
+from tests.ensemble.conftest import FAKE_KEY, FAST, MEDIUM, THINKING, start_ensemble
 from tests.support.fake_openai import Step
 from tests.support.processes import wait_for
 
@@ -809,6 +809,26 @@ def test_carried_votes_count_and_short_circuit_without_being_asked_again(stub, f
     assert fake.requests_for("test/f9") == []
     # The server sees the abort a moment after the vote is decided (later still under load).
     wait_for(lambda: closed_early(fake, "test/f3"), timeout=5, what="f3's request to be closed")
+
+
+def test_the_shadow_is_never_a_model_whose_vote_is_carried(stub, fake):
+    # A k=auto cascade carries its earlier steps' votes into the next step: those models have
+    # voted in the call, so none may be its shadow challenger (learning refuses such a record,
+    # and the call's record was lost). The shadow is the least-chosen outsider, so twice as
+    # many calls as there are outsiders come round to every one of them.
+    carried = [
+        voting_pb2.Vote(model=model, parsed_answer=answer, raw_output=f"Answer: {answer}")
+        for model, answer in (("f4", "YES"), ("f5", "NO"), ("f6", "YES"), ("f7", "NO"))
+    ]
+    # Long enough for the shadow's request (started alongside) to reach the server.
+    for name in ("f1", "f2", "f3"):
+        fake.script(f"test/{name}", Step(text="Answer: YES", delay_s=0.05))
+    outsiders = len(FAST) + len(MEDIUM) + len(THINKING) - 3
+    for _ in range(2 * outsiders):
+        scale(stub, ["f1", "f2", "f3"], shadow=True, carried_votes=carried)
+    asked = {r.model.removeprefix("test/") for r in fake.requests}
+    assert asked & {"f4", "f5", "f6", "f7"} == set()
+    assert len(asked) == outsiders - 4 + 3  # every other outsider was a shadow, and the panel
 
 
 def test_carried_votes_are_checked(stub):

@@ -30,6 +30,19 @@ def make_checkpoint(workdir: Path, kind: str, corpus: list[str]) -> Path:
     return directory
 
 
+def make_embedder(workdir: Path) -> Path:
+    """The test suite's embedder (random weights, sentence-transformers format), as `make try`
+    uses it."""
+    directory = workdir / "embedder-tiny"
+    subprocess.run(
+        [sys.executable, "-m", "services.classifier.tiny_embedder", str(directory)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return directory
+
+
 def start_system(
     workdir: Path,
     checkpoint: Path,

@@ -5,7 +5,9 @@ It runs an asyncio server in a background thread. Each model plays a script: a l
 one per request (the last one repeats). A step can answer text (optionally inside a `<think>`
 block or with a separate `reasoning_content` field), wait first (`delay_s`), never answer
 (`hang`), or fail with a NIM-style error body (404, 410, 429 with Retry-After, 500, 401).
-Streaming (`"stream": true`) answers as server-sent events.
+Streaming (`"stream": true`) answers as server-sent events. `Faults` wraps a responder to fail a
+share of requests at random (HTTP 500s, hangs), as a soak needs; `ProviderProcess` runs the
+server as a process of its own, which can be restarted on the same port.
 
     fake = FakeOpenAI().start()
     fake.script("m-yes", Step(text="Answer: YES", delay_s=0.3))
@@ -19,11 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 # NIM's error bodies have no "error" key (see CLASSIFIER.md); reproduce them as they are.
 NIM_BODIES = {
@@ -278,8 +285,7 @@ class FakeOpenAI:
     def _directed(step: Step, body: dict) -> Step:
         """Apply the last user message's directives: `[[delay=S]]`, `[[answer=TEXT]]`,
         `[[chunk_delay=S]]` (seconds between streamed pieces), and a judge step's `pick`."""
-        user = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
-        text = user[-1] if user else ""
+        text = last_user_text(body)
         changes: dict = {}
         if m := re.search(r"\[\[delay=([0-9.]+)\]\]", text):
             changes["delay_s"] = step.delay_s + float(m.group(1))
@@ -376,6 +382,104 @@ class FakeOpenAI:
         await writer.drain()
 
 
+def last_user_text(body: dict) -> str:
+    """The last user message of a chat completion request ("" when there is none)."""
+    user = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+    return user[-1] if user else ""
+
+
+@dataclass
+class Faults:
+    """A responder that fails a share of requests as providers do, drawn at random (seeded so
+    that a run can be repeated): `error_rate` of them get HTTP 500, `hang_rate` are never
+    answered (until the client gives up), the rest go to `inner`. Each fault is kept in
+    `injected` and, with `log`, appended to that file as one JSON line (`fault`: "500" or
+    "hang", `model`, `text`: the last user message), so that whoever injects them can tell the
+    errors they caused from the system's own, even across a restart of the server."""
+
+    inner: Callable[[dict], Step]
+    error_rate: float = 0.0
+    hang_rate: float = 0.0
+    seed: int = 0
+    log: Path | None = None
+    injected: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def __call__(self, body: dict) -> Step:
+        draw = self._random.random()
+        if draw < self.error_rate:
+            return self._inject("500", body, Step(status=500))
+        if draw < self.error_rate + self.hang_rate:
+            return self._inject("hang", body, Step(hang=True))
+        return self.inner(body)
+
+    def _inject(self, fault: str, body: dict, step: Step) -> Step:
+        entry = {"fault": fault, "model": body.get("model", ""), "text": last_user_text(body)}
+        self.injected.append(entry)
+        if self.log is not None:
+            with self.log.open("a") as log:
+                log.write(json.dumps(entry) + "\n")
+        return step
+
+
+class ProviderProcess:
+    """`python -m tests.support.fake_openai` as a process of its own, as `make try` runs it,
+    that can be stopped and started again on the same port (a provider restarting under load:
+    connections reset, then refused, then served again). `args` go to its command line."""
+
+    def __init__(self, workdir: Path, args: list[str] | None = None) -> None:
+        self.args = list(args or [])
+        self.log_file = workdir / "provider.log"
+        self.port_file = workdir / "provider.port"
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, timeout: float = 30.0) -> ProviderProcess:
+        """Start it (on its previous port after the first start) and wait until it listens."""
+        from tests.support.processes import ROOT, wait_for
+
+        self.port_file.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "tests.support.fake_openai", "--port", str(self.port)]
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "--port-file", str(self.port_file), *self.args],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+        def bound() -> int:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the scripted provider exited: see {self.log_file}")
+            text = self.port_file.read_text() if self.port_file.exists() else ""
+            return int(text) if text.strip().isdigit() else 0
+
+        self.port = wait_for(bound, timeout, what="the scripted provider to listen")
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self, down_s: float = 0.0) -> ProviderProcess:
+        """Stop it, stay down `down_s` seconds, start it again on the same port."""
+        self.stop()
+        time.sleep(down_s)
+        return self.start()
+
+
 # -- canned answers, and the server on its own (`make try`) -------------------------------
 CANNED = "[canned answer from the scripted local provider; no real model was asked]"
 # The one model that answers otherwise, so that a vote can be seen to be a vote.
@@ -394,8 +498,7 @@ def canned(body: dict) -> Step:
     model = body.get("model", "")
     messages = body.get("messages", [])
     system = " ".join(m.get("content", "") for m in messages if m.get("role") == "system")
-    user = [m.get("content", "") for m in messages if m.get("role") == "user"]
-    question = user[-1] if user else ""
+    question = last_user_text(body)
     if "### Output 1" in question:
         return Step(text=f"{CANNED}\nOutput 1 reads best.\nAnswer: 1")
     allowed = re.search(r"Answer with exactly one of: (.+?)\. End your reply", system)
@@ -412,11 +515,9 @@ def canned(body: dict) -> Step:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tests.support.fake_openai --canned`: the server on its own, every model
-    answering `canned`; Ctrl-C or SIGTERM stops it."""
+    """`python -m tests.support.fake_openai`: the server on its own, every model answering
+    `canned` (a share of requests failed by `Faults` when asked); Ctrl-C or SIGTERM stops it."""
     import argparse
-    import signal
-    from pathlib import Path
 
     parser = argparse.ArgumentParser(
         prog="python -m tests.support.fake_openai", description=main.__doc__
@@ -424,9 +525,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--port-file", default="", help="write the bound port here once serving")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="share answered HTTP 500")
+    parser.add_argument("--hang-rate", type=float, default=0.0, help="share never answered")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the faults' draws")
+    parser.add_argument("--fault-log", default="", help="append each fault here (JSON lines)")
     args = parser.parse_args(argv)
     server = FakeOpenAI(host=args.host, port=args.port, record=False)
-    server.respond_all(canned)
+    responder: Callable[[dict], Step] = canned
+    if args.error_rate or args.hang_rate:
+        log = Path(args.fault_log) if args.fault_log else None
+        responder = Faults(canned, args.error_rate, args.hang_rate, args.seed, log)
+    server.respond_all(responder)
     server.start()
     if args.port_file:
         Path(args.port_file).write_text(str(server.port))
