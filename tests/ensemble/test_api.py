@@ -820,9 +820,10 @@ def test_the_shadow_is_never_a_model_whose_vote_is_carried(stub, fake):
         voting_pb2.Vote(model=model, parsed_answer=answer, raw_output=f"Answer: {answer}")
         for model, answer in (("f4", "YES"), ("f5", "NO"), ("f6", "YES"), ("f7", "NO"))
     ]
-    # Long enough for the shadow's request (started alongside) to reach the server.
+    # Long enough for the shadow's request (started alongside) to reach the server under any
+    # load (0.05 s was not, on CI's busy cores: one outsider's request never arrived).
     for name in ("f1", "f2", "f3"):
-        fake.script(f"test/{name}", Step(text="Answer: YES", delay_s=0.05))
+        fake.script(f"test/{name}", Step(text="Answer: YES", delay_s=0.3))
     outsiders = len(FAST) + len(MEDIUM) + len(THINKING) - 3
     for _ in range(2 * outsiders):
         scale(stub, ["f1", "f2", "f3"], shadow=True, carried_votes=carried)
