@@ -811,25 +811,32 @@ def test_carried_votes_count_and_short_circuit_without_being_asked_again(stub, f
     wait_for(lambda: closed_early(fake, "test/f3"), timeout=5, what="f3's request to be closed")
 
 
-def test_the_shadow_is_never_a_model_whose_vote_is_carried(stub, fake):
+def test_the_shadow_is_never_a_model_whose_vote_is_carried(fake, tmp_path):
     # A k=auto cascade carries its earlier steps' votes into the next step: those models have
     # voted in the call, so none may be its shadow challenger (learning refuses such a record,
-    # and the call's record was lost). The shadow is the least-chosen outsider, so twice as
-    # many calls as there are outsiders come round to every one of them.
+    # and the call's record was lost). The shadow is the least-chosen outsider: on an ensemble
+    # of its own (no earlier test's picks counted, every model alive), twice as many calls as
+    # there are outsiders come round to every one of them.
     carried = [
         voting_pb2.Vote(model=model, parsed_answer=answer, raw_output=f"Answer: {answer}")
         for model, answer in (("f4", "YES"), ("f5", "NO"), ("f6", "YES"), ("f7", "NO"))
     ]
     # Long enough for the shadow's request (started alongside) to reach the server under any
-    # load (0.05 s was not, on CI's busy cores: one outsider's request never arrived).
+    # load (0.05 s was not, on CI's busy cores).
     for name in ("f1", "f2", "f3"):
         fake.script(f"test/{name}", Step(text="Answer: YES", delay_s=0.3))
-    outsiders = len(FAST) + len(MEDIUM) + len(THINKING) - 3
-    for _ in range(2 * outsiders):
-        scale(stub, ["f1", "f2", "f3"], shadow=True, carried_votes=carried)
-    asked = {r.model.removeprefix("test/") for r in fake.requests}
-    assert asked & {"f4", "f5", "f6", "f7"} == set()
-    assert len(asked) == outsiders - 4 + 3  # every other outsider was a shadow, and the panel
+    own = start_ensemble(tmp_path / "own", fake).wait_serving().wait_ready()
+    try:
+        stub = ensemble_pb2_grpc.EnsembleStub(own.channel())
+        fake.reset()
+        outsiders = len(FAST) + len(MEDIUM) + len(THINKING) - 3
+        for _ in range(2 * outsiders):
+            scale(stub, ["f1", "f2", "f3"], shadow=True, carried_votes=carried)
+        asked = {r.model.removeprefix("test/") for r in fake.requests}
+        assert asked & {"f4", "f5", "f6", "f7"} == set()
+        assert len(asked) == outsiders - 4 + 3  # every other outsider was a shadow, and the panel
+    finally:
+        assert own.stop() == 0
 
 
 def test_carried_votes_are_checked(stub):
