@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ from services.gateway.config import GatewaySettings  # noqa: E402
 from services.gateway.downstream import Downstreams  # noqa: E402
 from services.gateway.outbox import Outbox, OutboxPolicy  # noqa: E402
 from services.gateway.server import record_sender  # noqa: E402
+from tests.support.bench_system import make_checkpoint  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
@@ -67,13 +67,7 @@ PROMPT = "Is 17 a prime number? Answer YES or NO."
 
 
 def start_system(workdir: Path, fake: FakeOpenAI) -> dict[str, ServiceProcess]:
-    checkpoint = workdir / "tiny-classifier"
-    subprocess.run(
-        [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(checkpoint)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    checkpoint = make_checkpoint(workdir, "tiny", [])
     (workdir / "registry.yaml").write_text(REGISTRY)
     quiet = {"FREESCALING_LOG_LEVEL": "WARNING"}
     services = {
