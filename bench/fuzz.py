@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from freescaling.ensemble.v1 import ensemble_pb2  # noqa: E402
 from freescaling.gateway.v1 import gateway_pb2  # noqa: E402
 from freescaling.learning.v1 import learning_pb2  # noqa: E402
 from tests.support import fuzz  # noqa: E402
-from tests.support.bench_system import report  # noqa: E402
+from tests.support.bench_system import make_checkpoint, make_embedder, report  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI, Step  # noqa: E402
 
 API_KEY = "fs-bench-fuzz-7a6b5c4d3e2f-never-echoed"
@@ -49,16 +48,8 @@ MODES = {"smoke": (1, 3), "quick": (5, 20), "full": (60, 300)}
 
 def _checkpoint(scratch: Path) -> None:
     """The suite's tiny classifier checkpoint and embedder, as tests/conftest.py makes them."""
-    model, embedder = scratch / "tiny", scratch / "tiny-embedder"
-    for module, target in (("tiny_checkpoint", model), ("tiny_embedder", embedder)):
-        subprocess.run(
-            [sys.executable, "-m", f"services.classifier.{module}", str(target)],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-    os.environ["FREESCALING_CLASSIFIER_MODEL"] = str(model)
-    os.environ["FREESCALING_CLASSIFIER_EMBEDDER"] = str(embedder)
+    os.environ["FREESCALING_CLASSIFIER_MODEL"] = str(make_checkpoint(scratch, "tiny", []))
+    os.environ["FREESCALING_CLASSIFIER_EMBEDDER"] = str(make_embedder(scratch))
     os.environ["FREESCALING_CLASSIFIER_CENTROIDS"] = str(scratch / "centroids.safetensors")
 
 

@@ -9,6 +9,12 @@ import pytest
 
 from tests.support.processes import ROOT, Stack
 
+_WRITE_BOTH = (
+    "import sys\n"
+    "from services.classifier import tiny_checkpoint, tiny_embedder\n"
+    "sys.exit(tiny_checkpoint.main([sys.argv[1]]) or tiny_embedder.main([sys.argv[2]]))\n"
+)
+
 
 @pytest.fixture(scope="session")
 def classifier_checkpoint(tmp_path_factory):
@@ -17,18 +23,12 @@ def classifier_checkpoint(tmp_path_factory):
     starts a classifier process requests it, and every classifier process started after that
     (and `make run`'s) loads it, offline; tests that start none (deploy, settings) never pay."""
     directory = tmp_path_factory.mktemp("classifier") / "tiny"
-    subprocess.run(
-        [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(directory)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
     # The routing embedder: a small sentence-transformers-format model, loaded through the
     # same path as the default all-MiniLM-L6-v2 (32 wide, so it never passes for the
-    # checkpoint's 64-wide pooled state).
+    # checkpoint's 64-wide pooled state). Both in one process: one torch import, not two.
     embedder = directory.parent / "tiny-embedder"
     subprocess.run(
-        [sys.executable, "-m", "services.classifier.tiny_embedder", str(embedder)],
+        [sys.executable, "-c", _WRITE_BOTH, str(directory), str(embedder)],
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,17 +37,26 @@ def test_every_benchmark_is_found():
     assert {"classifier.py", "ensemble.py", "gateway.py", "http_api.py"} <= set(BENCHMARKS)
 
 
-@pytest.mark.timeout(SMOKE_TIMEOUT_S + 30)
-@pytest.mark.parametrize("script", BENCHMARKS)
-def test_the_benchmark_runs_in_smoke_mode(script, tmp_path):
+# Two run at once: each is mostly processes starting (imports, one core each), so two share this
+# machine's cores where one after the other would leave one idle.
+SMOKE_CONCURRENCY = 2
+
+
+def _missing_data(script: str) -> str:
     if script == "routing.py" and not ROUTING_DATA.is_dir():
-        pytest.skip(f"bench/routing.py's data set is not at {ROUTING_DATA}")
+        return f"bench/routing.py's data set is not at {ROUTING_DATA}"
     if script in ("parser_real.py", "real_votes.py") and not MMLU_DATA.is_dir():
-        pytest.skip(f"bench/{script}'s data set is not at {MMLU_DATA}")
-    # Scratch files (checkpoints, databases, registries) go under this test's folder.
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+        return f"bench/{script}'s data set is not at {MMLU_DATA}"
+    return ""
+
+
+def _smoke(script: str, scratch: Path, cache: Path) -> subprocess.CompletedProcess | str:
+    """One benchmark's smoke run; a string says it ran over its time."""
+    # Scratch files (checkpoints, databases, registries) go under its own folder; the tiny
+    # classifier checkpoint is written once for all of them (tests/support/bench_system.py).
+    env = {**os.environ, "TMPDIR": str(scratch), "FREESCALING_BENCH_CACHE": str(cache)}
     try:
-        run = subprocess.run(
+        return subprocess.run(
             [sys.executable, f"bench/{script}", "--smoke"],
             cwd=ROOT,
             env=env,
@@ -55,7 +65,38 @@ def test_the_benchmark_runs_in_smoke_mode(script, tmp_path):
             timeout=SMOKE_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"bench/{script} --smoke ran over {SMOKE_TIMEOUT_S} s: {exc.stdout!r:.2000}")
+        return f"bench/{script} --smoke ran over {SMOKE_TIMEOUT_S} s: {exc.stdout!r:.2000}"
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(request, tmp_path_factory):
+    """The selected benchmarks' smoke runs, started in the tests' order, SMOKE_CONCURRENCY at a
+    time."""
+    selected = [
+        item.callspec.params["script"]
+        for item in request.session.items
+        if item.originalname == "test_the_benchmark_runs_in_smoke_mode"
+    ]
+    cache = tmp_path_factory.mktemp("bench-cache")
+    pool = ThreadPoolExecutor(max_workers=SMOKE_CONCURRENCY)
+    runs = {
+        script: pool.submit(_smoke, script, tmp_path_factory.mktemp(script[:-3]), cache)
+        for script in selected
+        if not _missing_data(script)
+    }
+    yield runs
+    pool.shutdown(cancel_futures=True)
+
+
+# Each waits at most for its own run: the one before it in its lane has finished by then.
+@pytest.mark.timeout(SMOKE_TIMEOUT_S + 30)
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_the_benchmark_runs_in_smoke_mode(script, smoke_runs):
+    if reason := _missing_data(script):
+        pytest.skip(reason)
+    run = smoke_runs[script].result()
+    if isinstance(run, str):
+        pytest.fail(run)
     tail = f"stdout:\n{run.stdout[-3000:]}\nstderr:\n{run.stderr[-3000:]}"
     assert run.returncode == 0, tail
     lines = run.stdout.strip().splitlines()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 
@@ -171,6 +172,13 @@ def _matches(selector: dict, labels: dict) -> bool:
 # --- checks -----------------------------------------------------------------------------------
 
 Check = Callable[[list[dict]], list[str]]
+
+# kubernetes_validate reads and parses a kind's schema file, and the definitions file, on every
+# document it validates (0.3 s for one overlay: most of what a planted-mistake test costs).
+# They cannot change while the tests run, and it only reads what it gets back: each is read once.
+kubernetes_validate.utils.schema_contents = functools.cache(
+    kubernetes_validate.utils.schema_contents
+)
 
 
 def schema(docs: list[dict]) -> list[str]:

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -284,11 +285,30 @@ def test_the_build_context_leaves_out_local_state():
     assert dockerfile.ignored("services/gateway/__pycache__/server.cpython-311.pyc", IGNORE)
 
 
+RUNNABLE = ("gateway", "ensemble", "learning")
+
+
+@pytest.fixture(scope="module")
+def builds(request, tmp_path_factory):
+    """The selected runnable targets, built at once (mostly pip downloading and unpacking: one
+    after the other would leave this machine waiting)."""
+    selected = [
+        item.callspec.params["name"]
+        for item in request.session.items
+        if item.originalname == "test_the_image_installs_and_its_entrypoint_serves"
+    ]
+    with ThreadPoolExecutor(max_workers=len(RUNNABLE)) as pool:
+        yield {
+            name: pool.submit(Built.build, name, tmp_path_factory.mktemp(f"image-{name}"))
+            for name in selected
+        }
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("name", ["gateway", "ensemble", "learning"])
-def test_the_image_installs_and_its_entrypoint_serves(name, tmp_path):
-    built = Built.build(name, tmp_path / "image")
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_the_image_installs_and_its_entrypoint_serves(name, tmp_path, builds):
+    built = builds[name].result()
     installed = built.packages()
     assert not installed & HEAVY, f"{name}'s image holds {sorted(installed & HEAVY)}"
     assert not [p for p in installed if p.startswith("nvidia-")], f"{name} holds CUDA libraries"

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from tests.support.fake_openai import FakeOpenAI, Step
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, stop_all
 
 FAKE_KEY = "nvapi-E2E-9d8c7b6a-do-not-leak"
 YES = Step(text="Thinking it over.\nAnswer: YES")
@@ -119,9 +119,11 @@ class System:
         )
 
     def stop(self) -> None:
-        for service in (self.gateway, self.classifier, self.ensemble, self.learning):
-            if service:
-                assert service.stop() == 0, service.name
+        # The gateway first, its records handed to a learning still up; then the rest at once.
+        if self.gateway:
+            assert self.gateway.stop() == 0, "gateway"
+        codes = stop_all([self.classifier, self.ensemble, self.learning])
+        assert codes == dict.fromkeys(codes, 0), codes
 
 
 @pytest.fixture(scope="module")

@@ -793,22 +793,34 @@ def test_generate_by_k_uses_the_default_panel_and_k_judges_outside_it(stub, fake
 
 
 def test_carried_votes_count_and_short_circuit_without_being_asked_again(stub, fake):
-    carried = [voting_pb2.Vote(model="f9", parsed_answer="NO", raw_output="Answer: NO")]
-    # f1 agrees with nobody yet: NO (carried) vs YES; f2 and f3 decide, and once two YES are
-    # in, the third is not waited for.
-    # f2's delay is long enough for f3's request to reach the server under any load, so that
-    # what the test sees is its abort, not a request never sent.
-    fake.script("test/f1", Step(text="Answer: YES"))
-    fake.script("test/f2", Step(text="Answer: YES", delay_s=0.5))
+    carried = [
+        voting_pb2.Vote(model=model, parsed_answer="YES", raw_output="Answer: YES")
+        for model in ("f8", "f9")
+    ]
+    # One YES from the panel makes three of five: f2 and f3 could no longer change it, so the
+    # vote ends there. Without the carried votes it would be one YES with two to come, and the
+    # vote would wait on f2 and f3 (which never answer).
+    # f1's delay is long enough for f2's and f3's requests to reach the server under any load,
+    # so that what the test sees is their abort, not requests never sent.
+    fake.script("test/f1", Step(text="Answer: YES", delay_s=0.5))
+    fake.script("test/f2", Step(hang=True))
     fake.script("test/f3", Step(hang=True))
     result = scale(stub, ["f1", "f2", "f3"], carried_votes=carried)
     assert (result.answer, result.outcome) == ("YES", voting_pb2.SCALE_OUTCOME_MAJORITY)
-    assert [v.model for v in result.votes][:1] == ["f9"]
-    assert result.k == 4 and result.confidence == pytest.approx(2 / 3)
-    assert result.calls_made == 3  # f1, f2 and the cancelled f3: the carried vote cost nothing
-    assert fake.requests_for("test/f9") == []
-    # The server sees the abort a moment after the vote is decided (later still under load).
-    wait_for(lambda: closed_early(fake, "test/f3"), timeout=5, what="f3's request to be closed")
+    assert [v.model for v in result.votes][:2] == ["f8", "f9"]
+    # Cancelled because the answer was certain, not failed after waiting.
+    assert {(v.model, v.cancelled, v.error) for v in result.votes[3:]} == {
+        ("f2", True, ""),
+        ("f3", True, ""),
+    }
+    assert result.k == 5 and result.confidence == pytest.approx(1.0)
+    assert result.calls_made == 3  # f1, and the cancelled f2 and f3: carried votes cost nothing
+    assert fake.requests_for("test/f8") == fake.requests_for("test/f9") == []
+    # The server sees the aborts a moment after the vote is decided (later still under load).
+    for model in ("test/f2", "test/f3"):
+        wait_for(
+            lambda m=model: closed_early(fake, m), timeout=5, what=f"{model}'s request to close"
+        )
 
 
 def test_the_shadow_is_never_a_model_whose_vote_is_carried(fake, tmp_path):
@@ -816,25 +828,24 @@ def test_the_shadow_is_never_a_model_whose_vote_is_carried(fake, tmp_path):
     # voted in the call, so none may be its shadow challenger (learning refuses such a record,
     # and the call's record was lost). The shadow is the least-chosen outsider: on an ensemble
     # of its own (no earlier test's picks counted, every model alive), twice as many calls as
-    # there are outsiders come round to every one of them.
+    # there are outsiders come round to every one of them. ScaleStream names each call's shadow
+    # whether it answered before the vote ended or after, so no timing is assumed.
     carried = [
         voting_pb2.Vote(model=model, parsed_answer=answer, raw_output=f"Answer: {answer}")
         for model, answer in (("f4", "YES"), ("f5", "NO"), ("f6", "YES"), ("f7", "NO"))
     ]
-    # Long enough for the shadow's request (started alongside) to reach the server under any
-    # load (0.05 s was not, on CI's busy cores).
     for name in ("f1", "f2", "f3"):
-        fake.script(f"test/{name}", Step(text="Answer: YES", delay_s=0.3))
+        fake.script(f"test/{name}", Step(text="Answer: YES"))
     own = start_ensemble(tmp_path / "own", fake).wait_serving().wait_ready()
     try:
         stub = ensemble_pb2_grpc.EnsembleStub(own.channel())
-        fake.reset()
-        outsiders = len(FAST) + len(MEDIUM) + len(THINKING) - 3
-        for _ in range(2 * outsiders):
-            scale(stub, ["f1", "f2", "f3"], shadow=True, carried_votes=carried)
-        asked = {r.model.removeprefix("test/") for r in fake.requests}
-        assert asked & {"f4", "f5", "f6", "f7"} == set()
-        assert len(asked) == outsiders - 4 + 3  # every other outsider was a shadow, and the panel
+        outsiders = {*FAST, *MEDIUM, *THINKING} - {"f1", "f2", "f3"}
+        shadows = set()
+        for _ in range(2 * len(outsiders)):
+            events = list(scale_stream(stub, ["f1", "f2", "f3"], carried_votes=carried))
+            result = events[0].result
+            shadows.add(result.shadow.model or result.pending_shadow)
+        assert shadows == outsiders - {"f4", "f5", "f6", "f7"}
     finally:
         assert own.stop() == 0
 

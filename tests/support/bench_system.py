@@ -5,8 +5,13 @@ ensemble."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.support.processes import ROOT, ServiceProcess
@@ -20,27 +25,51 @@ def make_checkpoint(workdir: Path, kind: str, corpus: list[str]) -> Path:
     weights too, but a tokenizer trained on `corpus` (8000 pieces) and a 256-wide backbone, so
     that its embeddings keep prompts apart about as a bag of subwords would (the real model's
     128k-piece vocabulary covers any text; the tiny one maps most words to characters)."""
-    directory = workdir / f"classifier-{kind}"
-    command = [sys.executable, "-m", "services.classifier.tiny_checkpoint", str(directory)]
+    command = ["services.classifier.tiny_checkpoint"]
+    made_from = kind
     if kind == "bench":
         text = workdir / "corpus.txt"
         text.write_text("\n".join(" ".join(q[:2000].split()) for q in corpus) + "\n")
         command += ["--corpus", str(text), "--vocab-size", "8000", "--hidden-size", "256"]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-    return directory
+        made_from += text.read_text()
+    return _written(workdir / f"classifier-{kind}", command, made_from)
 
 
 def make_embedder(workdir: Path) -> Path:
     """The test suite's embedder (random weights, sentence-transformers format), as `make try`
     uses it."""
-    directory = workdir / "embedder-tiny"
+    return _written(workdir / "embedder-tiny", ["services.classifier.tiny_embedder"], "")
+
+
+def _written(directory: Path, command: list[str], made_from: str) -> Path:
+    """`python -m <command> <directory>`'s output (each costs seconds: torch's import and a
+    save). Where FREESCALING_BENCH_CACHE names a folder, one written before by the same module
+    from the same `made_from` (kind and corpus) is reused from there (the test suite's smoke
+    runs share one)."""
+    cache = os.environ.get("FREESCALING_BENCH_CACHE", "")
+    if cache:
+        key = hashlib.sha256(f"{command[0]}\n{made_from}".encode())
+        kept = Path(cache) / f"{directory.name}-{key.hexdigest()[:16]}"
+        if not kept.is_dir():
+            partial = Path(tempfile.mkdtemp(prefix=f".{kept.name}-", dir=cache))
+            _run(command, partial / "out")
+            # Whole or not at all: a concurrent run that got there first wins.
+            with contextlib.suppress(OSError):
+                (partial / "out").rename(kept)
+            shutil.rmtree(partial, ignore_errors=True)
+        return kept
+    _run(command, directory)
+    return directory
+
+
+def _run(command: list[str], target: Path) -> None:
+    module, *options = command
     subprocess.run(
-        [sys.executable, "-m", "services.classifier.tiny_embedder", str(directory)],
+        [sys.executable, "-m", module, str(target), *options],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
-    return directory
 
 
 def start_system(

@@ -86,6 +86,7 @@ class ServiceProcess:
         self.args = ["--host", "127.0.0.1", "--port", str(port), "--port-file", str(self.port_file)]
         self.args += args or []
         self.process: subprocess.Popen | None = None
+        self._terminated = False
         self.port = 0
         self._log_start = 0
         self._channel: grpc.Channel | None = None
@@ -100,6 +101,7 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         self.port_file.unlink(missing_ok=True)
+        self._terminated = False
         # Processes started in one workdir share its log: this one's lines begin here.
         self._log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
@@ -171,18 +173,24 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM and wait; a process that will not stop is killed and the test fails."""
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
+        self.terminate()
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"{self.name} ignored SIGTERM for {timeout} s") from None
+
+    def terminate(self) -> None:
+        """SIGTERM, once, without waiting (stop() waits)."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self.process is not None and self.process.poll() is None and not self._terminated:
+            self.process.send_signal(signal.SIGTERM)
+            self._terminated = True
 
     def log_text(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
@@ -235,4 +243,15 @@ class Stack:
         return [*self.internal, *([self.gateway] if self.gateway else [])]
 
     def stop(self) -> dict[str, int]:
-        return {s.name: s.stop() for s in reversed(self.all)}
+        # The gateway first, its records handed to a learning still up; then the rest at once.
+        codes = {self.gateway.name: self.gateway.stop()} if self.gateway else {}
+        return codes | stop_all(self.internal)
+
+
+def stop_all(services) -> dict[str, int]:
+    """Stop `services` together (each drains at once, not after the one before), returning
+    each one's exit code by name."""
+    services = [s for s in services if s is not None]
+    for service in services:
+        service.terminate()
+    return {s.name: s.stop() for s in services}
