@@ -17,6 +17,7 @@ import threading
 import pytest
 
 from freescaling.client import Client
+from tests.support import browser as chrome
 from tests.support.processes import ROOT, free_port, wait_for
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -129,3 +130,48 @@ def test_the_readme_cli_examples_run_as_written(trial, args):
     assert done.returncode == 0, done.stderr
     if args[0] == "--json":
         json.loads(done.stdout)
+
+
+def test_the_dashboard_shows_the_calls_the_models_and_the_saving(trial):
+    """A newcomer's first look at /ui after `make try`: a few votes and a profile (as the
+    README's example makes), then the overview shows the calls and the money saved or spent
+    against always asking the best profiled model, the models view ranks the voters, and the
+    calls view lists the calls. Screenshots: test-artifacts/ui/try-*.png."""
+    from selenium.webdriver.common.by import By
+
+    chrome.chromium()  # skip before any traffic where there is no browser
+    ports, _, _ = trial
+    with Client(f"127.0.0.1:{ports['gateway']}") as fs:
+        voters = set()
+        for n in (23, 29, 31):
+            result = fs.scale(f"Is {n} prime?", k=3, answers=["YES", "NO"])
+            assert result.answer == "YES"
+            voters |= {v.model for v in result.votes}
+        items = [{"question": f"Is {n} odd?", "label": "YES"} for n in range(1, 24, 2)]
+        *_, last = fs.profile_models(["llama-3.3", "gemma-27b"], items)
+        assert last.done == last.total
+    base = f"http://127.0.0.1:{ports['gateway_http']}"
+    driver = chrome.start_browser()
+    try:
+        main = chrome.open_view(driver, base, "overview")
+        text = main.text.lower()  # the cards' labels are in capitals on screen
+        calls = int(re.search(r"calls\n([\d,]+)", text).group(1).replace(",", ""))
+        assert calls >= 3
+        assert re.search(r"(saved|extra cost)\n\$[\d.,]+", text), text
+        assert "against always asking " in text and "(best profiled" in text
+        # make try's models are NIM's, free on its tier: the card says so rather than $0.00.
+        assert "the registry prices these models at $0" in text
+        chrome.screenshot(driver, "try-overview")
+        main = chrome.open_view(driver, base, "models")
+        ranked = {
+            r.get_attribute("data-model")
+            for r in main.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")
+        }
+        assert ranked, main.text
+        chrome.screenshot(driver, "try-models")
+        main = chrome.open_view(driver, base, "calls")
+        assert len(main.find_elements(By.CSS_SELECTOR, "#calls tbody tr")) >= 3
+        chrome.screenshot(driver, "try-calls")
+        assert chrome.console_errors(driver) == []
+    finally:
+        driver.quit()

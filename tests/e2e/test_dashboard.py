@@ -109,25 +109,6 @@ def _shown(rating: float) -> str:
     return str(Decimal(rating).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def _wait_view(driver, name: str):
-    from selenium.webdriver.common.by import By
-
-    def ready():
-        main = driver.find_element(By.ID, "view")
-        done = main.get_attribute("data-ready") == "1"
-        return main if done and main.get_attribute("data-view") == name else None
-
-    return wait_for(ready, timeout=20, what=f"the {name} view")
-
-
-def _open(driver, base: str, view: str, name: str | None = None):
-    driver.get(f"{base}/ui/#/{view}")
-    main = _wait_view(driver, name or view.split("/")[0])
-    assert chrome.console_errors(driver) == []
-    assert "Could not load" not in main.text, main.text
-    return main
-
-
 def test_the_page_and_its_api_need_the_key_and_never_put_it_in_a_url(keyed, traffic):
     base = keyed.http_url()
     page = httpx.get(f"{base}/ui/", timeout=10)
@@ -167,7 +148,7 @@ def test_every_view_in_a_browser_with_feedback_and_paging(driver, keyed, stubs, 
     assert chrome.console_errors(driver) == []
     driver.find_element(By.ID, "key-input").send_keys(KEY)
     form.submit()
-    main = _wait_view(driver, "overview")
+    main = chrome.wait_view(driver, "overview")
     assert KEY not in driver.current_url
     assert driver.execute_script("return sessionStorage.getItem('freescaling-api-key')") == KEY
     text = main.text.lower()  # the cards' labels are in capitals on screen
@@ -175,7 +156,7 @@ def test_every_view_in_a_browser_with_feedback_and_paging(driver, keyed, stubs, 
     assert chrome.console_errors(driver) == []
     chrome.screenshot(driver, "overview")
 
-    main = _open(driver, base, "models")
+    main = chrome.open_view(driver, base, "models")
     rows = main.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")
     shown = {r.get_attribute("data-model"): r for r in rows}
     assert {"yes1", "yes2", "no1"} <= set(shown)
@@ -187,27 +168,27 @@ def test_every_view_in_a_browser_with_feedback_and_paging(driver, keyed, stubs, 
     assert main.find_elements(By.CSS_SELECTOR, "svg.chart path")
     chrome.screenshot(driver, "models")
 
-    main = _open(driver, base, "capabilities")
+    main = chrome.open_view(driver, base, "capabilities")
     heat = main.find_element(By.ID, "heatmap").text
     assert "yes1" in heat and "100.0%" in heat and "no1" in heat
     assert main.find_element(By.ID, "correlation")
     assert "yes1" in main.find_element(By.ID, "suggested").text
     chrome.screenshot(driver, "capabilities")
 
-    main = _open(driver, base, "calls")
+    main = chrome.open_view(driver, base, "calls")
     first = [
         r.get_attribute("data-call") for r in main.find_elements(By.CSS_SELECTOR, "#calls tbody tr")
     ]
     assert len(first) == 25
     driver.find_element(By.ID, "older").click()
-    main = _wait_view(driver, "calls")
+    main = chrome.wait_view(driver, "calls")
     second = [
         r.get_attribute("data-call") for r in main.find_elements(By.CSS_SELECTOR, "#calls tbody tr")
     ]
     assert second and not set(first) & set(second)
     assert "page 2" in main.text
     driver.find_element(By.ID, "newer").click()
-    main = _wait_view(driver, "calls")
+    main = chrome.wait_view(driver, "calls")
     again = [
         r.get_attribute("data-call") for r in main.find_elements(By.CSS_SELECTOR, "#calls tbody tr")
     ]
@@ -217,7 +198,7 @@ def test_every_view_in_a_browser_with_feedback_and_paging(driver, keyed, stubs, 
 
     # The newest call of the batch: its page, then feedback that says NO was right.
     newest = traffic[-1]
-    main = _open(driver, base, f"call/{newest}", "call")
+    main = chrome.open_view(driver, base, f"call/{newest}", "call")
     votes = {
         r.get_attribute("data-vote") for r in main.find_elements(By.CSS_SELECTOR, "#votes tbody tr")
     }
@@ -239,13 +220,13 @@ def test_every_view_in_a_browser_with_feedback_and_paging(driver, keyed, stubs, 
     chrome.screenshot(driver, "call")
 
     # The ranking page shows the moved ratings, exactly as GetRankings has them.
-    main = _open(driver, base, "models")
+    main = chrome.open_view(driver, base, "models")
     for row in main.find_elements(By.CSS_SELECTOR, "#ranking tbody tr"):
         model = row.get_attribute("data-model")
         cell = row.find_element(By.CSS_SELECTOR, "td.rating")
         assert float(cell.get_attribute("data-rating")) == after[model]
 
-    main = _open(driver, base, "calibration")
+    main = chrome.open_view(driver, base, "calibration")
     assert main.find_elements(By.CSS_SELECTOR, "svg.chart rect.bin")
     assert "21 voted calls with feedback" in main.text
     chrome.screenshot(driver, "calibration")
@@ -257,7 +238,7 @@ def test_a_forgotten_key_is_asked_for_again(driver, keyed, traffic):
 
     base = keyed.http_url()
     driver.get(f"{base}/ui/#/overview")
-    _wait_view(driver, "overview")
+    chrome.wait_view(driver, "overview")
     driver.find_element(By.ID, "key-button").click()
     driver.find_element(By.ID, "key-forget").click()
     assert driver.execute_script("return sessionStorage.getItem('freescaling-api-key')") is None
@@ -307,7 +288,7 @@ def test_a_call_page_shows_the_cascade_steps_with_their_evidence(driver, keyed, 
     driver.get(f"{base}/ui/static/style.css")
     driver.execute_script(f"sessionStorage.setItem('freescaling-api-key', '{KEY}')")
     chrome.console_errors(driver)  # drained: the earlier tests' lines
-    main = _open(driver, base, f"call/{call_id}", "call")
+    main = chrome.open_view(driver, base, f"call/{call_id}", "call")
     rows = main.find_elements(By.CSS_SELECTOR, "#cascade tbody tr")
     assert [r.get_attribute("data-step") for r in rows] == [str(i + 1) for i in range(len(steps))]
     for row, step in zip(rows, steps, strict=True):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, wait_for
 
 ARTIFACTS = Path(os.environ.get("FREESCALING_TEST_ARTIFACTS") or ROOT / "test-artifacts") / "ui"
 INSTALL = "apt-get install -y chromium chromium-driver (.ci/run does where apt-get works)"
@@ -72,3 +72,25 @@ def screenshot(driver, name: str) -> Path:
     driver.set_window_size(width, max(800, min(int(height) + 120, 6000)))
     driver.save_screenshot(str(path))
     return path
+
+
+def wait_view(driver, name: str):
+    """The dashboard's main element once view `name` has drawn."""
+    from selenium.webdriver.common.by import By
+
+    def ready():
+        main = driver.find_element(By.ID, "view")
+        done = main.get_attribute("data-ready") == "1"
+        return main if done and main.get_attribute("data-view") == name else None
+
+    return wait_for(ready, timeout=20, what=f"the {name} view")
+
+
+def open_view(driver, base: str, view: str, name: str | None = None):
+    """Navigate to `view` (#/models, #/call/ID...) and return its main element, drawn with no
+    console error and no load failure."""
+    driver.get(f"{base}/ui/#/{view}")
+    main = wait_view(driver, name or view.split("/")[0])
+    assert console_errors(driver) == []
+    assert "Could not load" not in main.text, main.text
+    return main

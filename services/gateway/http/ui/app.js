@@ -188,8 +188,13 @@ async function overview() {
   const buckets = data.buckets.map((b) => ({ ...b, t: Date.parse(b.start) }));
   const saved = data.saved_usd;
   const baseline = data.baseline;
+  // Tokens spent at no price on either side: the registry prices these models at $0 (NIM's
+  // free tier does), so there is no money to save, and the card says why rather than $0.00.
+  const unpriced = s.tokens > 0 && s.cost_usd === 0 && baseline.cost_usd === 0
+    ? "; the registry prices these models at $0 (as NIM's free tier): set their input_cost_per_mtok and output_cost_per_mtok to see money saved"
+    : "";
   const savedNote = baseline.model
-    ? `against always asking ${baseline.model} (best profiled, ${fmt.pct(baseline.accuracy)}), ${fmt.usd(baseline.cost_usd)}`
+    ? `against always asking ${baseline.model} (best profiled, ${fmt.pct(baseline.accuracy)}), ${fmt.usd(baseline.cost_usd)}${unpriced}`
     : baseline.note;
   const accuracy = data.feedback.accuracy;
   const errorsByCause = data.errors.map((e) =>
