@@ -45,7 +45,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -72,7 +71,7 @@ from freescaling.learning.v1 import learning_pb2_grpc  # noqa: E402
 from services.stack import GRPC_NAMES, SERVICES  # noqa: E402
 from tests.support.bench_system import make_checkpoint, make_embedder, report  # noqa: E402
 from tests.support.fake_openai import ProviderProcess  # noqa: E402
-from tests.support.processes import free_port, wait_for  # noqa: E402
+from tests.support.processes import free_port, free_service_port, wait_for  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -153,23 +152,12 @@ class Call:
 # -- make run's processes ------------------------------------------------------------------
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_ports() -> dict[str, int]:
     """A free port per service and for the HTTP API, each service's port + 1000 (its metrics,
     as make run serves them) free too."""
     ports: dict[str, int] = {}
     for name, _ in SERVICES:
-        ports[name] = wait_for(
-            lambda: (p := free_port()) < 64000 and _bindable(p + 1000) and p, what="a free port"
-        )
+        ports[name] = free_service_port()
     ports["http"] = free_port()
     return ports
 

@@ -16,14 +16,15 @@ import urllib.request
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support.processes import GRPC_NAMES, ROOT, free_port, wait_for
+from tests.support.processes import GRPC_NAMES, ROOT, free_port, free_service_port, wait_for
 
 NAMES = ("gateway", "classifier", "ensemble", "learning")
 
 
 def _ports() -> dict[str, int]:
-    """Free ports for the four services and the gateway's HTTP API (gateway_http)."""
-    return {n: free_port() for n in (*NAMES, "gateway_http")}
+    """Free ports for the four services (their metrics' ports + 1000 too) and the gateway's HTTP
+    API (gateway_http)."""
+    return {**{n: free_service_port() for n in NAMES}, "gateway_http": free_port()}
 
 
 def _launch(

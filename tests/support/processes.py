@@ -31,6 +31,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_service_port() -> int:
+    """A free port for a service that `make run` starts on it: its metrics go on port + 1000
+    (services/common/server.py), so that one must be free too."""
+
+    def bindable(port: int) -> bool:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    return wait_for(
+        lambda: (p := free_port()) < 64000 and bindable(p + 1000) and p, what="a free port pair"
+    )
+
+
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):
     """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -65,6 +82,10 @@ class ServiceProcess:
             "FREESCALING_LOG_FORMAT": "json",
             **(env or {}),
         }
+        if port:
+            # A fixed gRPC port (a restart on the port it had) would put metrics on port + 1000,
+            # which anything on this machine may hold by then: an ephemeral one instead.
+            self.env.setdefault("FREESCALING_METRICS_PORT", "0")
         if name == "gateway":
             # Its HTTP API on a free port too (found in its log: http_url()).
             self.env.setdefault("FREESCALING_GATEWAY_HTTP_PORT", "0")
