@@ -13,8 +13,8 @@ From a cluster set's pool of graded validation answers (with the parsed answers 
 3. for each number of votes cast (1 to 5; the last for 5 or more), an isotonic regression
    (pool-adjacent-violators) of right on raw posterior gives the map, its blocks shrunk by half
    a success and half a failure so that no confidence is 0 or 1. One map for every size would
-   bend a single voter's estimate (already calibrated: the estimator is chosen by log-loss)
-   toward what suits five agreeing voters.
+   bend a single voter's estimate (already calibrated: among near-best routers, the
+   estimator is chosen by log-loss) toward what suits five agreeing voters.
 
 Also here: the chance that two wrong answers coincide, and the error correlations, both from
 the same answers. Pure numpy; nothing here knows of the database or gRPC.

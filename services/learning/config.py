@@ -73,8 +73,9 @@ class LearningSettings(ServerSettings):
     profile_estimator: str = setting(
         "auto",
         "FREESCALING_LEARNING_PROFILE_ESTIMATOR",
-        "How profile routing estimates a model's error rate on a prompt: auto (the estimator "
-        "with the lowest cross-validated log-loss over the validation items: overall, cluster, "
+        "How profile routing estimates a model's error rate on a prompt: auto (among the "
+        "estimators that route the validation items about as well as the best in "
+        "cross-validation, the one with the lowest log-loss: overall, cluster, "
         "task type or nearest items, each shrunk toward the model's overall error rate, a "
         "penalised logistic regression on the prompt's embedding, or a blend of the last two) or "
         "laplace (SPEC 6's (errors + 1) / (n + 2) on the prompt's cluster)",

@@ -20,16 +20,19 @@ the model's overall record (routing then picks the best single model, never wors
 - `blend`:    w x the best `logistic` + (1 - w) x the best `knn`: a global trend and a local
               record, each catching what the other misses.
 
-`select` scores every candidate by k-fold cross-validated log-loss of predicting each model's
-graded answers on items it did not see (a proper scoring rule: it rewards groups only where they
-predict better than the overall rate) and keeps the lowest, unless it routes the held-out items
-less accurately than the overall rate does (then the overall rate: routing is never knowingly
-worse than the best single model); blends are scored on the same held-out predictions of their
-parts. Pure numpy; nothing here knows of the database or gRPC.
+`select` scores every candidate by k-fold cross-validation on items it did not see: the accuracy
+of routing them at lambda 0 (what the estimate is for) and the log-loss of predicting each
+model's graded answers (a proper scoring rule: it rewards groups only where they predict better
+than the overall rate). Among the candidates that routed within one standard error of the most
+accurate, it keeps the lowest log-loss, unless that one routed less accurately than the overall
+rate did (then the overall rate: routing is never knowingly worse than the best single model);
+blends are scored on the same held-out predictions of their parts. Pure numpy; nothing here
+knows of the database or gRPC.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -476,17 +479,27 @@ def select(pool: Pool, forced: str = "") -> Selection:
         for w in BLEND_WEIGHTS:
             blend_loss, blend_right = _scores(w * pb + (1 - w) * pa, e, n)
             scores.append(Scored(Spec.blend(a, b, w), blend_loss / weight, blend_right / questions))
-    best = guarded(scores)
-    plain = guarded([s for s in scores if not s.spec.needs_embedding])
+    best = chosen(scores, questions)
+    plain = chosen([s for s in scores if not s.spec.needs_embedding], questions)
     return Selection(best.spec, plain.spec, scores, items)
 
 
-def guarded(scores: list[Scored]) -> Scored:
-    """The lowest log-loss, unless it routed the held-out items at lambda 0 less accurately than
-    the overall rate did (the best single model of each fit): then the overall rate. Log-loss
-    also rewards predicting which items are hard for every model, which routing cannot use;
-    with few validation items the lowest log-loss can come with worse routing, and the system
-    then does what it can vouch for."""
-    best = min(scores, key=lambda s: s.log_loss)
+def chosen(scores: list[Scored], questions: int) -> Scored:
+    """The lowest log-loss among the candidates that routed the held-out items at lambda 0
+    within one standard error of the most accurate one, sqrt(a (1 - a) / questions); then the
+    overall rate (each fit's best single model) if that one routed less accurately than it.
+
+    Log-loss alone also rewards predicting which items are hard for every model, which routing
+    cannot use. Routing accuracy alone, the best of some hundred candidates on one set of folds,
+    is partly luck, and where groups carry no signal it strays from the overall rate. Near-best
+    routing first, then the better-calibrated estimate: over 12 random halves of DC-Router
+    (2,804 validation items each, MiniLM embeddings) this routed the other half +2.79 points
+    above the best single model on average, against +2.49 for the lowest log-loss alone (the same
+    choice in 6, better in 5, 0.07 worse in 1); with the grades shuffled it kept the overall
+    rate as log-loss did."""
+    top = max(s.accuracy for s in scores)
+    error = math.sqrt(max(top * (1 - top), 0.0) / max(questions, 1))
+    near = [s for s in scores if s.accuracy >= top - error]
+    best = min(near, key=lambda s: s.log_loss)
     overall = next(s for s in scores if s.spec.method == OVERALL)
     return best if best.accuracy >= overall.accuracy else overall

@@ -205,15 +205,24 @@ def test_task_type_is_used_where_it_helps():
     assert best[:2] == ["a", "b"]
 
 
-def test_an_estimator_that_routes_worse_than_the_best_single_model_is_not_taken():
-    """Lower log-loss is not enough: an estimator whose held-out routing was less accurate than
-    the overall rate's (the best single model's) gives way to the overall rate."""
+def test_the_choice_is_near_best_routing_first_then_the_lowest_log_loss():
+    """Lower log-loss is not enough: an estimator whose held-out routing was more than one
+    standard error below the most accurate one's is not taken; among those within it, the
+    lowest log-loss is; and one that routed less accurately than the overall rate (the best
+    single model) gives way to the overall rate."""
     overall = E.Scored(E.Spec(E.OVERALL), log_loss=0.63, accuracy=0.62)
     sharp = E.Scored(E.Spec(E.KNN, neighbours=10, shrinkage=5), log_loss=0.58, accuracy=0.60)
     fair = E.Scored(E.Spec(E.TASK, shrinkage=30), log_loss=0.61, accuracy=0.64)
-    assert E.guarded([overall, fair, sharp]) == overall
-    assert E.guarded([overall, fair]) == fair
-    assert E.guarded([overall, E.Scored(sharp.spec, 0.58, 0.62)]).spec == sharp.spec
+    smooth = E.Scored(E.Spec(E.KNN, neighbours=50, shrinkage=5), log_loss=0.59, accuracy=0.63)
+    # 400 questions: one standard error of 0.64 is 0.024, so 0.60 is out and 0.62-0.63 are in.
+    assert E.chosen([overall, fair, sharp], 400) == fair
+    assert E.chosen([overall, fair, sharp, smooth], 400) == smooth
+    # 100,000 questions: 0.0015, so only the most accurate is near.
+    assert E.chosen([overall, fair, sharp, smooth], 100_000) == fair
+    # 100 questions: 0.048, so sharp is near and has the lowest log-loss, but it routed less
+    # accurately than the overall rate did.
+    assert E.chosen([overall, fair, sharp], 100) == overall
+    assert E.chosen([overall], 100) == overall
 
 
 def test_few_noisy_items_route_as_the_best_single_model():
