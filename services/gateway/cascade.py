@@ -5,10 +5,17 @@ confidence: it stops as soon as the answer's confidence reaches the target, and 
 one more model, never one asked before, at most `MAX_MODELS` in all:
 - first, the cheapest model that alone is likely enough to be right (its expected accuracy where
   the prompt falls, calibrated, at least the target); where none is, as below from nothing;
-- then the model with the most confidence expected per unit of cost (`expected`: over each
-  answer it could give, how likely that answer is and what confidence it would leave), among
-  the models nearly as accurate as the best one left (`NEAR_BEST`). A model that errs with those
-  asked adds less (weighing.py's correlation discount), so additions that err apart come first.
+- then, among the models not asked yet that are nearly as accurate as the most accurate
+  candidate (`NEAR_BEST`; once those are asked, the cascade stops, under the target if need be:
+  a much weaker model's vote is cheap, but weighed against stronger ones it costs accuracy), the
+  one most likely to bring the confidence to the target per unit of cost (`outcomes`: over each
+  answer it could give, how likely that answer is and what confidence it would leave). This is
+  the rule for searching at least cost among tries that may each end the search (ask in order of
+  chance of success over cost): a cheap model that can settle the answer by agreeing comes
+  before a dear one that would settle it a little more often. Where no single addition can reach
+  the target, the one with the most confidence expected per unit of cost (`expected`). A model
+  that errs with those asked adds less (weighing.py's correlation discount), so additions that
+  err apart come first.
 
 Without profiles (no standing) the rule is the one kept from before calibration existed, on
 vote counts: one model (the routed expert), three when it abstains, is not trusted enough or
@@ -26,7 +33,8 @@ from services.common.weighing import Standing, judge, posterior, weights
 
 MAX_MODELS = 5
 # An addition is chosen among the models whose expected accuracy is within this of the most
-# accurate one not asked yet: a much weaker model is cheap evidence, but not evidence enough.
+# accurate candidate, asked or not: a much weaker model is cheap evidence, but not evidence
+# enough.
 NEAR_BEST = 0.1
 
 
@@ -40,7 +48,8 @@ class Cast:
 
 @dataclass(frozen=True)
 class Next:
-    """The models to add, the confidence they could reach if they agreed, and why."""
+    """The models to add (none: stop), the confidence to expect after them (the confidence now
+    when stopping), and why."""
 
     models: list[str]
     reachable: float
@@ -53,10 +62,12 @@ def confidence(standing: Standing, votes: Sequence[Cast], patterns: int) -> tupl
     return verdict.posterior.winner, verdict.confidence
 
 
-def expected(standing: Standing, votes: Sequence[Cast], model: str, patterns: int) -> float:
-    """The confidence to expect after `model` votes: over each answer it could give (a voted
-    one, or one nobody gave), its chance under the current posterior and the model's accuracy,
-    times the confidence that vote would leave."""
+def outcomes(
+    standing: Standing, votes: Sequence[Cast], model: str, patterns: int
+) -> list[tuple[float, float]]:
+    """What `model`'s vote could do: (its chance, the confidence it would leave) for each answer
+    it could give (a voted one, or one nobody gave), its chance under the current posterior and
+    the model's accuracy."""
     m = standing.options(patterns)
     cast = [(v.model, v.answer) for v in votes if v.answer]
     weight = weights(standing, [*(m for m, _ in cast), model], patterns)
@@ -65,16 +76,20 @@ def expected(standing: Standing, votes: Sequence[Cast], model: str, patterns: in
     wrong = (1 - p) / (m - 1)
     unvoted = max(m - len(now), 0.0)
     rest = (1 - sum(now.values())) / unvoted if unvoted else 0.0
-    total = 0.0
+    found = []
     for answer, share in [*now.items(), ("\x00unvoted", rest)]:
         chance = share * p + (1 - share) * wrong
         if answer == "\x00unvoted":
             chance *= unvoted
         if chance <= 0:
             continue
-        after = confidence(standing, [*votes, Cast(model, answer)], patterns)[1]
-        total += chance * after
-    return total
+        found.append((chance, confidence(standing, [*votes, Cast(model, answer)], patterns)[1]))
+    return found
+
+
+def expected(standing: Standing, votes: Sequence[Cast], model: str, patterns: int) -> float:
+    """The confidence to expect after `model` votes."""
+    return sum(chance * after for chance, after in outcomes(standing, votes, model, patterns))
 
 
 def plan(
@@ -110,22 +125,38 @@ def plan(
             m = min(sure, key=lambda x: (cost(x), -alone(x), x))
             why = f"the cheapest model likely enough to be right alone ({alone(m):.2f})"
             return Next([m], alone(m), why)
-    best = max(standing.accuracy_of(m, m_eff) for m in left)
+    best = max(standing.accuracy_of(m, m_eff) for m in candidates)
     near = [m for m in left if standing.accuracy_of(m, m_eff) >= best - NEAR_BEST]
-    gains = {m: expected(standing, votes, m, patterns) for m in near}
-    chosen = min(near, key=lambda m: (-(gains[m] - now) / cost(m), -gains[m], m))
+    if not near:
+        return Next(
+            [],
+            now,
+            f"confidence {now:.2f} is under the target {target:.2f}; no model left within "
+            f"{NEAR_BEST:g} of the most accurate ({best:.2f}): stop",
+        )
+    found = {m: outcomes(standing, votes, m, patterns) for m in near}
+    gains = {m: sum(c * after for c, after in o) for m, o in found.items()}
+    reach = {m: sum(c for c, after in o if after >= target) for m, o in found.items()}
     opening = (
         f"confidence {now:.2f} ({leader or 'no answer'}) is under the target {target:.2f}"
         if votes
         else f"no model alone reaches {target:.2f}"
     )
-    return Next(
-        [chosen],
-        gains[chosen],
-        f"{opening}: ask {chosen}, the most confidence expected per unit of cost "
-        f"({gains[chosen]:.2f} expected) among the models within {NEAR_BEST:g} of the most "
-        "accurate left",
-    )
+    if any(r > 0 for r in reach.values()):
+        chosen = min(near, key=lambda m: (-reach[m] / cost(m), -gains[m], m))
+        why = (
+            f"{opening}: ask {chosen}, the likeliest to reach it per unit of cost "
+            f"({reach[chosen]:.2f} at cost {costs.get(chosen, 0.0):g})"
+        )
+    else:
+        chosen = min(near, key=lambda m: (-(gains[m] - now) / cost(m), -gains[m], m))
+        unreachable = ", and no one more vote reaches it" if votes else ""
+        why = (
+            f"{opening}{unreachable}: ask {chosen}, the most confidence expected per unit of "
+            f"cost ({gains[chosen]:.2f} expected)"
+        )
+    within = f"among the models within {NEAR_BEST:g} of the most accurate"
+    return Next([chosen], gains[chosen], f"{why}, {within}")
 
 
 def fallback_size(asked: int, agreed_all: bool, clear_single: bool) -> int:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from services.common.weighing import Standing
-from services.gateway.cascade import MAX_MODELS, Cast, confidence, expected, plan
+from services.gateway.cascade import (
+    MAX_MODELS,
+    NEAR_BEST,
+    Cast,
+    confidence,
+    expected,
+    outcomes,
+    plan,
+)
 
 
 def test_the_cheapest_model_likely_enough_alone_answers_first():
@@ -38,6 +46,42 @@ def test_an_addition_that_errs_apart_comes_before_one_that_errs_with_those_asked
     costs = {"a": 1.0, "twin": 1.0, "other": 1.0}
     after = plan(standing, [Cast("a", "B")], list(costs), costs, 0.95, 4)
     assert after.models == ["other"]
+
+
+def test_the_addition_likeliest_to_reach_the_target_per_unit_of_cost_comes_first():
+    """After a cheap model, a mid-priced one that settles the answer by agreeing comes before
+    the dearest and most accurate, which would settle it a little more often: chance of
+    success over cost. Most confidence expected per unit of cost would have asked the dearest
+    (an uncalibrated posterior's expectation is the posterior itself, so only its gain shows)."""
+    standing = Standing({"flash": 0.64, "l70": 0.62, "pro": 0.71})
+    costs = {"flash": 0.13, "l70": 0.9, "pro": 2.19}
+    votes = [Cast("flash", "A")]
+    now = confidence(standing, votes, 4)[1]
+    reach = {
+        m: sum(c for c, after in outcomes(standing, votes, m, 4) if after >= 0.8)
+        for m in ("l70", "pro")
+    }
+    assert 0 < reach["l70"] < reach["pro"]
+    assert reach["l70"] / costs["l70"] > reach["pro"] / costs["pro"]
+    gain = {m: (expected(standing, votes, m, 4) - now) / costs[m] for m in ("l70", "pro")}
+    assert gain["pro"] > gain["l70"]
+    step = plan(standing, votes, list(costs), costs, 0.8, 4)
+    assert step.models == ["l70"] and "likeliest to reach it per unit of cost" in step.reason
+    # Where no one more vote can reach the target, the most confidence per unit of cost.
+    far = plan(standing, votes, list(costs), costs, 0.99, 4)
+    assert far.models == ["pro"] and "no one more vote reaches it" in far.reason
+
+
+def test_once_the_near_best_are_asked_the_cascade_stops_under_the_target():
+    """A much weaker model is never asked, even when every stronger one has been and the
+    confidence is still short: its vote, weighed against theirs, costs accuracy."""
+    standing = Standing({"a": 0.7, "b": 0.65, "weak": 0.7 - NEAR_BEST - 0.05})
+    costs = {"a": 1.0, "b": 1.0, "weak": 0.01}
+    votes = [Cast("a", "B"), Cast("b", "C")]
+    done = plan(standing, votes, list(costs), costs, 0.9, 4)
+    assert done.models == []
+    assert "no model left within 0.1 of the most accurate (0.70): stop" in done.reason
+    assert done.reachable == confidence(standing, votes, 4)[1]
 
 
 def test_no_model_is_asked_twice_and_five_at_most():
