@@ -16,8 +16,8 @@ is hard for everyone. Every label is YES or NO.
    random heads' complexity is ignored, every prompt counts as simple, so the cascade's
    complexity rule does not fire by chance);
 2. every test item is asked with k=1 (the model best on the validation set), k=3 and k=5 (the
-   3 and 5 best), and k=auto, through the gateway without shadows, recording correctness and
-   model calls;
+   3 and 5 best), and k=auto, through the gateway without shadows, recording correctness,
+   model calls and the routing cost of the models asked;
 3. every test item is routed (gateway Route at the default lambda), scored by the chosen
    model's draw, against always the best, always the cheapest, random and the oracle.
 
@@ -25,8 +25,8 @@ is hard for everyone. Every label is YES or NO.
 
 --smoke: a few items per family, to show the benchmark still runs (its figures mean nothing).
 
-Ends with one JSON line: auto_accuracy_vs_k3, auto_calls_vs_k3, routing_quality_ratio,
-routing_cost_ratio and the figures behind them.
+Ends with one JSON line: auto_accuracy_vs_k3, auto_calls_vs_k3, auto_cost_vs_k3,
+routing_quality_ratio, routing_cost_ratio and the figures behind them.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def registry(api_base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def scale_all(gateway, items, k: int, models: list[str]) -> list[tuple[bool, int]]:
+async def scale_all(gateway, items, k: int, models: list[str]) -> list[tuple]:
     bound = asyncio.Semaphore(CONCURRENCY)
 
     async def one(item):
@@ -156,7 +156,14 @@ async def scale_all(gateway, items, k: int, models: list[str]) -> list[tuple[boo
         )
         async with bound:
             reply = await gateway.Scale(request, timeout=120)
-        return reply.result.answer == item["label"], reply.result.calls_made, reply.cascade.path
+        # The routing cost of every model asked (a cancelled one was asked too).
+        spent = sum(POOL[v.model][0] for v in reply.result.votes if v.model in POOL)
+        return (
+            reply.result.answer == item["label"],
+            reply.result.calls_made,
+            reply.cascade.path,
+            spent,
+        )
 
     return await asyncio.gather(*(one(i) for i in items))
 
@@ -235,12 +242,14 @@ async def run(args) -> dict:
     for name, rows in outcomes.items():
         figures[f"{name}_accuracy"] = round(sum(r[0] for r in rows) / len(rows), 4)
         figures[f"{name}_calls"] = round(sum(r[1] for r in rows) / len(rows), 3)
+        figures[f"{name}_cost"] = round(sum(r[3] for r in rows) / len(rows), 3)
     paths: dict[str, int] = {}
-    for _, _, path in outcomes["auto"]:
+    for _, _, path, _ in outcomes["auto"]:
         paths[path] = paths.get(path, 0) + 1
     figures["auto_paths"] = dict(sorted(paths.items()))
     figures["auto_accuracy_vs_k3"] = round(figures["auto_accuracy"] / figures["k3_accuracy"], 3)
     figures["auto_calls_vs_k3"] = round(figures["auto_calls"] / figures["k3_calls"], 3)
+    figures["auto_cost_vs_k3"] = round(figures["auto_cost"] / max(figures["k3_cost"], 1e-9), 3)
 
     def right(model: str, item: dict) -> bool:
         return behaviour(model, item).endswith(f"Answer: {item['label']}")
