@@ -1,5 +1,6 @@
-"""Bad input at the serving layer: what is not built says so, unknown methods are UNIMPLEMENTED,
-oversized messages and too many concurrent RPCs are RESOURCE_EXHAUSTED, and nothing dies."""
+"""Bad input at the serving layer: unknown methods are UNIMPLEMENTED, oversized messages and too
+many concurrent RPCs are RESOURCE_EXHAUSTED, and nothing dies. (What is not built says so:
+tests/common/test_capabilities.py.)"""
 
 from __future__ import annotations
 
@@ -8,48 +9,11 @@ import threading
 import grpc
 import pytest
 
-from freescaling.classifier.v1 import classifier_pb2
 from freescaling.common.v1 import ratings_pb2, records_pb2, voting_pb2
-from freescaling.ensemble.v1 import ensemble_pb2
-from freescaling.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from freescaling.gateway.v1 import gateway_pb2_grpc
 from freescaling.learning.v1 import learning_pb2, learning_pb2_grpc
-from services.classifier.servicer import NOT_BUILT as CLASSIFIER_NOT_BUILT
-from services.ensemble.servicer import NOT_BUILT as ENSEMBLE_NOT_BUILT
-from services.gateway.servicer import NOT_BUILT as GATEWAY_NOT_BUILT
-from services.learning.servicer import NOT_BUILT as LEARNING_NOT_BUILT
 from tests.support.held_learning import HeldLearning
 from tests.support.processes import ServiceProcess
-
-UNBUILT = [
-    ("gateway", gateway_pb2, "Gateway", GATEWAY_NOT_BUILT),
-    ("classifier", classifier_pb2, "Classifier", CLASSIFIER_NOT_BUILT),
-    ("ensemble", ensemble_pb2, "Ensemble", ENSEMBLE_NOT_BUILT),
-    ("learning", learning_pb2, "Learning", LEARNING_NOT_BUILT),
-]
-CASES = [
-    pytest.param(name, module, service, method, id=f"{name}-{method}")
-    for name, module, service, not_built in UNBUILT
-    for method in sorted(not_built)
-]
-
-
-def _invoke(channel, method_desc, request, timeout=5):
-    path = f"/{method_desc.containing_service.full_name}/{method_desc.name}"
-    # Raw bytes both ways: the empty request is the all-defaults message of any type.
-    kwargs = {}
-    if method_desc.server_streaming:
-        return list(channel.unary_stream(path, **kwargs)(request, timeout=timeout))
-    return channel.unary_unary(path, **kwargs)(request, timeout=timeout)
-
-
-@pytest.mark.parametrize(("name", "module", "service", "method"), CASES)
-def test_unbuilt_rpcs_answer_unimplemented_and_say_so(stack, name, module, service, method):
-    process = stack.gateway if name == "gateway" else getattr(stack, name)
-    desc = module.DESCRIPTOR.services_by_name[service].methods_by_name[method]
-    with pytest.raises(grpc.RpcError) as err:
-        _invoke(process.channel(), desc, b"")
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert f"{desc.containing_service.full_name}/{method} is not built yet" in err.value.details()
 
 
 def test_gateway_passes_the_downstream_verdict_through(stack):
