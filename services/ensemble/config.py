@@ -99,6 +99,14 @@ class EnsembleSettings(ServerSettings):
         "Attempts per model call on HTTP 429 (Retry-After honoured, within the call's deadline)",
         check=_at_least_one,
     )
+    retry_5xx_attempts: int = setting(
+        2,
+        "FREESCALING_ENSEMBLE_RETRY_5XX_ATTEMPTS",
+        "Attempts per model call on a transient provider failure (HTTP 500, 502, 503 or 504: "
+        "0.25 s pause, doubling, within the call's deadline; a stream only before its first "
+        "token); 1 turns the retry off",
+        check=_at_least_one,
+    )
     dead_ttl_s: float = setting(
         300.0,
         "FREESCALING_ENSEMBLE_DEAD_TTL_S",

@@ -1,6 +1,8 @@
 """Provider calls through litellm: one model, one request, with the key from the entry's
 environment variable, a deadline, the client-side rate limiter, and one retry loop (ours: 429
-backs off honouring Retry-After while the deadline allows; litellm's own retries are off).
+backs off honouring Retry-After, and a transient HTTP 500/502/503/504 is tried again after a
+short pause, each while the deadline allows and a stream has sent nothing; litellm's own
+retries are off).
 
 Failures become ProviderError with a kind the callers act on: `dead` (404/410: the model is gone),
 `auth` (401/403: names the key's variable), `config` (no key set), `rate_limited`, `timeout`,
@@ -58,6 +60,10 @@ NIM_API_BASE = "https://integrate.api.nvidia.com/v1"
 _OPENAI_COMPATIBLE = {"nvidia_nim": NIM_API_BASE, "openai": "https://api.openai.com/v1"}
 # Back-off for a 429 without Retry-After: doubles per attempt from this.
 _BASE_BACKOFF_S = 1.0
+# A provider's own failures that the next request may not meet (an overloaded or restarting
+# server, a gateway in front of it timing out): tried again after this pause, doubling.
+TRANSIENT_STATUSES = (500, 502, 503, 504)
+_TRANSIENT_BACKOFF_S = 0.25
 _MAX_ERROR_CHARS = 300
 
 
@@ -127,6 +133,7 @@ def api_base_of(model: Model) -> str:
 class Provider:
     limiter: RateLimiter
     retry_429_attempts: int = 4
+    retry_5xx_attempts: int = 2
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: object = time.monotonic
     # The API bases the client-side limiter models (NIM's free tier); calls elsewhere (a local
@@ -295,7 +302,7 @@ class Provider:
         self, model: Model, messages: list[dict], deadline: float, **options
     ) -> Reply:
         started = self.clock()
-        attempt = 0
+        tries: dict[str, int] = {}
         while True:
             key, env, waited = await self._start(model, deadline)
             remaining = deadline - self.clock()
@@ -316,32 +323,51 @@ class Provider:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                attempt += 1
-                await self._back_off(model, self._classify(model, exc, key, env), exc, attempt,
-                                     deadline)  # fmt: skip
+                error = self._classify(model, exc, key, env)
+                await self._back_off(model, error, exc, tries, deadline)
                 continue
             return self._reply(response, self.clock() - started)
 
     async def _back_off(
-        self, model: Model, error: ProviderError, exc: Exception, attempt: int, deadline: float
+        self,
+        model: Model,
+        error: ProviderError,
+        exc: Exception,
+        tries: dict[str, int],
+        deadline: float,
     ) -> None:
-        """After the `attempt`-th failure: wait out a 429 (Retry-After honoured) when another
-        attempt is allowed and fits before the deadline; otherwise raise the error. The one
-        retry loop of unary and streamed calls alike."""
-        if error.kind != "rate_limited":
-            raise error from None
-        wait = self._retry_after(exc, attempt - 1)
-        if attempt >= self.retry_429_attempts or self.clock() + wait >= deadline:
-            raise ProviderError(
-                "rate_limited",
-                f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
-                f"after {wait:.1f} s would pass the call's deadline"
-                if self.clock() + wait >= deadline
-                else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
-                429,
-            ) from None
-        logger.info("%s: HTTP 429, retrying in %.2f s", model.alias, wait)
-        await asyncio.sleep(wait)
+        """After a failure: wait out a 429 (Retry-After honoured), or pause after a transient
+        5xx, when another attempt is allowed and fits before the deadline; otherwise raise the
+        error. `tries` counts the failures of each kind so far in this call. The one retry loop
+        of unary and streamed calls alike."""
+        if error.kind == "rate_limited":
+            tries["429"] = attempt = tries.get("429", 0) + 1
+            wait = self._retry_after(exc, attempt - 1)
+            if attempt >= self.retry_429_attempts or self.clock() + wait >= deadline:
+                raise ProviderError(
+                    "rate_limited",
+                    f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
+                    f"after {wait:.1f} s would pass the call's deadline"
+                    if self.clock() + wait >= deadline
+                    else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
+                    429,
+                ) from None
+            logger.info("%s: HTTP 429, retrying in %.2f s", model.alias, wait)
+            await asyncio.sleep(wait)
+            return
+        if error.kind == "error" and error.status in TRANSIENT_STATUSES:
+            tries["5xx"] = attempt = tries.get("5xx", 0) + 1
+            wait = _TRANSIENT_BACKOFF_S * 2 ** (attempt - 1)
+            if attempt >= self.retry_5xx_attempts or self.clock() + wait >= deadline:
+                if attempt == 1:
+                    raise error from None
+                raise ProviderError(
+                    "error", f"{error.message} ({attempt} attempts)", error.status
+                ) from None
+            logger.info("%s: HTTP %d, trying again in %.2f s", model.alias, error.status, wait)
+            await asyncio.sleep(wait)
+            return
+        raise error from None
 
     @staticmethod
     def _reply(response, latency_s: float) -> Reply:
@@ -361,9 +387,9 @@ class Provider:
         self, model: Model, messages: list[dict], deadline: float, **options
     ) -> AsyncIterator[StreamEvent]:
         """A streamed completion; the last event has `done`. Errors are ProviderError like
-        `complete`'s; a 429 before the first event is backed off and retried as `complete`
+        `complete`'s; a 429 or a transient 5xx before the first event is retried as `complete`
         does (Retry-After honoured, within the deadline), never once tokens have flowed."""
-        attempt = 0
+        tries: dict[str, int] = {}
         while True:
             started = False
             try:
@@ -374,8 +400,7 @@ class Provider:
             except _Failed as failed:
                 if started:
                     raise failed.error from None
-                attempt += 1
-                await self._back_off(model, failed.error, failed.cause, attempt, deadline)
+                await self._back_off(model, failed.error, failed.cause, tries, deadline)
 
     async def _stream_once(
         self, model: Model, messages: list[dict], deadline: float, **options

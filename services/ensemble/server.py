@@ -46,6 +46,7 @@ def build(settings: EnsembleSettings, health: Health) -> server.Service:
             settings.rate_limit_rpm, settings.rate_limit_burst, settings.rate_limit_replicas
         ),
         retry_429_attempts=settings.retry_429_attempts,
+        retry_5xx_attempts=settings.retry_5xx_attempts,
         limited_bases=tuple(settings.rate_limit_bases),
         require_keys=settings.require_keys,
     )

@@ -333,6 +333,25 @@ def test_429_past_the_deadline_is_that_vote_s_error_not_death(stub, fake):
     assert not listed["f11"].dead
 
 
+def test_a_transient_503_is_tried_again_and_the_vote_stands(stub, fake):
+    fake.script("test/f10", Step(status=503), Step(text="Answer: NO"))
+    result = scale(stub, models=["f10"])
+    assert result.answer == "NO" and not result.votes[0].error
+    first, second = fake.requests_for("test/f10")
+    assert second.started - first.started >= 0.25
+
+
+def test_a_500_that_persists_fails_after_two_attempts_and_a_400_after_one(stub, fake):
+    fake.script("test/f11", Step(status=500))
+    fake.script("test/f12", Step(status=400))
+    result = scale(stub, models=["f11", "f12"])
+    errors = {v.model: v.error for v in result.votes}
+    assert "HTTP 500" in errors["f11"] and "(2 attempts)" in errors["f11"]
+    assert "HTTP 400" in errors["f12"] and "attempts" not in errors["f12"]
+    assert len(fake.requests_for("test/f11")) == 2
+    assert len(fake.requests_for("test/f12")) == 1
+
+
 def test_a_bad_key_names_the_variable_and_never_shows_the_key(stub, fake):
     fake.script("test/f12", Step(status=401))
     result = scale(stub, models=["f12"])
@@ -578,6 +597,13 @@ def test_complete_429_past_the_deadline_is_resource_exhausted(stub, fake):
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "would pass the call's deadline" in err.value.details()
     assert len(fake.requests_for("test/m5")) == 1
+
+
+def test_complete_tries_a_502_again_before_the_first_token(stub, fake):
+    fake.script("test/m4", Step(status=502), Step(text="Hello the second time"))
+    chunks = _complete(stub, "m4")
+    assert "".join(c.delta for c in chunks if c.HasField("delta")) == "Hello the second time"
+    assert len(fake.requests_for("test/m4")) == 2
 
 
 def test_complete_with_a_dead_model_is_answered_by_a_stand_in(stub, fake):
