@@ -24,16 +24,19 @@ Ends with one JSON line of its figures.
 from __future__ import annotations
 
 import argparse
-import gzip
 import itertools
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "mmlu-pro-outputs"
-LETTERS = "ABCDEFGHIJ"
+sys.path.insert(0, str(ROOT))
+
+from bench.parser_real import DEFAULT_DATA, LETTERS  # noqa: E402
+from bench.parser_real import load as load_rows  # noqa: E402
+
 GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOP = 5
 
@@ -41,8 +44,7 @@ TOP = 5
 def load(data: Path):
     """(models, predictions (questions, models) as option indexes, -1 where none, answers,
     subjects, prices), models in the file's order."""
-    with gzip.open(data / "dev.jsonl.gz", "rt") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = load_rows(data)
     meta = json.loads((data / "models.json").read_text())["models"]
     models = list(rows[0]["pred"])
     predicted = np.array(
@@ -163,7 +165,7 @@ def figures(data: Path, splits: int, seed: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--splits", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
