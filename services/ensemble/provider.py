@@ -341,33 +341,39 @@ class Provider:
         error. `tries` counts the failures of each kind so far in this call. The one retry loop
         of unary and streamed calls alike."""
         if error.kind == "rate_limited":
-            tries["429"] = attempt = tries.get("429", 0) + 1
+            kind, limit = "429", self.retry_429_attempts
+        elif error.kind == "error" and error.status in TRANSIENT_STATUSES:
+            kind, limit = "5xx", self.retry_5xx_attempts
+        else:
+            raise error from None
+        tries[kind] = attempt = tries.get(kind, 0) + 1
+        if kind == "429":
             wait = self._retry_after(exc, attempt - 1)
-            if attempt >= self.retry_429_attempts or self.clock() + wait >= deadline:
-                raise ProviderError(
-                    "rate_limited",
-                    f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
-                    f"after {wait:.1f} s would pass the call's deadline"
-                    if self.clock() + wait >= deadline
-                    else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
-                    429,
-                ) from None
-            logger.info("%s: HTTP 429, retrying in %.2f s", model.alias, wait)
-            await asyncio.sleep(wait)
-            return
-        if error.kind == "error" and error.status in TRANSIENT_STATUSES:
-            tries["5xx"] = attempt = tries.get("5xx", 0) + 1
+        else:
             wait = _TRANSIENT_BACKOFF_S * 2 ** (attempt - 1)
-            if attempt >= self.retry_5xx_attempts or self.clock() + wait >= deadline:
-                if attempt == 1:
-                    raise error from None
-                raise ProviderError(
-                    "error", f"{error.message} ({attempt} attempts)", error.status
-                ) from None
-            logger.info("%s: HTTP %d, trying again in %.2f s", model.alias, error.status, wait)
-            await asyncio.sleep(wait)
-            return
-        raise error from None
+        late = self.clock() + wait >= deadline
+        if attempt >= limit or late:
+            raise self._given_up(model, error, kind, attempt, wait, late) from None
+        logger.info("%s: HTTP %d, retrying in %.2f s", model.alias, error.status, wait)
+        await asyncio.sleep(wait)
+
+    @staticmethod
+    def _given_up(
+        model: Model, error: ProviderError, kind: str, attempt: int, wait: float, late: bool
+    ) -> ProviderError:
+        """The error a call ends with once its retries are spent or the next would be late."""
+        if kind == "429":
+            return ProviderError(
+                "rate_limited",
+                f"{model.alias}: rate limited (HTTP 429) {attempt} time(s); retrying "
+                f"after {wait:.1f} s would pass the call's deadline"
+                if late
+                else f"{model.alias}: rate limited (HTTP 429) {attempt} times",
+                429,
+            )
+        if attempt == 1:
+            return error
+        return ProviderError("error", f"{error.message} ({attempt} attempts)", error.status)
 
     @staticmethod
     def _reply(response, latency_s: float) -> Reply:
