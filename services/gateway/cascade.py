@@ -89,7 +89,11 @@ def outcomes(
 
 def expected(standing: Standing, votes: Sequence[Cast], model: str, patterns: int) -> float:
     """The confidence to expect after `model` votes."""
-    return sum(chance * after for chance, after in outcomes(standing, votes, model, patterns))
+    return _expectation(outcomes(standing, votes, model, patterns))
+
+
+def _expectation(found: Sequence[tuple[float, float]]) -> float:
+    return sum(chance * after for chance, after in found)
 
 
 def plan(
@@ -135,7 +139,7 @@ def plan(
             f"{NEAR_BEST:g} of the most accurate ({best:.2f}): stop",
         )
     found = {m: outcomes(standing, votes, m, patterns) for m in near}
-    gains = {m: sum(c * after for c, after in o) for m, o in found.items()}
+    gains = {m: _expectation(o) for m, o in found.items()}
     reach = {m: sum(c for c, after in o if after >= target) for m, o in found.items()}
     opening = (
         f"confidence {now:.2f} ({leader or 'no answer'}) is under the target {target:.2f}"
